@@ -1,0 +1,56 @@
+# The commands people type. Every target installs what it needs first: the
+# virtual environment is (re)built only when requirements.txt or pyproject.toml change.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Where `make html` builds from; tests point it at small throw-away books.
+BOOK   ?= .
+# Strict build: Sphinx warnings (including nitpicky cross-reference checks) fail it.
+JB_FLAGS := --builder html -W -n --keep-going
+
+export JUPYTER_PREFER_ENV_PATH := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help venv book html test bench torch lock clean
+
+help:
+	@echo "make book    build the HTML book into _build/html (executes every chapter)"
+	@echo "make test    run the whole test suite, including a strict book build"
+	@echo "make bench   speed ratios against reference implementations -> _build/bench.json"
+	@echo "make torch   add the CPU build of PyTorch to .venv (a benchmark and test reference)"
+	@echo "make clean   remove _build (the execution cache included)"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; $(PYTHON) is " + sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (coursekit)"
+	touch $@
+
+book: $(STAMP)
+	$(MAKE) html
+
+html: $(STAMP)
+	$(BIN)/jupyter-book build $(BOOK) --path-output $(BOOK) $(JB_FLAGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+torch: $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+
+# Re-resolve requirements.txt for the oldest and the current supported Python.
+PYTHON310 ?= python3.10
+lock:
+	$(PYTHON) tools/lock_requirements.py $(PYTHON310) $(PYTHON)
+
+clean:
+	rm -rf _build

@@ -1,0 +1,1 @@
+"""Speed figures for `make bench`: each one a ratio against a reference run in the same process."""

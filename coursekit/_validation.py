@@ -1,0 +1,74 @@
+"""Shared input checks.
+
+Every public function validates its arguments here, so that error messages
+look the same everywhere and always name the parameter and the value received.
+Plain ``if``/``raise`` rather than ``assert``: checks must survive ``python -O``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def _describe(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def as_array(value, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
+    """Return ``value`` as a numeric ndarray with the expected number of dimensions."""
+    try:
+        array = np.asarray(value)
+    except Exception as error:  # ragged lists and the like
+        raise TypeError(f"The parameter `{name}` must be array-like; got {_describe(value)}") from error
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == bool
+    ):
+        raise TypeError(
+            f"The parameter `{name}` must hold numbers; got an array of dtype {array.dtype}"
+        )
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if array.ndim not in allowed:
+        wanted = " or ".join(f"{d}-dimensional" for d in allowed)
+        raise ValueError(
+            f"The parameter `{name}` must be a {wanted} array; got shape {array.shape}"
+        )
+    return array
+
+
+def as_int(value, name: str, minimum: int) -> int:
+    """Return ``value`` as a Python int, requiring ``value >= minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"The parameter `{name}` must be an integer; got {_describe(value)}")
+    if value < minimum:
+        kind = "positive" if minimum == 1 else "non-negative" if minimum == 0 else f">= {minimum}"
+        raise ValueError(f"The parameter `{name}` must be {kind}; got {value}")
+    return int(value)
+
+
+def as_pair(value, name: str, minimum: int) -> tuple[int, int]:
+    """Accept an int or a pair of ints (rows, columns), as torch does."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(
+                f"The parameter `{name}` must be an integer or a pair of integers; "
+                f"got {_describe(value)}"
+            )
+        return as_int(value[0], name, minimum), as_int(value[1], name, minimum)
+    single = as_int(value, name, minimum)
+    return single, single
+
+
+def working_dtype(*arrays: np.ndarray) -> np.dtype:
+    """The dtype arithmetic is done in: floats keep their precision, integers widen to int64.
+
+    Widening matters: a uint8 radar image times a uint8 kernel would silently wrap around.
+    """
+    dtype = np.result_type(*arrays)
+    if np.issubdtype(dtype, np.floating):
+        return np.dtype(np.float32) if dtype == np.float16 else dtype
+    if np.issubdtype(dtype, np.complexfloating):
+        return dtype
+    return np.dtype(np.int64)

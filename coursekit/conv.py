@@ -1,0 +1,281 @@
+"""Cross-correlation, padding and output sizes: the arithmetic of a convolutional layer.
+
+One primitive does the work: :func:`conv2d`, a batched, multi-channel, strided
+cross-correlation. :func:`corr2d`, the single-channel operation worked by hand in
+the Convolution chapter, is that primitive applied to a batch of one.
+
+What deep-learning libraries call "convolution" is cross-correlation: the kernel
+is not flipped. ``scipy.signal.correlate2d(x, k, mode="valid")`` equals
+``corr2d(x, k)``; ``scipy.signal.convolve2d`` equals ``corr2d`` with the kernel
+rotated by 180 degrees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_array, as_int, as_pair, working_dtype
+
+__all__ = [
+    "CLASSIC_KERNELS",
+    "classic_kernel",
+    "conv2d",
+    "corr2d",
+    "output_size",
+    "pad2d",
+]
+
+
+def output_size(n, k, padding=0, stride=1):
+    """Length of a cross-correlation's output along one axis.
+
+    Parameters
+    ----------
+    n : int
+        Input length (rows or columns), at least 1.
+    k : int
+        Kernel length, at least 1.
+    padding : int, optional
+        Zeros added on *each* side of the input.
+    stride : int, optional
+        Step between two windows, at least 1.
+
+    Returns
+    -------
+    int
+        ``floor((n + 2 * padding - k) / stride) + 1``.
+
+    Raises
+    ------
+    ValueError
+        If the kernel is longer than the padded input, so that no window fits.
+
+    Examples
+    --------
+    >>> output_size(4, 3)             # the 4x4 image and a 3x3 filter
+    2
+    >>> output_size(4, 3, padding=1)  # "same" padding keeps the size
+    4
+    >>> output_size(5, 3, stride=2)
+    2
+
+    Used in: Convolution; Padding, stride and pooling.
+    """
+    n = as_int(n, "n", 1)
+    k = as_int(k, "k", 1)
+    padding = as_int(padding, "padding", 0)
+    stride = as_int(stride, "stride", 1)
+    if k > n + 2 * padding:
+        raise ValueError(
+            f"The parameter `k` ({k}) is larger than the padded input "
+            f"(n + 2 * padding = {n + 2 * padding}), so no window fits"
+        )
+    return (n + 2 * padding - k) // stride + 1
+
+
+def pad2d(x, padding, value=0):
+    """Pad the last two axes (rows, columns) of an array with a constant.
+
+    Parameters
+    ----------
+    x : (..., H, W) array_like
+        An image (H, W) or a batch such as (N, C, H, W).
+    padding : int or (int, int)
+        Rows added above and below, and columns added left and right.
+    value : scalar, optional
+        The fill value; zero padding by default.
+
+    Returns
+    -------
+    (..., H + 2 * pad_rows, W + 2 * pad_cols) ndarray
+        Same dtype as ``x``.
+
+    Examples
+    --------
+    >>> pad2d([[1, 2], [3, 4]], 1)
+    array([[0, 0, 0, 0],
+           [0, 1, 2, 0],
+           [0, 3, 4, 0],
+           [0, 0, 0, 0]])
+
+    Used in: Convolution; Padding, stride and pooling.
+    """
+    x = np.asarray(x)
+    if x.ndim < 2:
+        raise ValueError(
+            f"The parameter `x` must have at least 2 dimensions (rows, columns); got shape {x.shape}"
+        )
+    as_array(x, "x", x.ndim)  # numeric check
+    pad_rows, pad_cols = as_pair(padding, "padding", 0)
+    widths = [(0, 0)] * (x.ndim - 2) + [(pad_rows, pad_rows), (pad_cols, pad_cols)]
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def corr2d(x, k):
+    """Valid 2-D cross-correlation of one image with one kernel.
+
+    ``out[i, j] = sum over a, b of x[i + a, j + b] * k[a, b]``: the kernel slides
+    over the image without flipping, and only where it fits entirely.
+
+    Parameters
+    ----------
+    x : (H, W) array_like
+        The image.
+    k : (kH, kW) array_like
+        The kernel, no larger than the image.
+
+    Returns
+    -------
+    (H - kH + 1, W - kW + 1) ndarray
+        Integer inputs give int64, floating inputs keep their precision.
+
+    Examples
+    --------
+    >>> image = [[3, 1, 4, 3], [3, 2, 3, 1], [4, 3, 6, 4], [3, 3, 1, 7]]
+    >>> corr2d(image, np.ones((3, 3), dtype=int))
+    array([[29, 27],
+           [28, 30]])
+
+    Used in: Convolution.
+    """
+    x = as_array(x, "x", 2)
+    k = as_array(k, "k", 2)
+    if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
+        raise ValueError(
+            f"The parameter `k` (shape {k.shape}) is larger than the image `x` (shape {x.shape})"
+        )
+    return conv2d(x[None, None], k[None, None])[0, 0]
+
+
+def conv2d(x, w, b=None, stride=1, padding=0):
+    """Multi-channel, multi-filter cross-correlation, as in a convolutional layer.
+
+    ``out[n, o, i, j] = b[o] + sum over c, a, b' of
+    w[o, c, a, b'] * xp[n, c, i * s + a, j * s + b']``, where ``xp`` is ``x`` zero-padded.
+    Every filter sums over all input channels and yields one activation map.
+    The layout follows ``torch.nn.functional.conv2d``.
+
+    Parameters
+    ----------
+    x : (N, C_in, H, W) array_like
+        A batch of images.
+    w : (C_out, C_in, kH, kW) array_like
+        One kernel stack per output channel.
+    b : (C_out,) array_like, optional
+        One bias per output channel.
+    stride : int or (int, int), optional
+        Step between windows, at least 1.
+    padding : int or (int, int), optional
+        Zeros added on each side of every image.
+
+    Returns
+    -------
+    (N, C_out, H_out, W_out) ndarray
+        ``H_out = output_size(H, kH, padding, stride)``, likewise ``W_out``.
+        Integer inputs give int64, floating inputs keep their precision.
+
+    Examples
+    --------
+    >>> x = np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5)
+    >>> w = np.ones((4, 3, 3, 3))
+    >>> conv2d(x, w, stride=2, padding=1).shape
+    (2, 4, 3, 3)
+
+    Used in: Convolution; Padding, stride and pooling; LeNet.
+    """
+    x = as_array(x, "x", 4)
+    w = as_array(w, "w", 4)
+    stride_r, stride_c = as_pair(stride, "stride", 1)
+    pad_r, pad_c = as_pair(padding, "padding", 0)
+    n_images, channels, height, width = x.shape
+    n_filters, w_channels, k_rows, k_cols = w.shape
+    if w_channels != channels:
+        raise ValueError(
+            f"Channel mismatch: `x` has {channels} channels (shape {x.shape}) but "
+            f"`w` expects {w_channels} (shape {w.shape}); w must be (C_out, C_in, kH, kW)"
+        )
+    if k_rows > height + 2 * pad_r or k_cols > width + 2 * pad_c:
+        raise ValueError(
+            f"The kernel of `w` ({k_rows}x{k_cols}) is larger than the padded input "
+            f"({height + 2 * pad_r}x{width + 2 * pad_c})"
+        )
+    arrays = [x, w]
+    if b is not None:
+        b = as_array(b, "b", 1)
+        if b.shape != (n_filters,):
+            raise ValueError(
+                f"The parameter `b` must have shape ({n_filters},), one bias per filter; got {b.shape}"
+            )
+        arrays.append(b)
+    dtype = working_dtype(*arrays)
+
+    out_rows = output_size(height, k_rows, pad_r, stride_r)
+    out_cols = output_size(width, k_cols, pad_c, stride_c)
+    xp = x.astype(dtype, copy=False)
+    if pad_r or pad_c:
+        xp = pad2d(xp, (pad_r, pad_c))
+
+    # im2col: one shifted, strided view of the input per kernel tap. The loop runs
+    # over the C_in * kH * kW taps, never over pixels; a single matrix product per
+    # image then applies every filter at once and lands directly in NCHW order.
+    taps = np.empty((n_images, channels, k_rows, k_cols, out_rows, out_cols), dtype=dtype)
+    row_span = stride_r * (out_rows - 1) + 1
+    col_span = stride_c * (out_cols - 1) + 1
+    for a in range(k_rows):
+        for c in range(k_cols):
+            taps[:, :, a, c] = xp[:, :, a : a + row_span : stride_r, c : c + col_span : stride_c]
+    columns = taps.reshape(n_images, channels * k_rows * k_cols, out_rows * out_cols)
+    out = np.matmul(w.reshape(n_filters, -1).astype(dtype, copy=False), columns)
+    out = out.reshape(n_images, n_filters, out_rows, out_cols)
+    if b is not None:
+        out += b.astype(dtype, copy=False)[None, :, None, None]
+    return out
+
+
+_CLASSIC = {
+    "identity": ([[0, 0, 0], [0, 1, 0], [0, 0, 0]], 1),
+    "edge": ([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], 1),
+    "sharpen": ([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], 1),
+    "box_blur": ([[1, 1, 1], [1, 1, 1], [1, 1, 1]], 9),
+    "gaussian_blur": ([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 16),
+    # Sobel: a horizontal derivative smoothed vertically. sobel_x responds to
+    # intensity changing from left to right (vertical edges); sobel_y is its transpose.
+    "sobel_x": ([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], 1),
+    "sobel_y": ([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], 1),
+}
+
+#: Names accepted by :func:`classic_kernel`.
+CLASSIC_KERNELS = tuple(_CLASSIC)
+
+
+def classic_kernel(name):
+    """A named 3x3 image-processing kernel, as a fresh float64 array.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`CLASSIC_KERNELS`: ``"identity"``, ``"edge"`` (Laplacian-style
+        outline detector), ``"sharpen"``, ``"box_blur"``, ``"gaussian_blur"``
+        (binomial 1-2-1 weights over 16), ``"sobel_x"`` or ``"sobel_y"``.
+
+    Returns
+    -------
+    (3, 3) ndarray
+        Blurs sum to 1 (they preserve the mean), edge and Sobel kernels sum to 0
+        (flat regions give 0), sharpen sums to 1.
+
+    Examples
+    --------
+    >>> float(classic_kernel("gaussian_blur").sum())
+    1.0
+    >>> float(classic_kernel("edge").sum())
+    0.0
+
+    Used in: Convolution.
+    """
+    if not isinstance(name, str) or name not in _CLASSIC:
+        raise ValueError(
+            f"The parameter `name` must be one of {', '.join(CLASSIC_KERNELS)}; got {name!r}"
+        )
+    weights, divisor = _CLASSIC[name]
+    return np.array(weights, dtype=np.float64) / divisor

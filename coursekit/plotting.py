@@ -1,0 +1,184 @@
+"""Figures for the book: the radar reflectivity colour scale and image grids.
+
+Used in: every chapter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import BoundaryNorm, ListedColormap
+
+from ._validation import as_array
+from .data import PIXEL_KM
+
+__all__ = [
+    "DBZ_BOUNDS",
+    "NWS_COLORS",
+    "radar_cmap",
+    "show_images",
+    "show_radar",
+]
+
+#: Colour of each 5 dBZ band of the U.S. National Weather Service reflectivity
+#: scale, starting at 0 dBZ: white for no echo, blues for light returns, greens,
+#: yellows and reds for heavier rain, magenta and purple for hail cores, white at 75.
+NWS_COLORS = (
+    "#ffffff",  # 0-5: no echo
+    "#04e9e7", "#019ff4", "#0300f4",  # 5, 10, 15
+    "#02fd02", "#01c501", "#008e00",  # 20, 25, 30
+    "#fdf802", "#e5bc00", "#fd9500",  # 35, 40, 45
+    "#fd0000", "#d40000", "#bc0000",  # 50, 55, 60
+    "#f800fd", "#9854c6", "#fdfdfd",  # 65, 70, 75
+)
+#: Band edges in dBZ: 0, 5, ..., 80.
+DBZ_BOUNDS = tuple(range(0, 85, 5))
+
+
+def radar_cmap():
+    """The NWS reflectivity colour map and its 5 dBZ BoundaryNorm.
+
+    Returns
+    -------
+    cmap : matplotlib.colors.ListedColormap
+        16 colours, one per 5 dBZ band from 0 to 80 dBZ.
+    norm : matplotlib.colors.BoundaryNorm
+        Maps a dBZ value to its band.
+
+    Examples
+    --------
+    >>> cmap, norm = radar_cmap()
+    >>> cmap.N, int(norm(42))
+    (16, 8)
+
+    Used in: every chapter that shows a radar image.
+    """
+    cmap = ListedColormap(NWS_COLORS, name="nws_reflectivity")
+    norm = BoundaryNorm(DBZ_BOUNDS, cmap.N)
+    return cmap, norm
+
+
+def _as_image(img, name="img"):
+    img = as_array(img, name, (2, 3))
+    if img.ndim == 3:
+        if img.shape[-1] != 1:
+            raise ValueError(
+                f"The parameter `{name}` must be (H, W) or (H, W, 1); got shape {img.shape}"
+            )
+        img = img[..., 0]
+    return img
+
+
+def show_radar(img, ax=None, title=None, pixel_km=PIXEL_KM, colorbar=True):
+    """Show a reflectivity image on the NWS colour scale, with axes in km.
+
+    Parameters
+    ----------
+    img : (H, W) or (H, W, 1) array_like
+        Reflectivity in dBZ.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when omitted.
+    title : str, optional
+    pixel_km : float, optional
+        Width of one pixel in km; SVRIMG's 136 pixels span about 512 km.
+    colorbar : bool, optional
+        Add a colour bar labelled in dBZ.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+
+    Examples
+    --------
+    >>> img = np.zeros((136, 136), dtype=np.uint8)
+    >>> img[60:70, 60:70] = 55
+    >>> shown = show_radar(img, title="one cell")
+    >>> shown.axes.get_xlabel(), shown.get_extent()[1]
+    ('km', 512.0)
+
+    Used in: Convolution, and every chapter that shows a radar image.
+    """
+    img = _as_image(img)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.6, 4))
+    cmap, norm = radar_cmap()
+    height, width = img.shape
+    shown = ax.imshow(
+        img,
+        cmap=cmap,
+        norm=norm,
+        extent=(0, width * pixel_km, height * pixel_km, 0),
+        interpolation="nearest",
+    )
+    ax.set_xlabel("km")
+    ax.set_ylabel("km")
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        bar = ax.figure.colorbar(shown, ax=ax, ticks=DBZ_BOUNDS[::2], fraction=0.046, pad=0.04)
+        bar.set_label("reflectivity (dBZ)")
+    return shown
+
+
+def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4, symmetric=False):
+    """Show images side by side in a grid.
+
+    Parameters
+    ----------
+    images : sequence of (H, W) or (H, W, 1) array_like, or (N, H, W[, 1]) array
+    titles : sequence of str, optional
+        One per image.
+    ncols : int, optional
+        Images per row.
+    cmap : str, optional
+        Colour map for non-radar images.
+    radar : bool, optional
+        Draw every image on the NWS reflectivity scale (0-80 dBZ).
+    size : float, optional
+        Width in inches of one panel.
+    symmetric : bool, optional
+        Centre the colour scale of each panel on 0, for signed filter responses.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = show_images(np.zeros((3, 8, 8)), titles=["a", "b", "c"], ncols=2)
+    >>> len(fig.axes)  # a 2x2 grid, the fourth panel left blank
+    4
+
+    Used in: every chapter.
+    """
+    images = [_as_image(img, "images") for img in images]
+    if not images:
+        raise ValueError("The parameter `images` must hold at least one image; got none")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(
+            f"The parameter `titles` must have one entry per image ({len(images)}); got {len(titles)}"
+        )
+    ncols = max(1, min(ncols, len(images)))
+    nrows = math.ceil(len(images) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    radar_colors, radar_norm = radar_cmap()
+    for index, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if index >= len(images):
+            ax.set_axis_off()
+            continue
+        img = images[index]
+        if radar:
+            ax.imshow(img, cmap=radar_colors, norm=radar_norm, interpolation="nearest")
+        elif symmetric:
+            limit = float(np.abs(img).max()) or 1.0
+            ax.imshow(img, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        else:
+            ax.imshow(img, cmap=cmap, interpolation="nearest")
+        if titles is not None:
+            ax.set_title(titles[index], fontsize=10)
+    fig.tight_layout()
+    return fig

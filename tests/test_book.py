@@ -1,0 +1,129 @@
+"""The book builds strictly, executes every chapter, and fails loudly when it should.
+
+These tests run the same `make html` that `make book` runs, so the flags tested
+here are the flags used to publish.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.book
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [entry["file"] for entry in toc["chapters"]]
+
+
+def chapter_sources():
+    """The chapters that are notebooks (every page with code cells)."""
+    return [ROOT / f"{f}.md" for f in toc_files() if "{code-cell}" in (ROOT / f"{f}.md").read_text()]
+
+
+def make_html(book_dir):
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), "html", f"BOOK={book_dir}"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def built_book():
+    result = make_html(ROOT)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return ROOT / "_build" / "html", result.stdout + result.stderr
+
+
+def test_every_toc_page_is_rendered(built_book):
+    html, _ = built_book
+    for page in toc_files():
+        assert (html / f"{page}.html").is_file(), page
+
+
+def test_every_chapter_was_executed_without_errors(built_book):
+    html, log = built_book
+    for source in chapter_sources():
+        page = (html / source.relative_to(ROOT)).with_suffix(".html").read_text()
+        assert "cell_output" in page, f"{source.name} shows no outputs: was it executed?"
+        assert "Traceback" not in page and 'class="output traceback' not in page, source.name
+
+
+def test_chapters_render_their_figures(built_book):
+    html, _ = built_book
+    page = (html / "book" / "convolution.html").read_text()
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', page)
+    assert len(images) >= 6
+    for src in images:
+        assert (html / "book" / src).resolve().is_file(), src
+
+
+def test_execution_cache_is_on_and_holds_every_chapter(built_book):
+    from jupyter_cache import get_cache
+
+    cache = get_cache(ROOT / "_build" / ".jupyter_cache")
+    cached_uris = {Path(record.uri).resolve() for record in cache.list_cache_records()}
+    for source in chapter_sources():
+        assert source.resolve() in cached_uris, f"{source.name} is not in the execution cache"
+
+
+def test_bibliography_lists_the_sources(built_book):
+    html, _ = built_book
+    page = (html / "book" / "bibliography.html").read_text()
+    for needle in ("Gradient-based learning", "Mean storms", "GridRad"):
+        assert needle in page
+
+
+@pytest.mark.parametrize("source", chapter_sources(), ids=lambda p: p.name)
+def test_chapter_is_a_myst_notebook_that_imports_coursekit(source):
+    text = source.read_text()
+    assert text.startswith("---\njupytext:"), "chapters start with a jupytext header"
+    assert "format_name: myst" in text and "name: python3" in text
+    cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", text, flags=re.S)
+    first = cells[0]
+    assert "remove-cell" in first and "google.colab" in first and "pip install" in first
+    assert any(re.search(r"^from coursekit import|^import coursekit", c, flags=re.M) for c in cells)
+
+
+def _throwaway_book(tmp_path, page_text):
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (tmp_path / "page.md").write_text(page_text)
+    return tmp_path
+
+
+NOTEBOOK_HEADER = """---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+
+def test_a_failing_cell_fails_the_build(tmp_path):
+    book = _throwaway_book(
+        tmp_path, NOTEBOOK_HEADER + "# Broken\n\n```{code-cell} ipython3\nraise RuntimeError('cell exploded')\n```\n"
+    )
+    result = make_html(book)
+    assert result.returncode != 0
+    assert "cell exploded" in result.stdout + result.stderr
+
+
+def test_a_sphinx_warning_fails_the_build(tmp_path):
+    book = _throwaway_book(tmp_path, "# Page\n\nSee {doc}`a-page-that-does-not-exist`.\n")
+    result = make_html(book)
+    assert result.returncode != 0
+    assert "a-page-that-does-not-exist" in result.stdout + result.stderr

@@ -1,0 +1,89 @@
+"""The repository keeps its promises: layout, pins, lower bounds, documented helpers."""
+
+import importlib
+import inspect
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ["coursekit.conv", "coursekit.data", "coursekit.plotting"]
+
+
+def test_layout():
+    for name in ["book", "coursekit", "exercises", "solutions", "tests", "_config.yml", "_toc.yml",
+                 "requirements.txt", "Makefile", "pyproject.toml", "README.md", ".ci/run",
+                 "references.bib", "LICENSE", "LICENSE-TEXT"]:
+        assert (ROOT / name).exists(), name
+
+
+def test_pyproject_states_lower_bounds_only():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    specs = project["dependencies"] + sum(project.get("optional-dependencies", {}).values(), [])
+    names = set()
+    for spec in specs:
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+>=[0-9.]+", spec), f"{spec!r}: lower bounds only"
+        names.add(spec.split(">=")[0].lower())
+    assert {"numpy", "scipy", "matplotlib"} <= names
+
+
+def test_requirements_pin_the_whole_environment():
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        requirement = line.split(";")[0].strip()  # a marker may follow, per Python version
+        if not requirement or requirement.startswith("#"):
+            continue
+        name, _, version = requirement.partition("==")
+        assert re.fullmatch(r"[0-9][0-9A-Za-z.+!-]*", version), f"{line!r} is not pinned"
+        pins.setdefault(name.lower().replace("_", "-"), []).append(version)
+    for needed in ["jupyter-book", "myst-nb", "jupytext", "numpy", "scipy", "matplotlib", "scikit-learn",
+                   "ipywidgets", "pytest", "hypothesis", "ipykernel", "sphinxcontrib-bibtex", "setuptools"]:
+        assert needed in pins, needed
+    assert all(v.startswith("1.") for v in pins["jupyter-book"]), "the book is Jupyter Book 1.x"
+
+
+def test_readme_shows_the_two_commands_first():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"^make \w+", readme, flags=re.M)
+    assert commands[:2] == ["make book", "make test"]
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_public_functions_are_documented_with_examples_and_chapter(module_name):
+    module = importlib.import_module(module_name)
+    assert module.__all__, module_name
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if not inspect.isfunction(obj):
+            continue
+        doc = inspect.getdoc(obj) or ""
+        assert obj.__module__ == module_name, f"{name} is defined in {obj.__module__}, not here"
+        sections = ["Returns", "Examples", "Used in:"]
+        if inspect.signature(obj).parameters:
+            sections.append("Parameters")
+        for section in sections:
+            assert section in doc, f"{module_name}.{name} lacks {section!r}"
+
+
+def test_each_public_name_is_defined_in_one_module_only():
+    seen = {}
+    for module_name in MODULES:
+        for name in importlib.import_module(module_name).__all__:
+            assert name not in seen, f"{name} is public in both {seen[name]} and {module_name}"
+            seen[name] = module_name
+
+
+def test_no_bare_assert_for_input_checks():
+    for path in (ROOT / "coursekit").glob("*.py"):
+        assert not re.search(r"^\s+assert ", path.read_text(), flags=re.M), path.name
