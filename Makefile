@@ -13,11 +13,13 @@ JB_FLAGS := --builder html -W -n --keep-going
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book html test bench torch lock clean
+.PHONY: help venv book html test bench torch lock clean exercises grade
 
 help:
 	@echo "make book    build the HTML book into _build/html (executes every chapter)"
 	@echo "make test    run the whole test suite, including a strict book build"
+	@echo "make exercises  regenerate exercises/ from solutions/ (nbgrader's generate_assignment steps)"
+	@echo "make grade SUBMISSIONS=dir OUT=dir  grade a class: grades.csv, feedback/, summary.png"
 	@echo "make bench   speed ratios against reference implementations -> _build/bench.json"
 	@echo "make torch   add the CPU build of PyTorch to .venv (a benchmark and test reference)"
 	@echo "make clean   remove _build (the execution cache included)"
@@ -40,6 +42,14 @@ html: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+exercises: $(STAMP)
+	$(BIN)/coursekit release --solutions solutions --out exercises
+
+OUT ?= grades
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [OUT=dir]"; exit 2; }
+	$(BIN)/coursekit grade "$(SUBMISSIONS)" --out "$(OUT)"
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

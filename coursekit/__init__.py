@@ -4,15 +4,28 @@ for images and weather radar".
 One module per concept; each chapter imports the ones it needs::
 
     from coursekit import conv, data, plotting
+
+Submodules load on first use, so that ``python -m coursekit`` can configure the
+process (thread counts, plotting backend) before NumPy or Matplotlib start.
 """
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
-
-from . import conv, data, plotting
 
 try:
     __version__ = version("coursekit")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["conv", "data", "plotting", "__version__"]
+_SUBMODULES = ("conv", "data", "plotting", "grading")
+__all__ = [*_SUBMODULES, "__version__"]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -127,3 +127,11 @@ def test_a_sphinx_warning_fails_the_build(tmp_path):
     result = make_html(book)
     assert result.returncode != 0
     assert "a-page-that-does-not-exist" in result.stdout + result.stderr
+
+
+def test_convolution_chapter_links_its_exercise(built_book):
+    html, _ = built_book
+    page = (html / "book" / "convolution.html").read_text()
+    links = re.findall(r'href="([^"]*01_convolution\.ipynb)"', page)
+    assert links, "the chapter must link to its exercise notebook"
+    assert (html / "book" / links[0]).resolve().is_file()

@@ -1,0 +1,229 @@
+"""`coursekit grade`: a whole class in one run, every submission treated as untrusted."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursekit.grading import STATUSES, grade_folder, read_notebook
+from coursekit.grading.notebooks import nbgrader_meta
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "01_convolution"
+SOLUTION = ROOT / "solutions" / f"{NAME}.ipynb"
+RELEASED = ROOT / "exercises" / f"{NAME}.ipynb"
+FULL = 16
+
+
+def solved(**replace):
+    """The solution notebook, with some cells' source replaced (by grade_id)."""
+    notebook = read_notebook(SOLUTION)
+    for cell in notebook.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in replace:
+            cell.source = replace[grade_id]
+    return notebook
+
+
+def write(folder, notebook, name=NAME):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.ipynb"
+    if isinstance(notebook, str):
+        path.write_text(notebook)
+    else:
+        nbformat.write(notebook, path)
+    return path
+
+
+def student_copy_of_test_cells(notebook):
+    """What a student really has: the released test cells, no hidden tests."""
+    released = {nbgrader_meta(c).get("grade_id"): c for c in read_notebook(RELEASED).cells}
+    for cell in notebook.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            cell.source = released[meta["grade_id"]].source
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    base = tmp_path_factory.mktemp("class")
+    subs = base / "submissions"
+    write(subs / "good", student_copy_of_test_cells(solved()))
+    write(subs / "blank", read_notebook(RELEASED))
+    write(subs / "not_json", '{"cells": [ this is not json')
+    write(subs / "not_a_notebook", json.dumps({"hello": "world"}))
+    write(subs / "exits", solved(conv_padded="import os\nos._exit(3)"))
+    write(subs / "loops", solved(conv_padded="while True:\n    try:\n        pass\n    except BaseException:\n        pass"))
+    write(subs / "hogs_memory", solved(conv_padded="hog = bytearray(64 * 1024 ** 3)"))
+    # Tampering: tests deleted, tests edited to pass, points raised, a test re-marked as an answer.
+    tampered = student_copy_of_test_cells(solved(conv_values="I_star_W1 = I_star_W2 = np.zeros((2, 2))"))
+    for cell in tampered.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade_id") == "conv_test_values":
+            cell.source = "pass"
+            meta["points"] = 1000
+        if meta.get("grade_id") == "conv_test_corr2d":
+            meta["solution"] = True
+            cell.source = "assert True"
+    tampered.cells = [c for c in tampered.cells if nbgrader_meta(c).get("grade_id") != "conv_test_shape"]
+    write(subs / "tampers", tampered)
+    # A correct answer that prints warnings keeps its points.
+    warn = solved().cells
+    write(subs / "warns", solved(conv_corr2d=next(c.source for c in warn if nbgrader_meta(c).get("grade_id") == "conv_corr2d")
+                                 .replace('"""Valid', 'import warnings; warnings.warn("slow loop", RuntimeWarning)\n    """Valid')))
+    # Scratch cells of the student's own are kept, in place.
+    scratch = solved()
+    scratch.cells.insert(3, nbformat.v4.new_code_cell("helper_value = 41 + 1"))
+    write(subs / "scratch", scratch)
+    # Isolation: a file written by one submission is not seen by another.
+    write(subs / "writes_file", solved(conv_shape="open('shared.txt', 'w').write('x')\nvalid_shape = (2, 2)\nwhy_smaller = 'b'"))
+    write(subs / "reads_file", solved(conv_shape="import os\nassert not os.path.exists('shared.txt')\nvalid_shape = (2, 2)\nwhy_smaller = 'b'"))
+    # An nbgrader-style nested layout, and a student who handed in nothing.
+    write(subs / "nested" / NAME, solved())
+    (subs / "empty_handed").mkdir()
+    (subs / "empty_handed" / "notes.txt").write_text("sorry")
+    out = base / "out"
+    rows = grade_folder(subs, out, ROOT / "solutions", cell_timeout=4, memory_mb=1024, progress=False)
+    return {r["student"]: r for r in rows}, out
+
+
+def test_statuses(graded_class):
+    rows, _ = graded_class
+    expected = {
+        "good": "ok", "blank": "ok", "not_json": "invalid-notebook", "not_a_notebook": "invalid-notebook",
+        "exits": "kernel-died", "loops": "timeout", "hogs_memory": "out-of-memory", "tampers": "ok",
+        "warns": "ok", "scratch": "ok", "nested": "ok", "empty_handed": "missing",
+    }
+    assert {s: rows[s]["status"] for s in expected} == expected
+    assert set(r["status"] for r in rows.values()) <= set(STATUSES)
+
+
+def test_scores(graded_class):
+    rows, _ = graded_class
+    assert rows["good"]["total"] == FULL and rows["nested"]["total"] == FULL
+    for student in ("blank", "not_json", "not_a_notebook", "empty_handed"):
+        assert rows[student]["total"] == 0, student
+    # Cells before the crash, the loop or the allocation keep their points.
+    for student in ("exits", "loops", "hogs_memory"):
+        points = {g: s["points"] for g, s in rows[student]["scores"].items()}
+        assert points["conv_test_shape"] == 2 and points["conv_test_values"] == 4, (student, points)
+        assert points["conv_test_padded"] == 0, (student, points)
+    # The process survives a loop and a failed allocation and runs the last test; an exit ends it.
+    assert rows["loops"]["scores"]["conv_test_corr2d"]["points"] == 6
+    assert rows["hogs_memory"]["scores"]["conv_test_corr2d"]["points"] == 6
+    assert rows["exits"]["scores"]["conv_test_corr2d"]["points"] == 0
+
+
+def test_tests_and_points_come_from_the_solutions(graded_class):
+    rows, _ = graded_class
+    row = rows["tampers"]
+    assert row["max"] == FULL
+    points = {g: s["points"] for g, s in row["scores"].items()}
+    assert points == {"conv_test_shape": 2, "conv_test_values": 0, "conv_test_padded": 4, "conv_test_corr2d": 6}
+    notes = " ".join(row["notes"])
+    assert "conv_test_shape' was deleted" in notes and "conv_test_values' was edited" in notes
+
+
+def test_warnings_keep_their_points_and_scratch_cells_are_kept(graded_class):
+    rows, _ = graded_class
+    assert rows["warns"]["total"] == FULL
+    assert rows["scratch"]["total"] == FULL
+
+
+def test_each_submission_runs_in_its_own_directory(graded_class):
+    rows, _ = graded_class
+    assert rows["writes_file"]["total"] == FULL
+    assert rows["reads_file"]["total"] == FULL
+    assert not (ROOT / "shared.txt").exists()
+
+
+def test_grades_csv(graded_class):
+    rows, out = graded_class
+    with open(out / "grades.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert list(table[0])[:2] == ["student", "exercise"]
+    assert {"conv_test_shape", "conv_test_values", "conv_test_padded", "conv_test_corr2d",
+            "total", "max", "status"} <= set(table[0])
+    assert len(table) == len(rows)
+    good = next(r for r in table if r["student"] == "good")
+    assert (good["total"], good["max"], good["status"]) == ("16", "16", "ok")
+
+
+def test_feedback_shows_messages_but_never_hidden_test_source(graded_class):
+    rows, out = graded_class
+    hidden = []
+    solution = read_notebook(SOLUTION)
+    for cell in solution.cells:
+        if "### BEGIN HIDDEN TESTS" in cell.source:
+            block = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+            hidden += [line.strip() for line in block.splitlines() if len(line.strip()) > 12]
+    assert hidden
+    pages = list((out / "feedback").rglob("*.html"))
+    assert len(pages) == len(rows)
+    for page in pages:
+        text = page.read_text()
+        assert "HIDDEN TESTS" not in text
+        for line in hidden:
+            assert line not in text, (page, line)
+    blank = (out / "feedback" / "blank" / f"{NAME}.html").read_text()
+    assert "0 / 16" in blank and "failed" in blank and "NameError" in blank
+
+
+def test_summary_plot(graded_class):
+    _, out = graded_class
+    assert (out / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rerun_skips_unchanged_submissions_and_keeps_grades(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    write(subs / "a", solved())
+    write(subs / "b", read_notebook(RELEASED))
+    grade_folder(subs, out, ROOT / "solutions", progress=False)
+    stored = {p.parent.name: p.stat().st_mtime_ns for p in (out / ".results").rglob("*.json")}
+    write(subs / "b", solved())  # b hands in a better version
+    rows = {r["student"]: r for r in grade_folder(subs, out, ROOT / "solutions", progress=False)}
+    after = {p.parent.name: p.stat().st_mtime_ns for p in (out / ".results").rglob("*.json")}
+    assert after["a"] == stored["a"] and after["b"] != stored["b"]
+    assert rows["a"]["total"] == rows["b"]["total"] == FULL
+
+
+def test_a_failed_run_leaves_the_previous_grades_intact(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    write(subs / "a", solved())
+    grade_folder(subs, out, ROOT / "solutions", progress=False)
+    before = (out / "grades.csv").read_text()
+    with pytest.raises(FileNotFoundError, match="no solution notebooks"):
+        grade_folder(subs, out, tmp_path / "no-solutions-here", progress=False)
+    assert (out / "grades.csv").read_text() == before
+    assert not [p for p in out.rglob("*.tmp*")]
+
+
+def test_flat_folder_of_student_notebooks(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(solved(), subs / "ada.ipynb")
+    nbformat.write(read_notebook(RELEASED), subs / "bob.ipynb")
+    rows = {r["student"]: r["total"] for r in grade_folder(subs, tmp_path / "out", ROOT / "solutions", progress=False)}
+    assert rows == {"ada": FULL, "bob": 0}
+
+
+def test_command_line(tmp_path):
+    subs = tmp_path / "subs"
+    write(subs / "ada", solved())
+    command = [sys.executable, "-m", "coursekit", "grade", str(subs), "--out", str(tmp_path / "out"),
+               "--jobs", "1", "--timeout", "20", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "graded 1 submissions (1 ok)" in result.stdout
+    missing = subprocess.run([sys.executable, "-m", "coursekit", "grade", str(tmp_path / "nope"), "--out",
+                              str(tmp_path / "o2")], capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode == 2 and "nope" in missing.stderr and "does not exist" in missing.stderr
+    bad = subprocess.run([sys.executable, "-m", "coursekit", "grade", str(subs), "--out", "x", "--jobs", "0"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "--jobs" in bad.stderr
