@@ -13,6 +13,8 @@ Used in: every chapter that shows a radar image.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from scipy import ndimage
 
@@ -22,6 +24,12 @@ __all__ = [
     "CLASS_NAMES",
     "IMAGE_SIZE",
     "PIXEL_KM",
+    "SVRIMG_FILES",
+    "SVRIMG_SIZES",
+    "SVRIMG_URL",
+    "RadarSet",
+    "get_example_data",
+    "load_radar",
     "synthetic_radar",
 ]
 
@@ -231,3 +239,190 @@ _DRAW = {
     "Noise": _noise,
     "Missing": _missing,
 }
+
+
+# --- the real SVRIMG data ------------------------------------------------------------
+
+#: Where SVRIMG serves its example pickles (the default of svrimg's get_example_data).
+SVRIMG_URL = "https://nimbus.niu.edu/svrimg/data/classifications/"
+#: File of each split, as svrimg names them.
+SVRIMG_FILES = {
+    "training": "1996_2011_train.pkl",
+    "validation": "2012_2013_validation.pkl",
+    "testing": "2014_2017_test.pkl",
+}
+#: Images in each public split.
+SVRIMG_SIZES = {"training": 1331, "validation": 110, "testing": 300}
+
+
+def get_example_data(data_type, data_dir=None, url=SVRIMG_URL, progressbar=True):
+    """Load an SVRIMG split, downloading it once: a safe stand-in for svrimg's function.
+
+    Same data types, file names, default URL and return value as
+    ``svrimg.utils.get_images.get_example_data``, so a notebook written for svrimg
+    needs only its import changed. Unlike svrimg, the download is atomic, has a
+    timeout and a progress bar, a damaged cached file is fetched again, and the
+    pickle is loaded without allowing it to run code.
+
+    Parameters
+    ----------
+    data_type : {'training', 'validation', 'testing'}
+    data_dir : str or path, optional
+        Cache folder; ``$COURSEKIT_DATA_DIR`` or the user's cache folder by default.
+    url : str, optional
+        Base URL of the three files.
+    progressbar : bool, optional
+        Show download progress.
+
+    Returns
+    -------
+    x : (N, 136, 136, 1) uint8 ndarray
+        Reflectivity in dBZ.
+    y : (N,) or (N, K) ndarray
+        Labels, as SVRIMG stores them.
+
+    Raises
+    ------
+    ValueError
+        For an unknown `data_type`, or a file whose arrays have the wrong shape or dtype.
+    coursekit._download.DownloadError
+        When the file cannot be downloaded (no network, HTTP error, cut-off transfer);
+        the message names the URL and the cache path.
+    coursekit._download.UnsafePickleError
+        When the file asks to load anything but NumPy arrays, tuples and lists.
+
+    Examples
+    --------
+    >>> get_example_data("train")
+    Traceback (most recent call last):
+    ...
+    ValueError: The parameter `data_type` must be 'training', 'validation' or 'testing'; got 'train'
+
+    Used in: every chapter with radar images, through :func:`load_radar`.
+    """
+    import pickle
+
+    from . import _download
+
+    if data_type not in SVRIMG_FILES:
+        raise ValueError(
+            "The parameter `data_type` must be 'training', 'validation' or 'testing'; "
+            f"got {data_type!r}"
+        )
+    folder = _download.cache_dir() if data_dir is None else Path(data_dir)
+    fname = SVRIMG_FILES[data_type]
+    file_url = url.rstrip("/") + "/" + fname
+    stamp = folder / (fname + ".sha256")
+    for attempt in (1, 2):
+        path = _download.fetch(file_url, folder, fname, progressbar=progressbar)
+        recorded = stamp.read_text().strip() if stamp.is_file() else None
+        try:
+            if recorded is not None and recorded != _download.sha256(path):
+                raise ValueError("its checksum differs from the one recorded when it was downloaded")
+            x, y = _check_svrimg(_download.load_pickle_safely(path), path)
+        except _download.UnsafePickleError:
+            path.unlink(missing_ok=True)  # never keep a hostile file in the cache
+            raise
+        except (ValueError, EOFError, pickle.UnpicklingError, TypeError, IndexError) as error:
+            # A damaged cache entry (truncated, altered): never use it; fetch it again once.
+            path.unlink(missing_ok=True)
+            stamp.unlink(missing_ok=True)
+            if attempt == 2:
+                raise ValueError(f"{path} downloaded from {file_url} is not valid SVRIMG data: {error}") from None
+            continue
+        if recorded is None:
+            stamp.write_text(_download.sha256(path) + "\n")
+        return x, y
+
+
+def _check_svrimg(content, path):
+    if not isinstance(content, (tuple, list)) or len(content) != 2:
+        raise ValueError(f"expected a pair (x, y); got {type(content).__name__}")
+    x, y = (np.asarray(part) for part in content)
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 1):
+        raise ValueError(f"x must be uint8 of shape (N, 136, 136, 1); got {x.dtype} {x.shape}")
+    if y.dtype == object or not np.issubdtype(y.dtype, np.number) or len(y) != len(x):
+        raise ValueError(f"y must hold one numeric label per image; got {y.dtype} {y.shape} for {len(x)} images")
+    return x, y
+
+
+class RadarSet(tuple):
+    """``(x, y)`` as returned by :func:`load_radar`, which also says where it came from.
+
+    Unpacks like a pair (``x, y = load_radar(...)``); ``.source`` is ``"svrimg"`` or
+    ``"synthetic"`` and ``.description`` a sentence for the reader.
+    """
+
+    def __new__(cls, x, y, source, description):
+        pair = super().__new__(cls, (x, y))
+        pair.source, pair.description = source, description
+        return pair
+
+    @property
+    def x(self):
+        return self[0]
+
+    @property
+    def y(self):
+        return self[1]
+
+
+def load_radar(split, source="auto", n=None, seed=0, data_dir=None, url=SVRIMG_URL, progressbar=True):
+    """Radar images for a chapter: the real SVRIMG split, or the offline synthetic set.
+
+    Parameters
+    ----------
+    split : {'training', 'validation', 'testing'}
+    source : {'auto', 'svrimg', 'synthetic'}, optional
+        ``'svrimg'``: the real data, from the cache or downloaded (errors are raised).
+        ``'synthetic'``: :func:`synthetic_radar`, with no network at all.
+        ``'auto'``: the real data when they can be had; otherwise the synthetic set,
+        with a one-line notice saying why.
+    n : int, optional
+        Synthetic images only: how many. By default a tenth of the real split's size
+        (133, 11 and 30), keeping SVRIMG's proportions.
+    seed : int, optional
+        Synthetic images only; each split has its own images for a given seed.
+    data_dir : str or path, optional
+        Cache folder for the real data.
+    url : str, optional
+        Base URL of the real data.
+    progressbar : bool, optional
+
+    Returns
+    -------
+    RadarSet
+        ``(x, y)`` with ``x`` uint8 (N, 136, 136, 1) in dBZ, plus ``.source`` and
+        ``.description``.
+
+    Examples
+    --------
+    >>> radar = load_radar("validation", source="synthetic")
+    >>> x, y = radar
+    >>> x.shape, radar.source
+    ((11, 136, 136, 1), 'synthetic')
+
+    Used in: every chapter with radar images.
+    """
+    from . import _download
+
+    if split not in SVRIMG_FILES:
+        raise ValueError(f"The parameter `split` must be 'training', 'validation' or 'testing'; got {split!r}")
+    if source not in ("auto", "svrimg", "synthetic"):
+        raise ValueError(f"The parameter `source` must be 'auto', 'svrimg' or 'synthetic'; got {source!r}")
+    if source in ("auto", "svrimg"):
+        try:
+            x, y = get_example_data(split, data_dir=data_dir, url=url, progressbar=progressbar)
+            return RadarSet(x, y, "svrimg", f"SVRIMG {split} split ({SVRIMG_FILES[split]}), {len(x)} images")
+        except _download.DownloadError as error:
+            if source == "svrimg":
+                raise
+            import sys
+
+            print(f"coursekit: real SVRIMG data unavailable ({error}); using synthetic radar images.",
+                  file=sys.stderr)
+    count = n if n is not None else max(1, round(SVRIMG_SIZES[split] / 10))
+    split_seed = as_int(seed, "seed", 0) * 3 + list(SVRIMG_FILES).index(split)
+    x, y = synthetic_radar(count, seed=split_seed)
+    return RadarSet(x, y, "synthetic",
+                    f"synthetic radar images (coursekit.data.synthetic_radar), {split} split, {count} images")

@@ -1,5 +1,8 @@
 """Shared test set-up: Hypothesis settings and closing figures after each test."""
 
+import ipaddress
+import socket
+
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -21,3 +24,23 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host, *args, **kwargs):
+    """No test may reach the internet: only loopback names and addresses resolve."""
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    try:
+        allowed = ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        allowed = name == "localhost"
+    if not allowed:
+        raise socket.gaierror(f"tests may not reach {name!r}: only 127.0.0.1 and localhost")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_only)
