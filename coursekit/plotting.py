@@ -20,6 +20,7 @@ __all__ = [
     "radar_cmap",
     "show_images",
     "show_radar",
+    "show_windows",
 ]
 
 #: Colour of each 5 dBZ band of the U.S. National Weather Service reflectivity
@@ -182,3 +183,64 @@ def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4
             ax.set_title(titles[index], fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def show_windows(x, kernel, padding=0, stride=1, ax=None, values=True):
+    """Draw where a ``kernel x kernel`` window lands on a (zero-padded) image.
+
+    Every position the window visits is outlined and numbered in reading order;
+    the first is shaded. Padding cells are grey.
+
+    Parameters
+    ----------
+    x : (H, W) array_like
+        A small image (a dozen pixels a side at most reads well).
+    kernel : int
+        Window size.
+    padding : int, optional
+        Zeros added on each side.
+    stride : int, optional
+        Step between windows.
+    ax : matplotlib.axes.Axes, optional
+    values : bool, optional
+        Write each pixel's value in its cell.
+
+    Returns
+    -------
+    (int, int)
+        The output shape, ``output_size`` along each axis.
+
+    Examples
+    --------
+    >>> show_windows(np.zeros((5, 5)), kernel=3, stride=2)
+    (2, 2)
+
+    Used in: Padding, stride and pooling.
+    """
+    from .conv import output_size, pad2d
+
+    x = as_array(x, "x", 2)
+    out_rows = output_size(x.shape[0], kernel, padding, stride)
+    out_cols = output_size(x.shape[1], kernel, padding, stride)
+    padded = pad2d(x, padding)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.45 * padded.shape[1] + 1, 0.45 * padded.shape[0] + 1))
+    is_pad = np.ones(padded.shape, dtype=bool)
+    is_pad[padding : padding + x.shape[0], padding : padding + x.shape[1]] = False
+    ax.imshow(np.where(is_pad, 0.35, 0.0), cmap="Greys", vmin=0, vmax=1)
+    if values and padded.size <= 400:
+        for (r, c), value in np.ndenumerate(padded):
+            ax.text(c, r, f"{value:g}", ha="center", va="center", fontsize=8,
+                    color="dimgray" if is_pad[r, c] else "black")
+    colors = plt.cm.viridis(np.linspace(0, 0.9, out_rows * out_cols))
+    for number, (i, j) in enumerate(np.ndindex(out_rows, out_cols)):
+        top, left = i * stride - 0.5, j * stride - 0.5
+        inset = 0.06 * (number % 4)  # overlapping outlines stay distinguishable
+        ax.add_patch(plt.Rectangle((left + inset, top + inset), kernel - 2 * inset, kernel - 2 * inset,
+                                   fill=number == 0, alpha=0.25 if number == 0 else 1, lw=1.6,
+                                   edgecolor=colors[number], facecolor=colors[number]))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"n={x.shape[0]}x{x.shape[1]}, k={kernel}, p={padding}, s={stride}: output {out_rows}x{out_cols}",
+                 fontsize=9)
+    return out_rows, out_cols

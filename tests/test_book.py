@@ -57,13 +57,14 @@ def test_every_chapter_was_executed_without_errors(built_book):
         assert "Traceback" not in page and 'class="output traceback' not in page, source.name
 
 
-def test_chapters_render_their_figures(built_book):
+@pytest.mark.parametrize("source", chapter_sources(), ids=lambda p: p.name)
+def test_chapters_render_their_figures(built_book, source):
     html, _ = built_book
-    page = (html / "book" / "convolution.html").read_text()
-    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', page)
-    assert len(images) >= 6
+    page = (html / source.relative_to(ROOT)).with_suffix(".html")
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', page.read_text())
+    assert len(images) >= 4, f"{source.name}: only {len(images)} figures"
     for src in images:
-        assert (html / "book" / src).resolve().is_file(), src
+        assert (page.parent / src).resolve().is_file(), src
 
 
 def test_execution_cache_is_on_and_holds_every_chapter(built_book):
@@ -129,9 +130,14 @@ def test_a_sphinx_warning_fails_the_build(tmp_path):
     assert "a-page-that-does-not-exist" in result.stdout + result.stderr
 
 
-def test_convolution_chapter_links_its_exercise(built_book):
+@pytest.mark.parametrize("source", chapter_sources(), ids=lambda p: p.name)
+def test_every_chapter_ends_with_a_link_to_its_exercise(built_book, source):
     html, _ = built_book
-    page = (html / "book" / "convolution.html").read_text()
-    links = re.findall(r'href="([^"]*01_convolution\.ipynb)"', page)
-    assert links, "the chapter must link to its exercise notebook"
-    assert (html / "book" / links[0]).resolve().is_file()
+    text = source.read_text()
+    assert text.rstrip().split("\n## ")[-1].startswith("Exercise"), "the last section is the exercise"
+    exercises = re.findall(r"\.\./exercises/(\d\d_\w+\.ipynb)", text)
+    assert exercises, f"{source.name} does not link an exercise notebook"
+    assert (ROOT / "exercises" / exercises[0]).is_file()
+    page = (html / source.relative_to(ROOT)).with_suffix(".html")
+    links = re.findall(rf'href="([^"]*{exercises[0]})"', page.read_text())
+    assert links and (page.parent / links[0]).resolve().is_file()

@@ -14,7 +14,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ["coursekit.conv", "coursekit.data", "coursekit.plotting"]
+MODULES = ["coursekit.conv", "coursekit.data", "coursekit.plotting", "coursekit.pooling", "coursekit.widgets"]
 
 
 def test_layout():

@@ -1,0 +1,156 @@
+"""Pooling and receptive fields: shrinking activation maps on purpose.
+
+Pooling slides a window over each channel separately, like a cross-correlation,
+but summarises the window (its maximum or its mean) instead of weighting it. With
+the stride equal to the window size, the windows tile the map and each side
+shrinks by that factor.
+
+Used in: Padding, stride and pooling; LeNet; Encoder–decoder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_array, as_int, as_pair
+from .conv import output_size, pad2d
+
+__all__ = ["avg_pool2d", "max_pool2d", "receptive_field"]
+
+
+def _pool(x, size, stride, padding, reduce, fill):
+    x = as_array(x, "x", (2, 4))
+    size_r, size_c = as_pair(size, "size", 1)
+    stride_r, stride_c = as_pair(size if stride is None else stride, "stride", 1)
+    pad_r, pad_c = as_pair(padding, "padding", 0)
+    if pad_r > size_r // 2 or pad_c > size_c // 2:
+        # Larger padding would create windows that see only padding (as torch also refuses).
+        raise ValueError(
+            f"The parameter `padding` ({padding}) must be at most half the window `size` ({size})"
+        )
+    height, width = x.shape[-2:]
+    out_r = output_size(height, size_r, pad_r, stride_r)
+    out_c = output_size(width, size_c, pad_c, stride_c)
+    if pad_r or pad_c:
+        x = pad2d(x, (pad_r, pad_c), value=fill(x.dtype))
+    # Loop over the size_r * size_c offsets inside a window, never over pixels: each
+    # offset contributes one strided view of the whole map.
+    row_span, col_span = stride_r * (out_r - 1) + 1, stride_c * (out_c - 1) + 1
+    result = None
+    for a in range(size_r):
+        for b in range(size_c):
+            view = x[..., a : a + row_span : stride_r, b : b + col_span : stride_c]
+            result = view.copy() if result is None else reduce(result, view, out=result)
+    return result, size_r * size_c
+
+
+def max_pool2d(x, size=2, stride=None, padding=0):
+    """Maximum over each window, channel by channel.
+
+    Parameters
+    ----------
+    x : (H, W) or (N, C, H, W) array_like
+    size : int or (int, int), optional
+        Window rows and columns.
+    stride : int or (int, int), optional
+        Step between windows; the window size by default, so that windows tile the map.
+    padding : int or (int, int), optional
+        Added on each side; padded cells never win (they hold the lowest value of the
+        dtype, or -inf). At most half the window size.
+
+    Returns
+    -------
+    (H_out, W_out) or (N, C, H_out, W_out) ndarray
+        ``H_out = output_size(H, size, padding, stride)``; same dtype as ``x``.
+
+    Examples
+    --------
+    >>> x = np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [1, 1, 7, 3]])
+    >>> max_pool2d(x, 2)
+    array([[6, 5],
+           [2, 9]])
+
+    Used in: Padding, stride and pooling; LeNet; Encoder–decoder.
+    """
+    out, _ = _pool(x, size, stride, padding, np.maximum, _lowest)
+    return out
+
+
+def avg_pool2d(x, size=2, stride=None, padding=0):
+    """Mean over each window, channel by channel.
+
+    Parameters
+    ----------
+    x : (H, W) or (N, C, H, W) array_like
+    size : int or (int, int), optional
+        Window rows and columns.
+    stride : int or (int, int), optional
+        Step between windows; the window size by default.
+    padding : int or (int, int), optional
+        Zeros added on each side, counted in the mean (as PyTorch does by default).
+        At most half the window size.
+
+    Returns
+    -------
+    (H_out, W_out) or (N, C, H_out, W_out) ndarray of float
+        ``H_out = output_size(H, size, padding, stride)``.
+
+    Examples
+    --------
+    >>> x = np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [1, 1, 7, 3]])
+    >>> avg_pool2d(x, 2)
+    array([[3.5 , 2.  ],
+           [1.  , 6.75]])
+
+    Used in: Padding, stride and pooling; LeNet.
+    """
+    x = as_array(x, "x", (2, 4))
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
+    total, count = _pool(x.astype(dtype, copy=False), size, stride, padding, np.add, lambda _: 0)
+    total /= count
+    return total
+
+
+def _lowest(dtype):
+    return -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
+
+
+def receptive_field(layers):
+    """How many input pixels (along one axis) one output value of a stack of layers sees.
+
+    Each layer is ``(kernel, stride)``. Layer ``i`` widens the field by
+    ``(kernel_i - 1)`` times the product of the strides before it:
+    ``r = 1 + sum_i (k_i - 1) * s_1 * ... * s_(i-1)``.
+
+    Parameters
+    ----------
+    layers : sequence of (int, int)
+        ``(kernel, stride)`` per layer, input first. Convolutions and pooling alike.
+
+    Returns
+    -------
+    int
+        Receptive field in input pixels; 1 for an empty stack.
+
+    Examples
+    --------
+    >>> receptive_field([(3, 1)] * 4)          # four 3x3 convolutions
+    9
+    >>> receptive_field([(3, 1), (2, 2)] * 4)  # each followed by 2x2 pooling
+    46
+
+    Used in: Padding, stride and pooling.
+    """
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+        raise TypeError(f"The parameter `layers` must be a sequence of (kernel, stride) pairs; got {layers!r}")
+    field, jump = 1, 1
+    for number, layer in enumerate(layers):
+        if not (isinstance(layer, (tuple, list)) and len(layer) == 2):
+            raise ValueError(
+                f"The parameter `layers` must hold (kernel, stride) pairs; item {number} is {layer!r}"
+            )
+        kernel = as_int(layer[0], f"layers[{number}] kernel", 1)
+        stride = as_int(layer[1], f"layers[{number}] stride", 1)
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field

@@ -1,0 +1,76 @@
+"""Interactive explorers (ipywidgets) that run in Jupyter and Colab.
+
+Each explorer redraws a figure made by a function of :mod:`coursekit.plotting`,
+so the static book can show the same figure for a few fixed settings.
+
+Used in: Padding, stride and pooling.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ._validation import as_array
+from .conv import corr2d, pad2d
+from .plotting import show_windows
+
+__all__ = ["conv_explorer"]
+
+
+def conv_explorer(image=None):
+    """Sliders for kernel size, padding and stride over a small image.
+
+    Shows the windows the kernel visits, the output shape, and the output of an
+    all-ones kernel (the window sums).
+
+    Parameters
+    ----------
+    image : (H, W) array_like, optional
+        At most 12x12 reads well; a 7x7 ramp by default.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The sliders, a shape label and the figure; display it in a notebook.
+
+    Examples
+    --------
+    >>> explorer = conv_explorer()
+    >>> kernel, padding, stride = explorer.children[0].children
+    >>> stride.value = 2
+    >>> explorer.children[1].value
+    'output shape: (3, 3)'
+
+    Used in: Padding, stride and pooling.
+    """
+    import ipywidgets as widgets
+
+    image = np.arange(49).reshape(7, 7) % 10 if image is None else as_array(image, "image", 2)
+    kernel = widgets.IntSlider(value=3, min=1, max=min(image.shape), description="kernel")
+    padding = widgets.IntSlider(value=0, min=0, max=3, description="padding")
+    stride = widgets.IntSlider(value=1, min=1, max=4, description="stride")
+    shape_label = widgets.Label()
+    figure_area = widgets.Output()
+
+    def redraw(_=None):
+        k, p, s = kernel.value, padding.value, stride.value
+        figure_area.outputs = ()  # clears the figure (clear_output writes escape codes outside Jupyter)
+        with figure_area:
+            fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+            rows, cols = show_windows(image, k, p, s, ax=left)
+            sums = corr2d(pad2d(image, p), np.ones((k, k)))[::s, ::s]
+            right.imshow(sums, cmap="viridis")
+            for (r, c), value in np.ndenumerate(sums):
+                right.text(c, r, f"{value:g}", ha="center", va="center", color="white", fontsize=8)
+            right.set_title("output (window sums)", fontsize=9)
+            right.set_xticks([])
+            right.set_yticks([])
+            fig.tight_layout()
+            plt.show()
+        shape_label.value = f"output shape: ({rows}, {cols})"
+
+    for slider in (kernel, padding, stride):
+        slider.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([kernel, padding, stride]), shape_label, figure_area])

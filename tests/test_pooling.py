@@ -1,0 +1,159 @@
+"""Specification of coursekit.pooling: max and average pooling, receptive fields."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from coursekit.conv import output_size
+from coursekit.pooling import avg_pool2d, max_pool2d, receptive_field
+
+
+def pool_loops(x, size, stride, padding, how):
+    """Reference: every output value from its window, with explicit loops."""
+    fill = -np.inf if how == "max" else 0.0
+    xp = np.pad(np.asarray(x, float), [(0, 0)] * (x.ndim - 2) + [(padding, padding)] * 2, constant_values=fill)
+    rows = (xp.shape[-2] - size) // stride + 1
+    cols = (xp.shape[-1] - size) // stride + 1
+    out = np.zeros(x.shape[:-2] + (rows, cols))
+    for index in np.ndindex(*x.shape[:-2]):
+        for i in range(rows):
+            for j in range(cols):
+                window = xp[index][i * stride : i * stride + size, j * stride : j * stride + size]
+                out[index + (i, j)] = window.max() if how == "max" else window.mean()
+    return out
+
+
+SLIDE = np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [1, 1, 7, 3]])
+
+
+def test_small_example_by_hand():
+    np.testing.assert_array_equal(max_pool2d(SLIDE, 2), [[6, 5], [2, 9]])
+    np.testing.assert_array_equal(avg_pool2d(SLIDE, 2), [[3.5, 2.0], [1.0, 6.75]])
+    np.testing.assert_array_equal(max_pool2d(SLIDE, 2, stride=1), [[6, 6, 5], [6, 9, 9], [2, 9, 9]])
+
+
+@pytest.mark.parametrize("shape", [(7, 9), (2, 3, 8, 8), (1, 2, 11, 6)])
+@pytest.mark.parametrize("size, stride, padding", [(2, 2, 0), (3, 3, 0), (3, 2, 1), (2, 1, 0), (3, 1, 1), (4, 2, 2)])
+def test_matches_the_loop_reference(shape, size, stride, padding):
+    x = np.random.default_rng(sum(shape) + size).normal(size=shape)
+    np.testing.assert_allclose(max_pool2d(x, size, stride, padding), pool_loops(x, size, stride, padding, "max"))
+    np.testing.assert_allclose(avg_pool2d(x, size, stride, padding), pool_loops(x, size, stride, padding, "avg"))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float32, np.float64])
+def test_dtypes(dtype):
+    x = np.random.default_rng(1).integers(0, 80, size=(2, 1, 6, 6)).astype(dtype)
+    assert max_pool2d(x, 2, padding=1).dtype == dtype
+    np.testing.assert_array_equal(max_pool2d(x, 2, padding=1), pool_loops(x, 2, 2, 1, "max").astype(dtype))
+    assert np.issubdtype(avg_pool2d(x, 2).dtype, np.floating)
+
+
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).normal(size=(3, 4, 13, 10))
+    for size, stride, padding in [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 1))]:
+        xt = torch.from_numpy(x)
+        expected_max = torch.nn.functional.max_pool2d(xt, size, stride, padding).numpy()
+        expected_avg = torch.nn.functional.avg_pool2d(xt, size, stride, padding).numpy()
+        np.testing.assert_allclose(max_pool2d(x, size, stride, padding), expected_max)
+        np.testing.assert_allclose(avg_pool2d(x, size, stride, padding), expected_avg, atol=1e-12)
+
+
+def test_pools_each_channel_separately():
+    x = np.random.default_rng(3).normal(size=(2, 3, 6, 6))
+    pooled = max_pool2d(x, 2)
+    for n in range(2):
+        for c in range(3):
+            np.testing.assert_array_equal(pooled[n, c], max_pool2d(x[n, c], 2))
+
+
+def test_max_pooling_is_robust_to_a_one_pixel_shift():
+    x = np.zeros((8, 8))
+    x[2, 2] = 50  # one strong return
+    shifted = np.roll(x, 1, axis=1)  # moved from column 2 to column 3: same 2x2 window
+    np.testing.assert_array_equal(max_pool2d(x, 2), max_pool2d(shifted, 2))
+
+
+images = arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 2), st.integers(2, 14), st.integers(2, 14)),
+                elements=st.floats(-100, 100))
+
+
+@given(images, st.integers(1, 4), st.integers(1, 4), st.integers(0, 2))
+def test_output_shape_matches_output_size(x, size, stride, padding):
+    if padding > size // 2 or size > min(x.shape[-2:]) + 2 * padding:
+        return
+    expected = x.shape[:2] + (output_size(x.shape[2], size, padding, stride), output_size(x.shape[3], size, padding, stride))
+    assert max_pool2d(x, size, stride, padding).shape == expected
+    assert avg_pool2d(x, size, stride, padding).shape == expected
+
+
+@given(images, st.integers(1, 3), st.integers(1, 3))
+def test_max_is_at_least_the_average(x, size, stride):
+    if size > min(x.shape[-2:]):
+        return
+    assert np.all(max_pool2d(x, size, stride) >= avg_pool2d(x, size, stride) - 1e-9)
+
+
+@given(st.floats(-80, 80), st.integers(2, 12), st.integers(1, 3), st.integers(1, 3))
+def test_pooling_a_constant_image_returns_the_constant(value, n, size, stride):
+    if size > n:
+        return
+    x = np.full((1, 2, n, n), value)
+    np.testing.assert_allclose(max_pool2d(x, size, stride), value)
+    np.testing.assert_allclose(avg_pool2d(x, size, stride), value)
+
+
+@pytest.mark.parametrize(
+    "layers, expected",
+    [([], 1), ([(3, 1)], 3), ([(3, 1)] * 2, 5), ([(3, 1)] * 4, 9), ([(2, 2)] * 3, 8), ([(5, 1), (2, 2), (5, 1), (2, 2)], 16),
+     ([(3, 1), (2, 2)] * 4, 46)],
+)
+def test_receptive_field(layers, expected):
+    assert receptive_field(layers) == expected
+
+
+def test_receptive_field_matches_the_pixels_that_influence_an_output():
+    """Empirically: which input pixels change the top-left output of the stack?"""
+    from coursekit.conv import conv2d
+
+    layers = [(3, 1), (2, 2), (3, 1), (2, 2), (3, 1)]
+    size = 40
+
+    def network(x):
+        for kernel, stride in layers:
+            if stride == 1:
+                x = conv2d(x, np.ones((1, 1, kernel, kernel)))
+            else:
+                x = avg_pool2d(x, kernel, stride)
+        return x[0, 0, 0, 0]
+
+    base = network(np.zeros((1, 1, size, size)))
+    reach = 0
+    for column in range(size):
+        x = np.zeros((1, 1, size, size))
+        x[0, 0, 0, column] = 1
+        if network(x) != base:
+            reach = column + 1
+    assert reach == receptive_field(layers)
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: max_pool2d(np.ones(5)), ValueError, "`x` must be a 2-dimensional or 4-dimensional"),
+        (lambda: max_pool2d(np.ones((3, 4, 4))), ValueError, "`x` must be a 2-dimensional or 4-dimensional"),
+        (lambda: max_pool2d(np.ones((4, 4)), 0), ValueError, "`size` must be positive"),
+        (lambda: max_pool2d(np.ones((4, 4)), 2, stride=0), ValueError, "`stride` must be positive"),
+        (lambda: avg_pool2d(np.ones((4, 4)), 2, padding=2), ValueError, "`padding`.*at most half"),
+        (lambda: avg_pool2d(np.ones((4, 4)), 2.5), TypeError, "`size` must be an integer"),
+        (lambda: max_pool2d(np.ones((2, 2)), 3), ValueError, "larger than the padded input"),
+        (lambda: receptive_field(5), TypeError, "`layers` must be a sequence"),
+        (lambda: receptive_field([(3, 1), 2]), ValueError, "item 1 is 2"),
+        (lambda: receptive_field([(3, 0)]), ValueError, r"`layers\[0\] stride` must be positive"),
+    ],
+)
+def test_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
