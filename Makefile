@@ -49,7 +49,7 @@ exercises: $(STAMP)
 OUT ?= grades
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [OUT=dir]"; exit 2; }
-	$(BIN)/coursekit grade "$(SUBMISSIONS)" --out "$(OUT)"
+	$(BIN)/coursekit grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(EXERCISE),--exercise "$(EXERCISE)")
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

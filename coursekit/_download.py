@@ -41,6 +41,10 @@ for _module in ("numpy.core.numeric", "numpy._core.numeric"):
 class DownloadError(OSError):
     """A file could not be downloaded; the message names the URL and the cache path."""
 
+    def __init__(self, url, path, reason):
+        super().__init__(f"could not download {url} to {path}: {reason}")
+        self.url, self.path, self.reason = url, path, reason
+
 
 class UnsafePickleError(pickle.UnpicklingError):
     """A pickle asked for something other than NumPy arrays, tuples and lists."""
@@ -102,13 +106,11 @@ def fetch(url, folder, fname, progressbar=True, timeout=TIMEOUT):
         pooch.retrieve(url, known_hash=None, fname=fname, path=folder, downloader=downloader)
     except requests.HTTPError as error:
         status = error.response.status_code if error.response is not None else "?"
-        raise DownloadError(f"could not download {url} to {target}: the server answered HTTP {status}") from error
+        raise DownloadError(url, target, f"the server answered HTTP {status}") from error
     except (requests.ConnectionError, requests.Timeout) as error:
         reason = "timed out" if isinstance(error, requests.Timeout) else "no connection"
-        raise DownloadError(
-            f"could not download {url} to {target}: {reason} ({type(error).__name__}). "
-            "Check the network, or use the offline synthetic data"
-        ) from error
+        raise DownloadError(url, target, f"{reason} ({type(error).__name__}); check the network, "
+                                         "or use the offline synthetic data") from error
     except requests.RequestException as error:  # for example a transfer cut off midway
-        raise DownloadError(f"could not download {url} to {target}: {error}") from error
+        raise DownloadError(url, target, str(error)) from error
     return target

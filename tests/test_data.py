@@ -68,7 +68,7 @@ def _elongation(mask):
     return np.sqrt(eigenvalues[-1] / max(eigenvalues[0], 1e-9))
 
 
-def test_qlcs_cores_are_long_lines_and_cells_are_compact(radar):
+def test_qlcs_cores_are_long_lines_and_noise_is_weak(radar):
     x, y = radar
     qlcs = [_elongation(img[..., 0] >= 45) for img in x[y == CLASS_NAMES.index("QLCS")]]
     assert np.median(qlcs) > 4

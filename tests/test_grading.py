@@ -88,8 +88,25 @@ def graded_class(tmp_path_factory):
     write(subs / "nested" / NAME, solved())
     (subs / "empty_handed").mkdir()
     (subs / "empty_handed" / "notes.txt").write_text("sorry")
+    # Hostile: forging results, killing the grader's helper, quoting hidden tests, bad metadata.
+    write(subs / "forges", solved(conv_shape=(
+        "import gc, json, os\nfrom multiprocessing.connection import Connection\n"
+        "channel = next(o for o in gc.get_objects() if isinstance(o, Connection))\n"
+        "for index in range(30):\n    channel.send_bytes(json.dumps([index, None]).encode())\nos._exit(0)")))
+    write(subs / "kills_helper", solved(conv_shape="import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+                                                   "valid_shape = (2, 2)\nwhy_smaller = 'b'"))
+    corr2d_source = next(c.source for c in solved().cells if nbgrader_meta(c).get("grade_id") == "conv_corr2d")
+    write(subs / "quotes_tests", solved(conv_corr2d=corr2d_source.replace(
+        '"""Valid', 'import linecache, sys\n    if x.shape != (4, 4):\n        raise ValueError("".join('
+        'linecache.getlines(sys._getframe(1).f_code.co_filename)))\n    """Valid')))
+    bad_metadata = solved()
+    bad_metadata.cells[3].metadata["nbgrader"] = "oops"
+    write(subs / "bad_metadata", bad_metadata)
+    write(subs / "not_cells", json.dumps({"cells": [5, "x"], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    write(subs / "renamed", solved(), name=f"Copy of {NAME}")
     out = base / "out"
-    rows = grade_folder(subs, out, ROOT / "solutions", cell_timeout=4, memory_mb=1024, progress=False)
+    rows = grade_folder(subs, out, ROOT / "solutions", cell_timeout=4, memory_mb=1024, progress=False,
+                        exercise=NAME)
     return {r["student"]: r for r in rows}, out
 
 
@@ -99,6 +116,8 @@ def test_statuses(graded_class):
         "good": "ok", "blank": "ok", "not_json": "invalid-notebook", "not_a_notebook": "invalid-notebook",
         "exits": "kernel-died", "loops": "timeout", "hogs_memory": "out-of-memory", "tampers": "ok",
         "warns": "ok", "scratch": "ok", "nested": "ok", "empty_handed": "missing",
+        "forges": "kernel-died", "quotes_tests": "ok", "bad_metadata": "ok", "not_cells": "invalid-notebook",
+        "renamed": "ok",
     }
     assert {s: rows[s]["status"] for s in expected} == expected
     assert set(r["status"] for r in rows.values()) <= set(STATUSES)
@@ -128,6 +147,18 @@ def test_tests_and_points_come_from_the_solutions(graded_class):
     assert points == {"conv_test_shape": 2, "conv_test_values": 0, "conv_test_padded": 4, "conv_test_corr2d": 6}
     notes = " ".join(row["notes"])
     assert "conv_test_shape' was deleted" in notes and "conv_test_values' was edited" in notes
+
+
+def test_hostile_submissions_gain_nothing_and_cost_others_nothing(graded_class):
+    rows, _ = graded_class
+    assert rows["forges"]["total"] == 0
+    assert "did not compute" in " ".join(rows["forges"]["notes"])
+    assert "helper process was killed" in " ".join(rows["kills_helper"]["notes"])
+    assert rows["quotes_tests"]["scores"]["conv_test_corr2d"]["points"] == 0
+    assert "withheld" in rows["quotes_tests"]["scores"]["conv_test_corr2d"]["message"]
+    # Everyone else was graded normally, whatever ran beside them.
+    assert rows["good"]["total"] == rows["renamed"]["total"] == FULL
+    assert "named differently" in " ".join(rows["renamed"]["notes"])
 
 
 def test_warnings_keep_their_points_and_scratch_cells_are_kept(graded_class):
@@ -184,10 +215,10 @@ def test_rerun_skips_unchanged_submissions_and_keeps_grades(tmp_path):
     subs, out = tmp_path / "subs", tmp_path / "out"
     write(subs / "a", solved())
     write(subs / "b", read_notebook(RELEASED))
-    grade_folder(subs, out, ROOT / "solutions", progress=False)
+    grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME)
     stored = {p.parent.name: p.stat().st_mtime_ns for p in (out / ".results").rglob("*.json")}
     write(subs / "b", solved())  # b hands in a better version
-    rows = {r["student"]: r for r in grade_folder(subs, out, ROOT / "solutions", progress=False)}
+    rows = {r["student"]: r for r in grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME)}
     after = {p.parent.name: p.stat().st_mtime_ns for p in (out / ".results").rglob("*.json")}
     assert after["a"] == stored["a"] and after["b"] != stored["b"]
     assert rows["a"]["total"] == rows["b"]["total"] == FULL
@@ -196,7 +227,7 @@ def test_rerun_skips_unchanged_submissions_and_keeps_grades(tmp_path):
 def test_a_failed_run_leaves_the_previous_grades_intact(tmp_path):
     subs, out = tmp_path / "subs", tmp_path / "out"
     write(subs / "a", solved())
-    grade_folder(subs, out, ROOT / "solutions", progress=False)
+    grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME)
     before = (out / "grades.csv").read_text()
     with pytest.raises(FileNotFoundError, match="no solution notebooks"):
         grade_folder(subs, out, tmp_path / "no-solutions-here", progress=False)
@@ -209,15 +240,18 @@ def test_flat_folder_of_student_notebooks(tmp_path):
     subs.mkdir()
     nbformat.write(solved(), subs / "ada.ipynb")
     nbformat.write(read_notebook(RELEASED), subs / "bob.ipynb")
-    rows = {r["student"]: r["total"] for r in grade_folder(subs, tmp_path / "out", ROOT / "solutions", progress=False)}
+    rows = {r["student"]: r["total"]
+            for r in grade_folder(subs, tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME)}
     assert rows == {"ada": FULL, "bob": 0}
+    with pytest.raises(ValueError, match="only with a single exercise"):
+        grade_folder(subs, tmp_path / "out2", ROOT / "solutions", progress=False)
 
 
 def test_command_line(tmp_path):
     subs = tmp_path / "subs"
     write(subs / "ada", solved())
     command = [sys.executable, "-m", "coursekit", "grade", str(subs), "--out", str(tmp_path / "out"),
-               "--jobs", "1", "--timeout", "20", "--quiet"]
+               "--jobs", "1", "--timeout", "20", "--quiet", "--exercise", NAME]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "graded 1 submissions (1 ok)" in result.stdout
@@ -227,3 +261,50 @@ def test_command_line(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "coursekit", "grade", str(subs), "--out", "x", "--jobs", "0"],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "--jobs" in bad.stderr
+
+
+def test_failures_a_busy_machine_can_cause_are_retried_on_the_next_run(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    write(subs / "slow", solved(conv_padded="import time\ntime.sleep(3)\n" + next(
+        c.source for c in solved().cells if nbgrader_meta(c).get("grade_id") == "conv_padded")))
+    first = grade_folder(subs, out, ROOT / "solutions", cell_timeout=1, progress=False, exercise=NAME)
+    assert first[0]["status"] == "timeout"
+    second = grade_folder(subs, out, ROOT / "solutions", cell_timeout=1, progress=False, exercise=NAME)
+    assert second[0]["status"] == "timeout"  # graded again, not read from the store
+    third = grade_folder(subs, out, ROOT / "solutions", cell_timeout=10, progress=False, exercise=NAME)
+    assert third[0]["status"] == "ok" and third[0]["total"] == FULL
+
+
+def test_grading_another_folder_into_the_same_table_keeps_earlier_rows(tmp_path):
+    out = tmp_path / "out"
+    write(tmp_path / "first" / "ada", solved())
+    write(tmp_path / "late" / "bob", read_notebook(RELEASED))
+    grade_folder(tmp_path / "first", out, ROOT / "solutions", progress=False, exercise=NAME)
+    rows = grade_folder(tmp_path / "late", out, ROOT / "solutions", progress=False, exercise=NAME)
+    assert {(r["student"], r["total"]) for r in rows} == {("ada", FULL), ("bob", 0)}
+    with open(out / "grades.csv", newline="") as handle:
+        assert {r["student"] for r in csv.DictReader(handle)} == {"ada", "bob"}
+
+
+def test_markdown_tasks_and_written_answers_are_left_for_the_instructor(tmp_path):
+    def cell(kind, source, **meta):
+        base = {"grade": False, "grade_id": meta.pop("grade_id"), "locked": False, "schema_version": 3,
+                "solution": False, "task": False}
+        base.update(meta)
+        make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+        return make(source, metadata={"nbgrader": base})
+
+    solution = nbformat.v4.new_notebook(cells=[
+        cell("code", "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION", grade_id="answer", solution=True),
+        cell("code", "assert answer == 42", grade_id="test_answer", grade=True, locked=True, points=2),
+        cell("markdown", "Explain why.\n\n=== BEGIN MARK SCHEME ===\nbecause\n=== END MARK SCHEME ===",
+             grade_id="task", grade=True, task=True, locked=True, points=3),
+        cell("markdown", "YOUR ANSWER HERE", grade_id="essay", grade=True, solution=True, points=1),
+    ])
+    solution.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "sol").mkdir()
+    nbformat.write(solution, tmp_path / "sol" / "99_tiny.ipynb")
+    write(tmp_path / "subs" / "ada", solution, name="99_tiny")
+    (row,) = grade_folder(tmp_path / "subs", tmp_path / "out", tmp_path / "sol", progress=False)
+    assert row["status"] == "ok" and row["total"] == 2 and row["max"] == 6
+    assert row["scores"]["task"]["points"] is None and row["scores"]["essay"]["points"] is None

@@ -85,5 +85,5 @@ def test_each_public_name_is_defined_in_one_module_only():
 
 
 def test_no_bare_assert_for_input_checks():
-    for path in (ROOT / "coursekit").glob("*.py"):
+    for path in (ROOT / "coursekit").rglob("*.py"):
         assert not re.search(r"^\s+assert ", path.read_text(), flags=re.M), path.name

@@ -212,6 +212,24 @@ def test_synthetic_splits_keep_svrimgs_proportions():
     assert not np.array_equal(a, data.load_radar("validation", source="synthetic", seed=1, n=30).x)
 
 
+def test_auto_falls_back_on_a_file_that_is_not_svrimg_data(server, tmp_path, capsys):
+    _, base = server
+    serve(f"/{FILE}", body=b"<html>captive portal</html>")
+    radar = data.load_radar("testing", data_dir=tmp_path, url=f"{base}/", progressbar=False)
+    assert radar.source == "synthetic"
+    assert "not valid" in capsys.readouterr().err
+
+
+def test_environment_variable_replaces_auto(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSEKIT_RADAR_SOURCE", "synthetic")
+    # No server at all: with the variable set, nothing is even attempted.
+    assert data.load_radar("testing", data_dir=tmp_path, url="http://127.0.0.1:9/").source == "synthetic"
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("COURSEKIT_RADAR_SOURCE", "web")
+    with pytest.raises(ValueError, match="COURSEKIT_RADAR_SOURCE must be"):
+        data.load_radar("testing")
+
+
 def test_load_radar_bad_arguments():
     with pytest.raises(ValueError, match="`split`"):
         data.load_radar("test")

@@ -42,7 +42,13 @@ class GradedCell:
 
 
 def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    """A cell's nbgrader metadata, or {} when it has none or it is malformed (a submission
+    is untrusted: its metadata may be anything)."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    if not isinstance(meta, dict) or not isinstance(meta.get("grade_id"), str):
+        return {}
+    return meta
 
 
 def read_notebook(path) -> nbformat.NotebookNode:
@@ -73,7 +79,8 @@ def graded_cells(solution) -> list[GradedCell]:
                 GradedCell(
                     grade_id=meta["grade_id"],
                     points=float(meta.get("points", 0)),
-                    autograded=not meta.get("solution", False),
+                    # Test code cells are autograded; graded answers and tasks (Markdown) by hand.
+                    autograded=cell.cell_type == "code" and not meta.get("solution", False),
                     hidden_tests="### BEGIN HIDDEN TESTS" in cell.source,
                 )
             )

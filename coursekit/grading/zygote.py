@@ -1,13 +1,14 @@
 """The zygote: imports the heavy libraries once, then forks one process per submission.
 
-Started by :func:`coursekit.grading.runner.run_all` as
-``python -m coursekit.grading.zygote SOCKET CELL_TIMEOUT MEMORY_BYTES``. It reads
-``TOKEN WORKDIR`` lines on standard input; for each it forks a process that
-connects to SOCKET, says TOKEN, and then runs the cells it is sent. It writes
-``pid TOKEN PID`` after each fork and ``exit TOKEN STATUS`` (negative: killed by
-that signal) when a process ends.
+Started by :mod:`coursekit.grading.runner` as
+``python -m coursekit.grading.zygote FD CELL_TIMEOUT MEMORY_BYTES``, where FD is
+its end of a SOCK_SEQPACKET socket pair. For each ``spawn TOKEN WORKDIR`` message
+it makes a socket pair, forks a process that keeps one end and runs the cells it
+receives there, and passes the other end back with ``pid TOKEN PID``. When a
+process ends it sends ``exit TOKEN STATUS`` (negative: killed by that signal).
 """
 
+import json
 import os
 import select
 import signal
@@ -27,8 +28,8 @@ import scipy.signal  # noqa: E402,F401
 
 import coursekit.conv  # noqa: E402,F401
 import coursekit.data  # noqa: E402,F401
-
-TIMEOUT_NAME = "CellTimeout"
+import coursekit.pooling  # noqa: E402,F401
+from coursekit.grading.runner import TIMEOUT_NAME  # noqa: E402
 
 
 class CellTimeout(BaseException):
@@ -36,26 +37,29 @@ class CellTimeout(BaseException):
     ``except Exception`` in a submission does not swallow it."""
 
 
-def run_submission(address, token, workdir, cell_timeout, memory_bytes):
+def _limit_memory(memory_bytes):
+    try:
+        import resource
+
+        with open("/proc/self/status") as status:
+            in_use = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+    except (ImportError, OSError, StopIteration):
+        return  # no /proc (not Linux): run without a memory limit
+    resource.setrlimit(resource.RLIMIT_AS, (in_use + memory_bytes, in_use + memory_bytes))
+
+
+def run_submission(channel, workdir, cell_timeout, memory_bytes):
     """Body of one submission's process: run cells as they arrive, report each."""
     os.setsid()  # its own process group: killing it also ends what it spawned
     os.chdir(workdir)
     # What a notebook prints is not feedback (a traceback would show hidden tests'
     # source) and must not reach the grader's terminal.
     with open(os.devnull, "r+b") as devnull:
-        for fd in (0, 1, 2):  # nor read the zygote's instructions
+        for fd in (0, 1, 2):
             os.dup2(devnull.fileno(), fd)
     if memory_bytes:
-        import resource
-
-        with open("/proc/self/status") as status:
-            in_use = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
-        resource.setrlimit(resource.RLIMIT_AS, (in_use + memory_bytes, in_use + memory_bytes))
-
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(address)
-    connection = Connection(sock.detach())
-    connection.send(token)
+        _limit_memory(memory_bytes)
+    connection = Connection(channel.detach())
 
     def on_alarm(signum, frame):
         raise CellTimeout(f"cell exceeded the time limit of {cell_timeout:g} s")
@@ -69,7 +73,7 @@ def run_submission(address, token, workdir, cell_timeout, memory_bytes):
     shell = InteractiveShell.instance(config=config)
     shell.showtraceback = lambda *args, **kwargs: None
     while True:
-        message = connection.recv()
+        message = json.loads(connection.recv_bytes())
         if message is None:
             break
         index, source = message
@@ -86,35 +90,37 @@ def run_submission(address, token, workdir, cell_timeout, memory_bytes):
         if caught is not None:
             name = TIMEOUT_NAME if isinstance(caught, CellTimeout) else type(caught).__name__
             error = {"ename": name, "evalue": str(caught)[:2000]}
-        connection.send((index, error))
+        connection.send_bytes(json.dumps([index, error]).encode())
     connection.close()
 
 
-def main(address, cell_timeout, memory_bytes):
+def main(control_fd, cell_timeout, memory_bytes):
+    control = socket.socket(fileno=control_fd)
     children = {}
-    stdin = sys.stdin.fileno()
-    buffer = b""
-    open_input = True
-    while open_input or children:
-        if open_input and select.select([stdin], [], [], 0.05)[0]:
-            chunk = os.read(stdin, 65536)
-            if not chunk:
-                open_input = False
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                token, workdir = line.decode().split(" ", 1)
-                pid = os.fork()
-                if pid == 0:
-                    code = 0
-                    try:
-                        run_submission(address, token, workdir, cell_timeout, memory_bytes)
-                    except BaseException:
-                        code = 1
-                    os._exit(code)
-                children[pid] = token
-                print(f"pid {token} {pid}", flush=True)
-        elif not open_input:
+    open_control = True
+    while open_control or children:
+        if open_control and select.select([control], [], [], 0.05)[0]:
+            request = control.recv(4096)
+            if not request:
+                open_control = False
+                continue
+            _, token, workdir = request.decode().split(" ", 2)
+            ours, theirs = socket.socketpair()
+            pid = os.fork()
+            if pid == 0:
+                control.close()  # the submission must not speak for the zygote
+                ours.close()
+                code = 0
+                try:
+                    run_submission(theirs, workdir, cell_timeout, memory_bytes)
+                except BaseException:
+                    code = 1
+                os._exit(code)
+            theirs.close()
+            children[pid] = token
+            socket.send_fds(control, [f"pid {token} {pid}".encode()], [ours.fileno()])
+            ours.close()
+        elif not open_control:
             select.select([], [], [], 0.05)
         while children:
             try:
@@ -124,8 +130,13 @@ def main(address, cell_timeout, memory_bytes):
             if pid == 0:
                 break
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-            print(f"exit {children.pop(pid)} {code}", flush=True)
+            token = children.pop(pid)
+            if open_control:
+                try:
+                    control.send(f"exit {token} {code}".encode())
+                except OSError:
+                    open_control = False
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], float(sys.argv[2]), int(sys.argv[3]))
+    main(int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]))
