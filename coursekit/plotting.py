@@ -188,8 +188,9 @@ def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4
 def show_windows(x, kernel, padding=0, stride=1, ax=None, values=True):
     """Draw where a ``kernel x kernel`` window lands on a (zero-padded) image.
 
-    Every position the window visits is outlined and numbered in reading order;
-    the first is shaded. Padding cells are grey.
+    The centre of every window visited is marked with a dot; the windows themselves
+    are outlined (all of them when there are at most nine, else the first and the
+    last), the first shaded. Padding cells are grey.
 
     Parameters
     ----------
@@ -232,13 +233,19 @@ def show_windows(x, kernel, padding=0, stride=1, ax=None, values=True):
         for (r, c), value in np.ndenumerate(padded):
             ax.text(c, r, f"{value:g}", ha="center", va="center", fontsize=8,
                     color="dimgray" if is_pad[r, c] else "black")
-    colors = plt.cm.viridis(np.linspace(0, 0.9, out_rows * out_cols))
+    count = out_rows * out_cols
+    colors = plt.cm.viridis(np.linspace(0, 0.9, count))
     for number, (i, j) in enumerate(np.ndindex(out_rows, out_cols)):
         top, left = i * stride - 0.5, j * stride - 0.5
-        inset = 0.06 * (number % 4)  # overlapping outlines stay distinguishable
-        ax.add_patch(plt.Rectangle((left + inset, top + inset), kernel - 2 * inset, kernel - 2 * inset,
-                                   fill=number == 0, alpha=0.25 if number == 0 else 1, lw=1.6,
-                                   edgecolor=colors[number], facecolor=colors[number]))
+        if count <= 9 or number in (0, count - 1):
+            # Few windows: outline each. Many: outline the first and the last only.
+            inset = 0.06 * (number % 4)  # overlapping outlines stay distinguishable
+            ax.add_patch(plt.Rectangle((left + inset, top + inset), kernel - 2 * inset, kernel - 2 * inset,
+                                       fill=number == 0, alpha=0.25 if number == 0 else 1, lw=1.6,
+                                       edgecolor=colors[number], facecolor=colors[number]))
+        # A dot at the centre of every window visited shows the grid of positions.
+        centre = (left + kernel / 2, top + kernel / 2)
+        ax.plot(*centre, "o", color=colors[number], markersize=5, markeredgecolor="white")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"n={x.shape[0]}x{x.shape[1]}, k={kernel}, p={padding}, s={stride}: output {out_rows}x{out_cols}",
