@@ -64,7 +64,7 @@ def run():
         base = Path(tmp)
         _class(base / "class", count)
         start = time.perf_counter()
-        rows = grade_folder(base / "class", base / "out", ROOT / "solutions", progress=False)
+        rows = grade_folder(base / "class", base / "out", ROOT / "solutions", progress=False, exercise=NAME)
         seconds = time.perf_counter() - start
         assert len(rows) == count and all(r["status"] == "ok" for r in rows)
         figures = [{"name": "grade_100_submissions", "value": seconds, "target": "<= 60", "unit": "s",

@@ -87,3 +87,13 @@ def test_each_public_name_is_defined_in_one_module_only():
 def test_no_bare_assert_for_input_checks():
     for path in (ROOT / "coursekit").rglob("*.py"):
         assert not re.search(r"^\s+assert ", path.read_text(), flags=re.M), path.name
+
+
+def test_every_benchmark_module_has_a_run_function():
+    import benchmarks
+
+    modules = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    assert modules
+    for path in modules:
+        module = importlib.import_module(f"benchmarks.{path.stem}")
+        assert callable(getattr(module, "run", None)), path.name
