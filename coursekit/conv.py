@@ -209,27 +209,54 @@ def conv2d(x, w, b=None, stride=1, padding=0):
         arrays.append(b)
     dtype = working_dtype(*arrays)
 
-    out_rows = output_size(height, k_rows, pad_r, stride_r)
-    out_cols = output_size(width, k_cols, pad_c, stride_c)
-    xp = x.astype(dtype, copy=False)
-    if pad_r or pad_c:
-        xp = pad2d(xp, (pad_r, pad_c))
-
-    # im2col: one shifted, strided view of the input per kernel tap. The loop runs
-    # over the C_in * kH * kW taps, never over pixels; a single matrix product per
-    # image then applies every filter at once and lands directly in NCHW order.
-    taps = np.empty((n_images, channels, k_rows, k_cols, out_rows, out_cols), dtype=dtype)
-    row_span = stride_r * (out_rows - 1) + 1
-    col_span = stride_c * (out_cols - 1) + 1
-    for a in range(k_rows):
-        for c in range(k_cols):
-            taps[:, :, a, c] = xp[:, :, a : a + row_span : stride_r, c : c + col_span : stride_c]
-    columns = taps.reshape(n_images, channels * k_rows * k_cols, out_rows * out_cols)
+    columns, (out_rows, out_cols) = _im2col(x.astype(dtype, copy=False), (k_rows, k_cols),
+                                            (stride_r, stride_c), (pad_r, pad_c))
     out = np.matmul(w.reshape(n_filters, -1).astype(dtype, copy=False), columns)
     out = out.reshape(n_images, n_filters, out_rows, out_cols)
     if b is not None:
         out += b.astype(dtype, copy=False)[None, :, None, None]
     return out
+
+
+def _im2col(x, kernel_shape, stride, padding):
+    """Unfold every window of a padded (N, C, H, W) batch into columns.
+
+    Returns ``columns`` of shape (N, C * kH * kW, H_out * W_out) and (H_out, W_out).
+    One shifted, strided view of the input per kernel offset: the loop runs over the
+    kH * kW offsets, never over pixels. A matrix product of the weights with these
+    columns is the cross-correlation, every filter at once, directly in NCHW order.
+    """
+    (k_rows, k_cols), (stride_r, stride_c), (pad_r, pad_c) = kernel_shape, stride, padding
+    n_images, channels, height, width = x.shape
+    out_rows = output_size(height, k_rows, pad_r, stride_r)
+    out_cols = output_size(width, k_cols, pad_c, stride_c)
+    if pad_r or pad_c:
+        x = pad2d(x, (pad_r, pad_c))
+    taps = np.empty((n_images, channels, k_rows, k_cols, out_rows, out_cols), dtype=x.dtype)
+    row_span, col_span = stride_r * (out_rows - 1) + 1, stride_c * (out_cols - 1) + 1
+    for a in range(k_rows):
+        for b in range(k_cols):
+            taps[:, :, a, b] = x[:, :, a : a + row_span : stride_r, b : b + col_span : stride_c]
+    return taps.reshape(n_images, channels * k_rows * k_cols, out_rows * out_cols), (out_rows, out_cols)
+
+
+def _col2im(columns, x_shape, kernel_shape, stride, padding):
+    """The adjoint of :func:`_im2col`: add every column entry back onto the pixel it came from.
+
+    This is the gradient of a cross-correlation with respect to its input, given
+    the gradient with respect to the columns.
+    """
+    (k_rows, k_cols), (stride_r, stride_c), (pad_r, pad_c) = kernel_shape, stride, padding
+    n_images, channels, height, width = x_shape
+    out_rows = output_size(height, k_rows, pad_r, stride_r)
+    out_cols = output_size(width, k_cols, pad_c, stride_c)
+    taps = columns.reshape(n_images, channels, k_rows, k_cols, out_rows, out_cols)
+    padded = np.zeros((n_images, channels, height + 2 * pad_r, width + 2 * pad_c), dtype=columns.dtype)
+    row_span, col_span = stride_r * (out_rows - 1) + 1, stride_c * (out_cols - 1) + 1
+    for a in range(k_rows):
+        for b in range(k_cols):
+            padded[:, :, a : a + row_span : stride_r, b : b + col_span : stride_c] += taps[:, :, a, b]
+    return padded[:, :, pad_r : pad_r + height, pad_c : pad_c + width]
 
 
 _CLASSIC = {

@@ -31,6 +31,7 @@ __all__ = [
     "SVRIMG_URL",
     "RadarSet",
     "get_example_data",
+    "load_digits_28",
     "load_radar",
     "synthetic_radar",
 ]
@@ -434,3 +435,47 @@ def load_radar(split, source="auto", n=None, seed=0, data_dir=None, url=SVRIMG_U
     x, y = synthetic_radar(count, seed=split_seed)
     return RadarSet(x, y, "synthetic",
                     f"synthetic radar images (coursekit.data.synthetic_radar), {split} split, {count} images")
+
+
+# --- handwritten digits for LeNet -----------------------------------------------------
+
+
+def load_digits_28(test_fraction=0.2, seed=0):
+    """scikit-learn's bundled handwritten digits, enlarged to LeNet's 28x28 input.
+
+    The 1,797 images of 8x8 pixels (values 0 to 16) ship with scikit-learn, so no
+    download is needed. They are enlarged by bilinear interpolation to 28x28, scaled
+    to [0, 1], and split into train and test sets, stratified by digit.
+
+    Parameters
+    ----------
+    test_fraction : float, optional
+        Share of the images held out for testing.
+    seed : int, optional
+        Seed of the split.
+
+    Returns
+    -------
+    x_train, x_test : (N, 1, 28, 28) float32 ndarray
+    y_train, y_test : (N,) int64 ndarray
+        Digits 0 to 9.
+
+    Examples
+    --------
+    >>> x_train, x_test, y_train, y_test = load_digits_28()
+    >>> x_train.shape, x_test.shape
+    ((1437, 1, 28, 28), (360, 1, 28, 28))
+
+    Used in: LeNet.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"The parameter `test_fraction` must be between 0 and 1; got {test_fraction}")
+    digits = load_digits()
+    small = digits.images.astype(np.float32) / 16.0
+    large = ndimage.zoom(small, (1, 28 / 8, 28 / 8), order=1, grid_mode=True, mode="grid-constant")
+    images = np.clip(large, 0, 1)[:, None].astype(np.float32)
+    return train_test_split(images, digits.target.astype(np.int64), test_size=test_fraction,
+                            random_state=as_int(seed, "seed", 0), stratify=digits.target)

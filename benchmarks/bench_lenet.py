@@ -1,0 +1,65 @@
+"""LeNet on the digits: held-out accuracy of the chapter's recipe, and epoch time against PyTorch.
+
+Both frameworks train the same architecture (sigmoid, average pooling), in float32,
+with Adam, on the same mini-batches, one epoch each; the best of three epochs counts.
+"""
+
+import numpy as np
+
+from coursekit import data, nn
+from coursekit.lenet import LeNet, TRAINING, train
+
+from .timing import best_time
+
+
+def _numpy_epoch(x, y, batch_size):
+    model = LeNet(seed=0)
+    loss = nn.SoftmaxCrossEntropy()
+    optimizer = nn.Adam(model.parameters(), model.gradients(), lr=1e-3)
+
+    def epoch():
+        for start in range(0, len(x), batch_size):
+            loss.forward(model(x[start:start + batch_size]), y[start:start + batch_size])
+            model.backward(loss.backward())
+            optimizer.step()
+
+    return epoch
+
+
+def _torch_epoch(torch, x, y, batch_size):
+    t = torch.nn
+    model = t.Sequential(
+        t.Conv2d(1, 6, 5, padding=2), t.Sigmoid(), t.AvgPool2d(2),
+        t.Conv2d(6, 16, 5), t.Sigmoid(), t.AvgPool2d(2), t.Flatten(),
+        t.Linear(400, 120), t.Sigmoid(), t.Linear(120, 84), t.Sigmoid(), t.Linear(84, 10),
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def epoch():
+        for start in range(0, len(x), batch_size):
+            optimizer.zero_grad()
+            loss = t.functional.cross_entropy(model(xt[start:start + batch_size]), yt[start:start + batch_size])
+            loss.backward()
+            optimizer.step()
+
+    return epoch
+
+
+def run():
+    x_train, x_test, y_train, y_test = data.load_digits_28()
+    history = train(LeNet(seed=0), x_train, y_train, x_test, y_test, **TRAINING)
+    figures = [{"name": "lenet_test_accuracy", "value": history["test_accuracy"][-1], "target": ">= 0.97",
+                "unit": "fraction correct", "note": f"{len(x_test)} held-out digits after {TRAINING['epochs']} epochs"}]
+    batch = TRAINING["batch_size"]
+    ours = best_time(_numpy_epoch(x_train, y_train, batch), repeat=3, warmup=0)
+    try:
+        import torch
+    except ImportError:
+        figures.append({"name": "lenet_epoch_vs_torch", "value": None, "target": "<= 2", "unit": "x torch time",
+                        "note": "skipped: torch not installed (make torch)"})
+        return figures
+    reference = best_time(_torch_epoch(torch, x_train, y_train, batch), repeat=3, warmup=0)
+    figures.append({"name": "lenet_epoch_vs_torch", "value": ours / reference, "target": "<= 2",
+                    "unit": "x torch time", "note": f"{ours:.2f} s vs {reference:.2f} s per epoch, batch {batch}"})
+    return figures
