@@ -13,6 +13,7 @@ rotated by 180 degrees.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validation import as_array, as_int, as_pair, working_dtype
 
@@ -222,22 +223,18 @@ def _im2col(x, kernel_shape, stride, padding):
     """Unfold every window of a padded (N, C, H, W) batch into columns.
 
     Returns ``columns`` of shape (N, C * kH * kW, H_out * W_out) and (H_out, W_out).
-    One shifted, strided view of the input per kernel offset: the loop runs over the
-    kH * kW offsets, never over pixels. A matrix product of the weights with these
-    columns is the cross-correlation, every filter at once, directly in NCHW order.
+    A strided view of every window, copied once into columns: no Python loop over
+    pixels. A matrix product of the weights with these columns is the
+    cross-correlation, every filter at once, directly in NCHW order.
     """
     (k_rows, k_cols), (stride_r, stride_c), (pad_r, pad_c) = kernel_shape, stride, padding
-    n_images, channels, height, width = x.shape
-    out_rows = output_size(height, k_rows, pad_r, stride_r)
-    out_cols = output_size(width, k_cols, pad_c, stride_c)
     if pad_r or pad_c:
         x = pad2d(x, (pad_r, pad_c))
-    taps = np.empty((n_images, channels, k_rows, k_cols, out_rows, out_cols), dtype=x.dtype)
-    row_span, col_span = stride_r * (out_rows - 1) + 1, stride_c * (out_cols - 1) + 1
-    for a in range(k_rows):
-        for b in range(k_cols):
-            taps[:, :, a, b] = x[:, :, a : a + row_span : stride_r, b : b + col_span : stride_c]
-    return taps.reshape(n_images, channels * k_rows * k_cols, out_rows * out_cols), (out_rows, out_cols)
+    windows = sliding_window_view(x, (k_rows, k_cols), axis=(2, 3))[:, :, ::stride_r, ::stride_c]
+    n_images, channels, out_rows, out_cols = windows.shape[:4]
+    # (N, C, H_out, W_out, kH, kW) -> (N, C, kH, kW, H_out, W_out): one copy, in C.
+    columns = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))
+    return columns.reshape(n_images, channels * k_rows * k_cols, out_rows * out_cols), (out_rows, out_cols)
 
 
 def _col2im(columns, x_shape, kernel_shape, stride, padding):

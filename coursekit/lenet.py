@@ -96,6 +96,19 @@ class LeNet:
 def accuracy(model, x, y, batch_size=500):
     """Fraction of images whose largest logit is the true class.
 
+    Parameters
+    ----------
+    model : LeNet
+    x : (N, 1, 28, 28) ndarray
+    y : (N,) int ndarray
+    batch_size : int, optional
+        Images per forward pass.
+
+    Returns
+    -------
+    float
+        Between 0 and 1.
+
     Examples
     --------
     >>> round(accuracy(LeNet(), np.zeros((4, 1, 28, 28)), np.array([0, 1, 2, 3])), 2) in (0.0, 0.25)
@@ -179,6 +192,14 @@ def train(model, x_train, y_train, x_test, y_test, epochs=30, batch_size=16, lr=
     dict of lists
         ``train_loss``, ``train_accuracy``, ``test_loss``, ``test_accuracy`` and
         ``seconds`` (training time of each epoch).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).random((8, 1, 28, 28), dtype=np.float32)
+    >>> y = np.arange(8) % 2
+    >>> history = train(LeNet(), x, y, x, y, epochs=2, batch_size=4)
+    >>> len(history["test_accuracy"])
+    2
 
     Used in: LeNet.
     """

@@ -15,7 +15,7 @@ Used in: LeNet; Encoder–decoder.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import logsumexp
 
 from ._validation import as_array, as_int, as_pair
 from .conv import _col2im, _im2col
@@ -118,7 +118,7 @@ class Conv2D(Layer):
         grad = grad.reshape(n_images, n_filters, -1)
         # out = W @ columns + b, so dW = sum over images of grad @ columns^T, and the
         # input gradient is W^T @ grad folded back onto the pixels.
-        self.grads[0][...] = np.einsum("nol,nkl->ok", grad, self._columns).reshape(self.weight.shape)
+        self.grads[0][...] = np.matmul(grad, self._columns.transpose(0, 2, 1)).sum(axis=0).reshape(self.weight.shape)
         self.grads[1][...] = grad.sum(axis=(0, 2))
         columns_grad = np.matmul(self.weight.reshape(n_filters, -1).T, grad)
         return _col2im(columns_grad, self._x_shape, self.kernel, self.stride, self.padding)
@@ -209,7 +209,8 @@ class Sigmoid(Layer):
     """
 
     def forward(self, x):
-        self._out = expit(x)  # no overflow warnings for large |x|
+        # The tanh form never overflows (exp(-x) would, for large negative float32 x).
+        self._out = 0.5 * (1 + np.tanh(0.5 * x))
         return self._out
 
     def backward(self, grad):
