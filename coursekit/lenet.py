@@ -16,7 +16,7 @@ import numpy as np
 from ._validation import as_array, as_int
 from .nn import Adam, AvgPool2D, Conv2D, Dense, Flatten, Sequential, Sigmoid, SoftmaxCrossEntropy
 
-__all__ = ["TRAINING", "LeNet", "accuracy", "random_affine", "train"]
+__all__ = ["TRAINING", "LeNet", "model_accuracy", "random_affine", "train"]
 
 #: The recipe the chapter and the benchmark use: 1,437 training digits are few, so
 #: every epoch sees them slightly rotated, scaled and shifted, and the step size
@@ -93,7 +93,7 @@ class LeNet:
         return "\n".join(lines)
 
 
-def accuracy(model, x, y, batch_size=500):
+def model_accuracy(model, x, y, batch_size=500):
     """Fraction of images whose largest logit is the true class.
 
     Parameters
@@ -111,7 +111,7 @@ def accuracy(model, x, y, batch_size=500):
 
     Examples
     --------
-    >>> round(accuracy(LeNet(), np.zeros((4, 1, 28, 28)), np.array([0, 1, 2, 3])), 2) in (0.0, 0.25)
+    >>> round(model_accuracy(LeNet(), np.zeros((4, 1, 28, 28)), np.array([0, 1, 2, 3])), 2) in (0.0, 0.25)
     True
 
     Used in: LeNet.

@@ -3,7 +3,7 @@
 Each explorer redraws a figure made by a function of :mod:`coursekit.plotting`,
 so the static book can show the same figure for a few fixed settings.
 
-Used in: Padding, stride and pooling.
+Used in: Padding, stride and pooling; Quantization and dithering.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ._validation import as_array
 from .conv import corr2d, pad2d
 from .plotting import show_windows
 
-__all__ = ["conv_explorer"]
+__all__ = ["conv_explorer", "levels_explorer"]
 
 
 def conv_explorer(image=None):
@@ -74,3 +74,56 @@ def conv_explorer(image=None):
         slider.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox([kernel, padding, stride]), shape_label, figure_area])
+
+
+def levels_explorer(image):
+    """A slider for the number of levels: the image quantized and dithered side by side.
+
+    Parameters
+    ----------
+    image : (H, W) array_like
+        Reflectivity in dBZ (0 to 80).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The slider, a line of error statistics, and the figure.
+
+    Examples
+    --------
+    >>> explorer = levels_explorer(np.linspace(0, 80, 64).reshape(8, 8))
+    >>> explorer.children[0].value = 3
+    >>> explorer.children[1].value.startswith("3 levels")
+    True
+
+    Used in: Quantization and dithering.
+    """
+    import ipywidgets as widgets
+
+    from .quantize import floyd_steinberg
+
+    image = as_array(image, "image", 2).astype(float)
+    count = widgets.IntSlider(value=5, min=2, max=17, description="levels")
+    stats = widgets.Label()
+    figure_area = widgets.Output()
+
+    def redraw(_=None):
+        levels = np.linspace(0, 80, count.value)
+        quantized = levels[np.argmin(np.abs(levels - image[..., None]), axis=-1)]
+        dithered = floyd_steinberg(image, levels)
+        figure_area.outputs = ()
+        with figure_area:
+            fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
+            for ax, (title, shown) in zip(axes, [("original", image), ("quantized", quantized),
+                                                 ("dithered", dithered)]):
+                ax.imshow(shown, cmap="gray_r", vmin=0, vmax=80)
+                ax.set_title(title)
+                ax.set_axis_off()
+            plt.show()
+        stats.value = (f"{count.value} levels, {80 / (count.value - 1):.1f} dBZ apart: mean |error| "
+                       f"quantized {np.abs(quantized - image).mean():.2f} dBZ, "
+                       f"dithered {np.abs(dithered - image).mean():.2f} dBZ")
+
+    count.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([count, stats, figure_area])

@@ -1,0 +1,299 @@
+"""Pixel-wise scores: how well a predicted mask matches a target mask.
+
+Every score is a ratio of the four confusion counts of a pair of binary masks:
+true positives (TP, both 1), false positives (FP, predicted 1 where the target is
+0), false negatives (FN, missed) and true negatives (TN, both 0). Accuracy counts
+TN; on radar images, where most pixels hold no storm, TN swamps the other counts,
+so that a forecast of nothing at all looks excellent. IoU (the Jaccard index)
+ignores TN; meteorologists call the same number the critical success index (CSI).
+
+Masks are (H, W), or (N, H, W) for a batch; a batch gives one score per image.
+
+When a denominator is 0, a score takes the value scikit-learn gives with
+``zero_division=1.0`` (its default gives 0.0 with a warning instead):
+
+- ``iou = csi = dice = 1.0`` when both masks are empty: a perfect forecast of nothing;
+- ``pod = 1.0`` when the target is empty: there was nothing to miss, even if
+  something was predicted (those false alarms lower ``far``, ``csi`` and ``iou``);
+- ``far = 0.0`` when nothing is predicted: no alarm was raised, so none was false;
+- ``accuracy`` is always defined (a mask has at least one pixel).
+
+Used in: Pixel-wise metrics.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import as_array, as_int
+
+__all__ = ["Counts", "accuracy", "confusion_counts", "csi", "dice", "far", "iou", "iou_per_class", "mean_iou", "pod"]
+
+
+class Counts(NamedTuple):
+    """The confusion counts: ints for one (H, W) pair, (N,) int64 arrays for a batch."""
+
+    tp: int | np.ndarray
+    fp: int | np.ndarray
+    fn: int | np.ndarray
+    tn: int | np.ndarray
+
+
+def _pair(target, prediction, check):
+    """Validate two masks of the same (H, W) or (N, H, W) shape; ``check(array, name)`` checks values."""
+    target = as_array(target, "target", (2, 3))
+    prediction = as_array(prediction, "prediction", (2, 3))
+    if target.shape != prediction.shape:
+        raise ValueError(f"Shape mismatch: `target` has shape {target.shape} but `prediction` has shape "
+                         f"{prediction.shape}")
+    if target.shape[-1] * target.shape[-2] == 0:
+        raise ValueError(f"The masks must have at least one pixel; got shape {target.shape}")
+    return check(target, "target"), check(prediction, "prediction")
+
+
+def _binary(mask, name):
+    if mask.dtype == bool:
+        return mask
+    wrong = (mask != 0) & (mask != 1)
+    if wrong.any():
+        raise ValueError(f"The parameter `{name}` must be a binary mask (0/1 or bool); got values "
+                         f"{np.unique(mask[wrong])[:5]}")
+    return mask != 0
+
+
+def confusion_counts(target, prediction):
+    """True positives, false positives, false negatives and true negatives, per image.
+
+    Parameters
+    ----------
+    target : (H, W) or (N, H, W) array_like
+        The truth: a bool mask, or numbers that are all 0 or 1.
+    prediction : array_like, same shape as `target`
+        The forecast, a binary mask likewise.
+
+    Returns
+    -------
+    Counts
+        ``(tp, fp, fn, tn)``: Python ints for (H, W) masks, int64 arrays of shape (N,)
+        for (N, H, W) batches. ``tp + fp + fn + tn = H * W``.
+
+    Examples
+    --------
+    >>> confusion_counts([[1, 1], [0, 0]], [[1, 0], [1, 0]])
+    Counts(tp=1, fp=1, fn=1, tn=1)
+
+    Used in: Pixel-wise metrics.
+    """
+    target, prediction = _pair(target, prediction, _binary)
+    pixels = target.shape[-2] * target.shape[-1]
+    flat_target = target.reshape(-1, pixels)
+    flat_prediction = prediction.reshape(-1, pixels)
+    # Three reductions give all four counts; no loop over images or pixels.
+    tp = np.count_nonzero(flat_target & flat_prediction, axis=1)
+    fp = np.count_nonzero(flat_prediction, axis=1) - tp
+    fn = np.count_nonzero(flat_target, axis=1) - tp
+    tn = pixels - tp - fp - fn
+    if target.ndim == 2:
+        return Counts(int(tp[0]), int(fp[0]), int(fn[0]), int(tn[0]))
+    return Counts(*(count.astype(np.int64) for count in (tp, fp, fn, tn)))
+
+
+def _ratio(numerator, denominator, when_zero):
+    """``numerator / denominator`` elementwise, ``when_zero`` where the denominator is 0."""
+    numerator, denominator = np.asarray(numerator, dtype=np.float64), np.asarray(denominator)
+    out = np.full(numerator.shape, when_zero, dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return float(out) if out.ndim == 0 else out
+
+
+# Docstring sections shared by several functions below: `_document` puts one in place of {shapes}.
+_MASKS = """
+    Parameters
+    ----------
+    target : (H, W) or (N, H, W) array_like
+        The truth: a bool mask, or numbers that are all 0 or 1.
+    prediction : array_like, same shape as `target`
+        The forecast, a binary mask likewise.
+
+    Returns
+    -------
+    float or (N,) ndarray of float
+        One score for (H, W) masks, one per image for (N, H, W) batches."""
+
+_LABELS = """
+    Parameters
+    ----------
+    target : (H, W) or (N, H, W) array_like
+        True labels, whole numbers from 0 to ``n_classes - 1``.
+    prediction : array_like, same shape as `target`
+        Predicted labels, likewise.
+    n_classes : int
+        Number of classes, at least 1."""
+
+
+def _document(shapes):
+    def decorate(function):
+        function.__doc__ = function.__doc__.replace("\n    {shapes}", "\n" + shapes)
+        return function
+    return decorate
+
+
+@_document(_MASKS)
+def iou(target, prediction):
+    """Intersection over union (Jaccard index): ``TP / (TP + FP + FN)``; 1.0 when both masks are empty.
+    {shapes}
+
+    Examples
+    --------
+    >>> iou([[1, 1], [0, 0]], [[1, 0], [1, 0]])   # TP = FP = FN = 1
+    0.3333333333333333
+
+    Used in: Pixel-wise metrics.
+    """
+    tp, fp, fn, _ = confusion_counts(target, prediction)
+    return _ratio(tp, tp + fp + fn, 1.0)
+
+
+@_document(_MASKS)
+def csi(target, prediction):
+    """Critical success index, the forecasters' name for :func:`iou`; 1.0 when both masks are empty.
+    {shapes}
+
+    Examples
+    --------
+    >>> csi([[1, 1], [0, 0]], [[1, 0], [1, 0]])
+    0.3333333333333333
+
+    Used in: Pixel-wise metrics.
+    """
+    return iou(target, prediction)
+
+
+@_document(_MASKS)
+def dice(target, prediction):
+    """Dice coefficient, or F1 score: ``2 TP / (2 TP + FP + FN) = 2 IoU / (1 + IoU)``.
+
+    1.0 when both masks are empty. It ranks forecasts as IoU does, with kinder numbers.
+    {shapes}
+
+    Examples
+    --------
+    >>> dice([[1, 1], [0, 0]], [[1, 0], [1, 0]])
+    0.5
+
+    Used in: Pixel-wise metrics.
+    """
+    tp, fp, fn, _ = confusion_counts(target, prediction)
+    return _ratio(2 * tp, 2 * tp + fp + fn, 1.0)
+
+
+@_document(_MASKS)
+def accuracy(target, prediction):
+    """Fraction of pixels predicted right: ``(TP + TN) / (H * W)``; always defined.
+    {shapes}
+
+    Examples
+    --------
+    >>> accuracy([[1, 1], [0, 0]], [[1, 0], [1, 0]])
+    0.5
+
+    Used in: Pixel-wise metrics.
+    """
+    tp, fp, fn, tn = confusion_counts(target, prediction)
+    return _ratio(tp + tn, tp + fp + fn + tn, np.nan)  # the denominator, H * W, is never 0
+
+
+@_document(_MASKS)
+def pod(target, prediction):
+    """Probability of detection (recall): ``TP / (TP + FN)``; 1.0 when the target is empty.
+
+    With nothing to detect nothing was missed, whatever was predicted; :func:`far` sees those.
+    {shapes}
+
+    Examples
+    --------
+    >>> pod([[1, 1], [0, 0]], [[1, 0], [1, 0]])   # one of the two target pixels found
+    0.5
+
+    Used in: Pixel-wise metrics.
+    """
+    tp, _, fn, _ = confusion_counts(target, prediction)
+    return _ratio(tp, tp + fn, 1.0)
+
+
+@_document(_MASKS)
+def far(target, prediction):
+    """False alarm ratio: ``FP / (TP + FP)``, the share of predicted pixels that are wrong.
+
+    ``1 - precision``; lower is better. 0.0 when nothing is predicted: no alarm, so no false one.
+    {shapes}
+
+    Examples
+    --------
+    >>> far([[1, 1], [0, 0]], [[1, 0], [1, 0]])   # one of the two predicted pixels is wrong
+    0.5
+
+    Used in: Pixel-wise metrics.
+    """
+    tp, fp, _, _ = confusion_counts(target, prediction)
+    return _ratio(fp, tp + fp, 0.0)
+
+
+@_document(_LABELS)
+def iou_per_class(target, prediction, n_classes):
+    """IoU of each class of integer label maps, pooled over every pixel of the batch.
+
+    For class ``c`` a pixel is positive when its label is ``c``; the counts add up over
+    all images, then ``IoU_c = TP_c / (TP_c + FP_c + FN_c)``.
+    {shapes}
+
+    Returns
+    -------
+    (n_classes,) ndarray of float
+        NaN for a class absent from both maps: there is nothing to score.
+
+    Examples
+    --------
+    >>> iou_per_class([[0, 0, 1, 1, 1]], [[0, 1, 1, 1, 1]], 3)   # class 2 is absent
+    array([0.5 , 0.75,  nan])
+
+    Used in: Pixel-wise metrics.
+    """
+    n_classes = as_int(n_classes, "n_classes", 1)
+
+    def labels(array, name):
+        wrong = (array < 0) | (array >= n_classes) | (array != np.round(array))
+        if wrong.any():
+            raise ValueError(f"The parameter `{name}` must hold class labels 0 to {n_classes - 1} "
+                             f"(`n_classes` = {n_classes}); got values {np.unique(array[wrong])[:5]}")
+        return array.astype(np.int64, copy=False)
+
+    target, prediction = _pair(target, prediction, labels)
+    # Confusion matrix in one bincount: row = true class, column = predicted class.
+    matrix = np.bincount((target * n_classes + prediction).ravel(), minlength=n_classes**2)
+    matrix = matrix.reshape(n_classes, n_classes)
+    tp = np.diag(matrix)
+    return _ratio(tp, matrix.sum(axis=0) + matrix.sum(axis=1) - tp, np.nan)
+
+
+@_document(_LABELS)
+def mean_iou(target, prediction, n_classes):
+    """Mean of :func:`iou_per_class` over the classes present in either map.
+    {shapes}
+
+    Returns
+    -------
+    float
+        Classes absent from both maps (NaN) are left out of the mean.
+
+    Examples
+    --------
+    >>> mean_iou([[0, 0, 1, 1, 1]], [[0, 1, 1, 1, 1]], 3)   # (1/2 + 3/4) / 2
+    0.625
+
+    Used in: Pixel-wise metrics.
+    """
+    # A map has at least one pixel, so some class is present and nanmean is defined.
+    return float(np.nanmean(iou_per_class(target, prediction, n_classes)))

@@ -1,0 +1,181 @@
+"""Quantization and Floyd–Steinberg error diffusion (dithering).
+
+Quantizing keeps a few levels (0, 20, 40, 60, 80 dBZ, say) and replaces every
+value by one of them; smooth gradients become flat bands. Error diffusion
+(Floyd and Steinberg, 1976) visits the pixels from left to right and top to
+bottom, rounds each to the nearest level, and hands the rounding error on to
+the neighbours not yet visited: 7/16 to the right, 3/16 below left, 5/16 below,
+1/16 below right. Local averages then stay close to the original.
+
+:func:`floyd_steinberg` gives bit for bit the result of that pixel loop, but
+without a Python loop over pixels: a pixel only waits for its left neighbour
+and the three above it, so all pixels with the same ``2 * row + column`` can be
+computed at once (a wavefront), for every image of a batch together.
+
+Used in: Quantization and dithering.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ._validation import as_array
+
+__all__ = ["FS_WEIGHTS", "floyd_steinberg", "quantize"]
+
+#: Numerators of the Floyd–Steinberg weights (over 16), by neighbour.
+FS_WEIGHTS = {"right": 7, "below_left": 3, "below": 5, "below_right": 1}
+
+
+def _check_finite(array, name):
+    if np.issubdtype(array.dtype, np.floating) and np.isnan(array).any():
+        raise ValueError(f"The parameter `{name}` contains NaN")
+
+
+def quantize(img, step=20, vmin=0, vmax=80):
+    """Round to the nearest multiple of `step` above `vmin`, then clip to [vmin, vmax].
+
+    Rounding is NumPy's: halves go to the even multiple, so 10 dBZ becomes 0 and
+    30 dBZ becomes 40.
+
+    Parameters
+    ----------
+    img : array_like
+        Any shape; reflectivity in dBZ for radar images.
+    step : float, optional
+        Distance between levels.
+    vmin, vmax : float, optional
+        The lowest and highest level.
+
+    Returns
+    -------
+    ndarray of float, same shape as `img`
+        ``clip(round((img - vmin) / step) * step + vmin, vmin, vmax)``.
+
+    Examples
+    --------
+    >>> quantize(np.array([0, 9, 10, 11, 30, 49, 79]))
+    array([ 0.,  0.,  0., 20., 40., 40., 80.])
+
+    Used in: Quantization and dithering.
+    """
+    img = np.asarray(img)
+    as_array(img, "img", img.ndim)
+    _check_finite(img, "img")
+    if not np.isfinite(step) or step <= 0:
+        raise ValueError(f"The parameter `step` must be a positive number; got {step}")
+    if not vmin < vmax:
+        raise ValueError(f"The parameter `vmin` ({vmin}) must be below `vmax` ({vmax})")
+    return np.clip(np.round((img - vmin) / step) * step + vmin, vmin, vmax)
+
+
+def floyd_steinberg(images, levels):
+    """Dither to the given levels by Floyd–Steinberg error diffusion.
+
+    Exactly the result of the pixel loop (on float64 values, rows top to bottom,
+    columns left to right): each pixel takes the nearest level, ties going to the
+    lower one as ``levels[np.argmin(np.abs(levels - v))]`` does, and its error
+    ``e`` is added as ``e * 7 / 16`` to the right, ``e * 3 / 16`` below left,
+    ``e * 5 / 16`` below and ``e * 1 / 16`` below right, in that order.
+
+    Parameters
+    ----------
+    images : (H, W) or (N, H, W) array_like
+        One image or a batch; no NaN.
+    levels : (L,) array_like
+        The allowed output values, sorted ascending.
+
+    Returns
+    -------
+    (H, W) or (N, H, W) ndarray of float64
+        Every value is one of `levels`.
+
+    Examples
+    --------
+    >>> flat = np.full((2, 4), 10.0)  # halfway between 0 and 20
+    >>> floyd_steinberg(flat, [0, 20, 40])
+    array([[ 0., 20.,  0., 20.],
+           [20.,  0., 20.,  0.]])
+
+    Used in: Quantization and dithering.
+    """
+    images = as_array(images, "images", (2, 3))
+    levels = as_array(levels, "levels", 1).astype(np.float64)
+    if levels.size == 0:
+        raise ValueError("The parameter `levels` must hold at least one level")
+    _check_finite(levels, "levels")
+    _check_finite(images, "images")
+    if np.any(np.diff(levels) < 0):
+        raise ValueError(f"The parameter `levels` must be sorted ascending; got {levels.tolist()}")
+    single = images.ndim == 2
+    batch = images[None] if single else images
+    n_images, height, width = batch.shape
+    # Pixels along the first axis, images along the second: each wavefront step then
+    # gathers whole contiguous rows, one per pixel, for all images at once.
+    values = np.ascontiguousarray(batch.astype(np.float64).reshape(n_images, -1).T)
+    if single:
+        values = values[:, 0]  # 1-D: fewer dimensions to broadcast on every small step
+    nearest = _nearest_levels(levels, np.abs(values).max(initial=0.0), height + width)
+    # Errors live on a grid padded by one row above and one column on each side, so
+    # that every pixel reads its four upstream neighbours (zeros off the image).
+    errors = np.zeros(((height + 1) * (width + 2),) + values.shape[1:])
+    out = np.empty(values.shape)
+    # Upstream neighbours in the order the loop adds their errors: above left, above,
+    # above right, left; and the weight (over 16) each of them passes on.
+    weights = np.array([FS_WEIGHTS[k] for k in ("below_right", "below", "below_left", "right")], float)
+    weights = weights if single else weights[:, None]
+    for pixel, here, upstream in _wavefront(height, width):
+        shares = errors[upstream]          # (pixels, 4, images)
+        shares *= weights
+        shares /= 16                       # (e * w) / 16, as the loop computes it
+        v = values[pixel]
+        for k in range(4):                 # the same additions, in the same order, as the loop
+            v += shares[:, k]
+        chosen = nearest(v)
+        out[pixel] = chosen
+        errors[here] = v - chosen
+    return out.reshape(height, width) if single else out.T.reshape(n_images, height, width)
+
+
+@functools.lru_cache(maxsize=16)
+def _wavefront(height, width):
+    """Per step, the pixels with the same 2 * row + column: their flat index, their index in
+    the padded error grid, and the error-grid indices of their four upstream neighbours."""
+    steps = []
+    padded_width = width + 2
+    for step in range(2 * (height - 1) + width):
+        rows = np.arange(max(0, (step - width + 2) // 2), min(height - 1, step // 2) + 1)
+        cols = step - 2 * rows
+        here = (rows + 1) * padded_width + cols + 1
+        above = here - padded_width
+        upstream = np.stack([above - 1, above, above + 1, here - 1], axis=1)
+        steps.append((rows * width + cols, here, upstream))
+    return tuple(steps)
+
+
+def _nearest_levels(levels, largest_input, extent):
+    """A function v -> nearest level with argmin's tie-breaking (the lower level wins).
+
+    Between two neighbouring sorted levels lo <= v <= hi, the nearest is hi only if
+    strictly closer. That matches argmin unless rounding makes the distances to two
+    *different* levels equal, which needs a level gap below the float spacing of the
+    values; then (never for dBZ data) the exact argmin over all levels is used.
+    """
+    # Diffused errors cannot grow beyond the input and level magnitudes times the
+    # number of pixels an error can travel through.
+    bound = (largest_input + np.abs(levels).max()) * (extent + 2)
+    gaps = np.diff(np.unique(levels))
+    if gaps.size and gaps.min() <= 8 * np.spacing(bound):
+        return lambda v: levels[np.argmin(np.abs(levels - v[..., None]), axis=-1)]
+
+    # Sentinels below and above: every value then has a level on each side.
+    extended = np.concatenate([[-np.inf], levels, [np.inf]])
+
+    def nearest(v):
+        upper = np.searchsorted(extended, v)
+        above, below = extended[upper], extended[upper - 1]
+        return np.where((above - v) < (v - below), above, below)
+
+    return nearest
