@@ -19,9 +19,13 @@ __all__ = [
     "NWS_COLORS",
     "radar_cmap",
     "show_images",
+    "show_overlap",
     "show_radar",
     "show_windows",
 ]
+
+#: Colours of the four outcomes in :func:`show_overlap`.
+OVERLAP_COLORS = {"TN": "#ffffff", "FP": "#f4a261", "FN": "#2a9d8f", "TP": "#264653"}
 
 #: Colour of each 5 dBZ band of the U.S. National Weather Service reflectivity
 #: scale, starting at 0 dBZ: white for no echo, blues for light returns, greens,
@@ -251,3 +255,49 @@ def show_windows(x, kernel, padding=0, stride=1, ax=None, values=True):
     ax.set_title(f"n={x.shape[0]}x{x.shape[1]}, k={kernel}, p={padding}, s={stride}: output {out_rows}x{out_cols}",
                  fontsize=9)
     return out_rows, out_cols
+
+
+def show_overlap(target, prediction, ax=None, title=None):
+    """Draw where a predicted mask hits and misses a target mask.
+
+    True negatives white, false positives orange, false negatives teal, true
+    positives dark blue-grey, with a legend giving each count.
+
+    Parameters
+    ----------
+    target, prediction : (H, W) array_like of bool or 0/1
+    ax : matplotlib.axes.Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    dict of str -> int
+        The counts ``TP``, ``FP``, ``FN`` and ``TN``.
+
+    Examples
+    --------
+    >>> show_overlap(np.eye(3), np.ones((3, 3)))
+    {'TN': 0, 'FP': 6, 'FN': 0, 'TP': 3}
+
+    Used in: Pixel-wise metrics.
+    """
+    from matplotlib.patches import Patch
+
+    target = as_array(target, "target", 2).astype(bool)
+    prediction = as_array(prediction, "prediction", 2).astype(bool)
+    if target.shape != prediction.shape:
+        raise ValueError(f"`target` {target.shape} and `prediction` {prediction.shape} must have the same shape")
+    outcome = target.astype(int) * 2 + prediction.astype(int)  # 0 TN, 1 FP, 2 FN, 3 TP
+    names = ["TN", "FP", "FN", "TP"]
+    counts = {name: int(np.sum(outcome == k)) for k, name in enumerate(names)}
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.imshow(outcome, cmap=ListedColormap([OVERLAP_COLORS[n] for n in names]), vmin=0, vmax=3,
+              interpolation="nearest")
+    ax.legend(handles=[Patch(facecolor=OVERLAP_COLORS[n], edgecolor="gray", label=f"{n} {counts[n]:,}")
+                       for n in names], loc="lower left", fontsize=8, framealpha=0.9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    return counts

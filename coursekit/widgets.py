@@ -3,7 +3,7 @@
 Each explorer redraws a figure made by a function of :mod:`coursekit.plotting`,
 so the static book can show the same figure for a few fixed settings.
 
-Used in: Padding, stride and pooling; Quantization and dithering.
+Used in: Padding, stride and pooling; Quantization and dithering; Pixel-wise metrics.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._validation import as_array
+from ._validation import as_array, as_int
 from .conv import corr2d, pad2d
 from .plotting import show_windows
 
-__all__ = ["conv_explorer", "levels_explorer"]
+__all__ = ["conv_explorer", "levels_explorer", "offset_explorer", "shift_down"]
 
 
 def conv_explorer(image=None):
@@ -127,3 +127,84 @@ def levels_explorer(image):
     count.observe(redraw, names="value")
     redraw()
     return widgets.VBox([count, stats, figure_area])
+
+
+def offset_explorer(target, max_offset=30):
+    """A slider that shifts a copy of a mask down: the overlap, IoU and accuracy live.
+
+    Parameters
+    ----------
+    target : (H, W) array_like of bool
+        The mask to forecast, for example ``reflectivity >= 40``.
+    max_offset : int, optional
+        Largest shift, in pixels.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The slider, a line with IoU and accuracy, and the overlap figure.
+
+    Examples
+    --------
+    >>> mask = np.zeros((20, 20), dtype=bool); mask[5:10, 5:10] = True
+    >>> explorer = offset_explorer(mask)
+    >>> explorer.children[0].value = 5
+    >>> explorer.children[1].value
+    'offset 5 px: IoU 0.000, accuracy 0.875'
+
+    Used in: Pixel-wise metrics.
+    """
+    import ipywidgets as widgets
+
+    from .metrics import accuracy, iou
+    from .plotting import show_overlap
+
+    target = as_array(target, "target", 2).astype(bool)
+    offset = widgets.IntSlider(value=0, min=0, max=max_offset, description="offset (px)")
+    scores = widgets.Label()
+    figure_area = widgets.Output()
+
+    def redraw(_=None):
+        prediction = shift_down(target, offset.value)
+        figure_area.outputs = ()
+        with figure_area:
+            _, ax = plt.subplots(figsize=(5, 4.5))
+            show_overlap(target, prediction, ax=ax)
+            plt.show()
+        scores.value = (f"offset {offset.value} px: IoU {iou(target, prediction):.3f}, "
+                        f"accuracy {accuracy(target, prediction):.3f}")
+
+    offset.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([offset, scores, figure_area])
+
+
+def shift_down(mask, pixels):
+    """The mask moved down by `pixels` rows; rows entering at the top are empty.
+
+    Parameters
+    ----------
+    mask : (H, W) array_like
+    pixels : int
+        Rows to move down, at least 0.
+
+    Returns
+    -------
+    (H, W) ndarray
+        Same dtype as `mask`; what leaves at the bottom is lost.
+
+    Examples
+    --------
+    >>> shift_down(np.eye(3, dtype=bool), 1).astype(int)
+    array([[0, 0, 0],
+           [1, 0, 0],
+           [0, 1, 0]])
+
+    Used in: Pixel-wise metrics.
+    """
+    mask = as_array(mask, "mask", 2)
+    pixels = as_int(pixels, "pixels", 0)
+    shifted = np.zeros_like(mask)
+    if pixels < mask.shape[0]:
+        shifted[pixels:] = mask[: mask.shape[0] - pixels]
+    return shifted
