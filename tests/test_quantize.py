@@ -8,30 +8,9 @@ from hypothesis.extra.numpy import arrays
 
 from coursekit.data import synthetic_radar
 from coursekit.quantize import floyd_steinberg, quantize
+from coursekit.quantize import floyd_steinberg_reference as floyd_steinberg_loop
 
 LEVELS = np.array([0, 20, 40, 60, 80], dtype=float)
-
-
-def floyd_steinberg_loop(img, levels):
-    """Reference: the straightforward pixel loop (float64, left to right, top to bottom)."""
-    buf = np.asarray(img, dtype=float).copy()
-    levels = np.asarray(levels, dtype=float)
-    rows, cols = buf.shape
-    for y in range(rows):
-        for x in range(cols):
-            old = buf[y, x]
-            new = levels[np.argmin(np.abs(levels - old))]
-            buf[y, x] = new
-            error = old - new
-            if x + 1 < cols:
-                buf[y, x + 1] += error * 7 / 16
-            if y + 1 < rows and x - 1 >= 0:
-                buf[y + 1, x - 1] += error * 3 / 16
-            if y + 1 < rows:
-                buf[y + 1, x] += error * 5 / 16
-            if y + 1 < rows and x + 1 < cols:
-                buf[y + 1, x + 1] += error * 1 / 16
-    return buf
 
 
 def test_quantize_rounds_half_to_even_and_clips():
@@ -53,6 +32,13 @@ def test_bit_for_bit_equal_to_the_pixel_loop_on_radar_images(radar):
         expected = floyd_steinberg_loop(image, LEVELS)
         assert np.array_equal(result, expected)
         assert result.tobytes() == expected.tobytes()
+
+
+def test_the_reference_is_the_plain_loop_written_out():
+    """The reference itself, checked on a case worked by hand: a flat image halfway between levels."""
+    np.testing.assert_array_equal(floyd_steinberg_loop(np.full((1, 3), 10.0), LEVELS), [[0, 20, 0]])
+    # 10 -> 0 (tie goes down), error +10 sends 4.375 right: 14.375 -> 20, error -5.625 sends
+    # -2.4609375 right: 7.5390625 -> 0.
 
 
 @given(arrays(np.float64, st.tuples(st.integers(1, 9), st.integers(1, 11)), elements=st.floats(-30, 110)),
