@@ -15,7 +15,7 @@ import numpy as np
 from ._validation import as_array, as_int, as_pair
 from .conv import output_size, pad2d
 
-__all__ = ["avg_pool2d", "max_pool2d", "receptive_field"]
+__all__ = ["avg_pool2d", "decode", "encode", "max_pool2d", "receptive_field", "unpool2d"]
 
 
 def _pool(x, size, stride, padding, reduce, fill):
@@ -154,3 +154,129 @@ def receptive_field(layers):
         field += (kernel - 1) * jump
         jump *= stride
     return field
+
+
+def unpool2d(x, size=2, mode="zeros"):
+    """Enlarge each map by `size` along both axes: the rough inverse of pooling.
+
+    Parameters
+    ----------
+    x : (H, W) or (N, C, H, W) array_like
+    size : int, optional
+        Enlargement factor.
+    mode : {'zeros', 'repeat'}, optional
+        ``'zeros'`` puts each value in the top-left cell of its size x size block and
+        zeros elsewhere (zero insertion: the total is kept); ``'repeat'`` copies each
+        value into its whole block (nearest-neighbour upsampling).
+
+    Returns
+    -------
+    (H * size, W * size) or (N, C, H * size, W * size) ndarray
+        Same dtype as `x`.
+
+    Examples
+    --------
+    >>> unpool2d([[1, 2]], 2, mode="zeros")
+    array([[1, 0, 2, 0],
+           [0, 0, 0, 0]])
+    >>> unpool2d([[1, 2]], 2, mode="repeat")
+    array([[1, 1, 2, 2],
+           [1, 1, 2, 2]])
+
+    Used in: Encoder–decoder.
+    """
+    x = as_array(x, "x", (2, 4))
+    size = as_int(size, "size", 1)
+    if mode == "repeat":
+        return np.repeat(np.repeat(x, size, axis=-2), size, axis=-1)
+    if mode == "zeros":
+        out = np.zeros(x.shape[:-2] + (x.shape[-2] * size, x.shape[-1] * size), dtype=x.dtype)
+        out[..., ::size, ::size] = x
+        return out
+    raise ValueError(f"The parameter `mode` must be 'zeros' or 'repeat'; got {mode!r}")
+
+
+def encode(image, kernel, size=3, depth=3):
+    """A hand-made encoder: `depth` times cross-correlate (same padding), ReLU, max pool.
+
+    Parameters
+    ----------
+    image : (H, W) array_like
+    kernel : (k, k) array_like
+        Odd size; applied with padding (k - 1) / 2 so that only pooling shrinks the map.
+    size : int, optional
+        Pooling window and stride.
+    depth : int, optional
+        Number of stages.
+
+    Returns
+    -------
+    list of (str, ndarray)
+        Every intermediate map, named: ``conv 1``, ``relu 1``, ``pool 1``, ... The last
+        is the code, of side ``H // size**depth`` (136 -> 45 -> 15 -> 5 for size 3).
+
+    Examples
+    --------
+    >>> stages = encode(np.ones((136, 136)), np.ones((3, 3)) / 9)
+    >>> [img.shape[0] for name, img in stages if name.startswith("pool")]
+    [45, 15, 5]
+
+    Used in: Encoder–decoder.
+    """
+    from .conv import corr2d
+
+    x = as_array(image, "image", 2).astype(float)
+    kernel = as_array(kernel, "kernel", 2)
+    pad = (kernel.shape[0] - 1) // 2
+    stages = []
+    for stage in range(1, as_int(depth, "depth", 1) + 1):
+        x = corr2d(pad2d(x, pad), kernel)
+        stages.append((f"conv {stage}", x))
+        x = np.maximum(x, 0)
+        stages.append((f"relu {stage}", x))
+        x = max_pool2d(x, size)
+        stages.append((f"pool {stage}", x))
+    return stages
+
+
+def decode(code, kernel, size=3, depth=3, mode="zeros"):
+    """A hand-made decoder: `depth` times unpool, cross-correlate (same padding), ReLU.
+
+    Parameters
+    ----------
+    code : (h, w) array_like
+    kernel : (k, k) array_like
+        The reconstruction kernel, odd size.
+    size : int, optional
+        Enlargement per stage.
+    depth : int, optional
+    mode : {'zeros', 'repeat'}, optional
+        How :func:`unpool2d` enlarges.
+
+    Returns
+    -------
+    list of (str, ndarray)
+        ``unpool 1``, ``conv 1``, ``relu 1``, ...; the last map has side ``h * size**depth``.
+
+    Examples
+    --------
+    >>> stages = decode(np.ones((5, 5)), np.ones((3, 3)) / 9)
+    >>> stages[-1][1].shape
+    (135, 135)
+
+    Used in: Encoder–decoder.
+    """
+    from .conv import corr2d
+
+    x = as_array(code, "code", 2).astype(float)
+    kernel = as_array(kernel, "kernel", 2)
+    pad = (kernel.shape[0] - 1) // 2
+    stages = []
+    for stage in range(1, as_int(depth, "depth", 1) + 1):
+        x = unpool2d(x, size, mode)
+        stages.append((f"unpool {stage}", x))
+        x = corr2d(pad2d(x, pad), kernel)
+        stages.append((f"conv {stage}", x))
+        x = np.maximum(x, 0)
+        stages.append((f"relu {stage}", x))
+    return stages

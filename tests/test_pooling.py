@@ -154,3 +154,47 @@ def test_receptive_field_matches_the_pixels_that_influence_an_output():
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# --- unpooling and the hand-made encoder / decoder ---------------------------------------
+
+from coursekit.pooling import decode, encode, unpool2d  # noqa: E402
+
+
+@pytest.mark.parametrize("mode", ["zeros", "repeat"])
+@pytest.mark.parametrize("shape, size", [((3, 4), 2), ((2, 3, 5, 5), 3), ((1, 1, 1, 1), 4)])
+def test_unpool_shapes(shape, size, mode):
+    x = np.random.default_rng(0).normal(size=shape)
+    assert unpool2d(x, size, mode).shape == shape[:-2] + (shape[-2] * size, shape[-1] * size)
+
+
+@given(st.floats(-80, 80), st.integers(1, 4), st.integers(1, 5))
+def test_repeat_undoes_pooling_on_a_constant_image(value, size, blocks):
+    constant = np.full((1, 2, size * blocks, size * blocks), value)
+    np.testing.assert_array_equal(unpool2d(max_pool2d(constant, size), size, "repeat"), constant)
+    np.testing.assert_allclose(unpool2d(avg_pool2d(constant, size), size, "repeat"), constant)
+
+
+@given(arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 6)), elements=st.floats(-50, 50)),
+       st.integers(1, 4))
+def test_zero_insertion_keeps_the_total_and_pooling_recovers_the_input(x, size):
+    unpooled = unpool2d(x, size, "zeros")
+    assert np.isclose(unpooled.sum(), x.sum())
+    np.testing.assert_allclose(avg_pool2d(unpool2d(x, size, "repeat"), size), x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(max_pool2d(unpool2d(np.abs(x), size, "zeros"), size), np.abs(x))
+
+
+def test_encoder_and_decoder_shapes_follow_the_seed_pipeline():
+    image = np.random.default_rng(1).uniform(0, 80, size=(136, 136))
+    edge = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
+    stages = dict(encode(image, edge, size=3, depth=3))
+    assert [stages[f"pool {k}"].shape for k in (1, 2, 3)] == [(45, 45), (15, 15), (5, 5)]
+    assert stages["conv 1"].shape == (136, 136)
+    assert np.all(stages["relu 2"] >= 0)
+    decoded = dict(decode(stages["pool 3"], np.ones((3, 3)) / 9, size=3, depth=3, mode="repeat"))
+    assert [decoded[f"relu {k}"].shape for k in (1, 2, 3)] == [(15, 15), (45, 45), (135, 135)]
+
+
+def test_unpool_bad_mode():
+    with pytest.raises(ValueError, match="`mode` must be 'zeros' or 'repeat'"):
+        unpool2d(np.ones((2, 2)), 2, mode="bilinear")
