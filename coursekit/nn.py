@@ -19,7 +19,7 @@ from scipy.special import logsumexp
 
 from ._validation import as_array, as_int, as_pair
 from .conv import _col2im, _im2col
-from .pooling import avg_pool2d, max_pool2d
+from .pooling import avg_pool2d, max_pool2d, unpool2d
 
 __all__ = [
     "Adam",
@@ -29,11 +29,13 @@ __all__ = [
     "Flatten",
     "Layer",
     "MaxPool2D",
+    "MeanSquaredError",
     "ReLU",
     "SGD",
     "Sequential",
     "Sigmoid",
     "SoftmaxCrossEntropy",
+    "Unpool2D",
 ]
 
 
@@ -78,6 +80,9 @@ class Conv2D(Layer):
     rng : numpy.random.Generator, optional
         Weights start uniform in +-1/sqrt(fan_in), as in PyTorch.
     dtype : numpy dtype, optional
+    input_grad : bool, optional
+        False for a network's first layer, whose input (the images) needs no
+        gradient: ``backward`` then skips that work and returns None.
 
     Examples
     --------
@@ -88,8 +93,10 @@ class Conv2D(Layer):
     Used in: LeNet; Encoder–decoder.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None, dtype=np.float64):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None, dtype=np.float64,
+                 input_grad=True):
         super().__init__()
+        self.input_grad = bool(input_grad)
         in_channels = as_int(in_channels, "in_channels", 1)
         out_channels = as_int(out_channels, "out_channels", 1)
         self.kernel = as_pair(kernel_size, "kernel_size", 1)
@@ -120,7 +127,10 @@ class Conv2D(Layer):
         # input gradient is W^T @ grad folded back onto the pixels.
         self.grads[0][...] = np.matmul(grad, self._columns.transpose(0, 2, 1)).sum(axis=0).reshape(self.weight.shape)
         self.grads[1][...] = grad.sum(axis=(0, 2))
-        columns_grad = np.matmul(self.weight.reshape(n_filters, -1).T, grad)
+        if not self.input_grad:
+            return None
+        # A C-ordered W^T makes this product about twice as fast as the transposed view.
+        columns_grad = np.matmul(np.ascontiguousarray(self.weight.reshape(n_filters, -1).T), grad)
         return _col2im(columns_grad, self._x_shape, self.kernel, self.stride, self.padding)
 
     def __repr__(self):
@@ -195,6 +205,42 @@ class MaxPool2D(_Pool):
             dx[window] += np.where(winner, grad, 0)
             taken |= winner
         return dx
+
+
+class Unpool2D(Layer):
+    """Enlarge each map `size` times (:func:`~coursekit.pooling.unpool2d`), the decoder's step up.
+
+    With ``mode="zeros"`` each value lands in the top-left cell of its block and the
+    gradient is read back from those cells; with ``mode="repeat"`` each value fills its
+    block and the gradient is the sum over the block.
+
+    Examples
+    --------
+    >>> Unpool2D(3, mode="repeat")(np.ones((1, 8, 5, 5))).shape
+    (1, 8, 15, 15)
+
+    Used in: Encoder–decoder.
+    """
+
+    def __init__(self, size, mode="repeat"):
+        super().__init__()
+        self.size = as_int(size, "size", 1)
+        if mode not in ("zeros", "repeat"):
+            raise ValueError(f"The parameter `mode` must be 'zeros' or 'repeat'; got {mode!r}")
+        self.mode = mode
+
+    def forward(self, x):
+        return unpool2d(as_array(x, "x", 4), self.size, self.mode)
+
+    def backward(self, grad):
+        s = self.size
+        if self.mode == "zeros":
+            return np.ascontiguousarray(grad[..., ::s, ::s])
+        n, c, rows, cols = grad.shape
+        return grad.reshape(n, c, rows // s, s, cols // s, s).sum(axis=(3, 5))
+
+    def __repr__(self):
+        return f"Unpool2D({self.size}, mode={self.mode!r})"
 
 
 class Sigmoid(Layer):
@@ -323,6 +369,36 @@ class SoftmaxCrossEntropy:
         grad = self._probs.copy()
         grad[np.arange(len(self._labels)), self._labels] -= 1
         return grad / len(self._labels)
+
+
+class MeanSquaredError:
+    """The mean of the squared differences, for outputs that are images (regression).
+
+    ``forward(prediction, target, weight=None)``: with `weight` (broadcast to the
+    target's shape) each squared difference counts that many times, so that rare
+    pixels that matter, such as strong echoes, are not averaged away.
+
+    Examples
+    --------
+    >>> loss = MeanSquaredError()
+    >>> float(loss.forward(np.array([1.0, 3.0]), np.array([0.0, 0.0])))
+    5.0
+    >>> loss.backward()          # d/dp of mean((p - t)^2) = 2 (p - t) / n
+    array([1., 3.])
+
+    Used in: Encoder–decoder.
+    """
+
+    def forward(self, prediction, target, weight=None):
+        prediction, target = np.asarray(prediction), np.asarray(target)
+        if prediction.shape != target.shape:
+            raise ValueError(f"`prediction` has shape {prediction.shape} but `target` has shape {target.shape}")
+        self._difference = prediction - target
+        self._weight = 1 if weight is None else np.broadcast_to(weight, target.shape)
+        return np.mean(self._weight * self._difference**2)
+
+    def backward(self):
+        return 2 * self._weight * self._difference / self._difference.size
 
 
 class Sequential(Layer):

@@ -60,6 +60,8 @@ def check_layer(layer, x, rng):
     (lambda rng: nn.ReLU(), (3, 2, 4, 4)),
     (lambda rng: nn.Flatten(), (2, 3, 2, 2)),
     (lambda rng: nn.Dense(6, 4, rng=rng), (5, 6)),
+    (lambda rng: nn.Unpool2D(3, mode="repeat"), (2, 3, 4, 5)),
+    (lambda rng: nn.Unpool2D(2, mode="zeros"), (2, 3, 4, 5)),
 ])
 def test_gradients_match_central_differences(make_layer, shape):
     rng = np.random.default_rng(sum(shape))
@@ -120,6 +122,7 @@ def test_layers_match_torch_autograd():
         (pool_max, lambda t: F.max_pool2d(t, 2), []),
         (nn.Sigmoid(), torch.sigmoid, []),
         (nn.ReLU(), torch.relu, []),
+        (nn.Unpool2D(3), lambda t: F.interpolate(t, scale_factor=3, mode="nearest"), []),
     ]
     for layer, reference, params in cases:
         xt = torch.tensor(x, requires_grad=True)
@@ -169,12 +172,38 @@ def test_lenet_architecture():
         model(np.zeros((2, 1, 32, 32)))
 
 
+def test_first_conv_layer_can_skip_the_input_gradient():
+    rng = np.random.default_rng(5)
+    full, first = nn.Conv2D(1, 3, 3, rng=np.random.default_rng(0)), nn.Conv2D(1, 3, 3, rng=np.random.default_rng(0),
+                                                                             input_grad=False)
+    x, upstream = rng.normal(size=(2, 1, 6, 6)), rng.normal(size=(2, 3, 4, 4))
+    full.forward(x), first.forward(x)
+    assert full.backward(upstream) is not None and first.backward(upstream) is None
+    for a, b in zip(full.grads, first.grads):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_weighted_mean_squared_error_gradient():
+    rng = np.random.default_rng(6)
+    prediction, target, weight = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), rng.uniform(1, 5, (3, 4))
+    loss = nn.MeanSquaredError()
+    assert np.isclose(loss.forward(prediction, target, weight), np.mean(weight * (prediction - target) ** 2))
+    analytic = loss.backward()
+    numeric = numerical_gradient(lambda: loss.forward(prediction, target, weight), prediction,
+                                 list(np.ndindex(prediction.shape)))
+    np.testing.assert_allclose(analytic.ravel(), numeric, rtol=1e-6)
+    with pytest.raises(ValueError, match="has shape"):
+        loss.forward(prediction, target[:2])
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: nn.Conv2D(0, 6, 5), "`in_channels` must be positive"),
     (lambda: nn.Conv2D(1, 6, 5).forward(np.zeros((1, 2, 8, 8))), "expects 1 input channels"),
     (lambda: nn.Dense(4, 2).forward(np.zeros((1, 5))), "expects 4 features"),
     (lambda: nn.SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0, 3])), "integers in 0..2"),
     (lambda: nn.SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0])), "1 entries for 2 rows"),
+    (lambda: nn.Unpool2D(2, mode="bilinear"), "`mode` must be 'zeros' or 'repeat'"),
+    (lambda: nn.Unpool2D(0), "`size` must be positive"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):

@@ -15,7 +15,8 @@ else:  # pragma: no cover - Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ["coursekit.conv", "coursekit.data", "coursekit.lenet", "coursekit.metrics", "coursekit.nn",
-           "coursekit.plotting", "coursekit.pooling", "coursekit.quantize", "coursekit.widgets"]
+           "coursekit.plotting", "coursekit.pooling", "coursekit.quantize", "coursekit.unet",
+           "coursekit.widgets"]
 
 
 def test_layout():
