@@ -146,3 +146,22 @@ def test_every_chapter_ends_with_a_link_to_its_exercise(built_book, source):
     page = (html / source.relative_to(ROOT)).with_suffix(".html")
     links = re.findall(rf'href="([^"]*{exercises[0]})"', page.read_text())
     assert links and (page.parent / links[0]).resolve().is_file()
+
+
+def test_encoder_decoder_page_shows_that_learning_and_the_skip_pay_off(built_book):
+    """The comparison table renders as a table, and its numbers say what the text says."""
+    html, _ = built_book
+    page = (html / "book" / "encoder_decoder.html").read_text()
+    rows = dict(
+        (name, (float(rmse), float(iou)))
+        for name, rmse, iou in re.findall(
+            r"<tr[^>]*>\s*<td[^>]*>(?:<p>)?([^<]+)(?:</p>)?</td>\s*<td[^>]*>(?:<p>)?([\d.]+)(?:</p>)?</td>"
+            r"\s*<td[^>]*>(?:<p>)?([\d.]+)(?:</p>)?</td>", page)
+    )
+    assert set(rows) >= {"hand-made, zero insertion", "hand-made, repetition", "learned, no skip",
+                         "learned, one skip"}, f"no comparison table in the page; rows found: {rows}"
+    best_hand_rmse = min(rows["hand-made, zero insertion"][0], rows["hand-made, repetition"][0])
+    best_hand_iou = max(rows["hand-made, zero insertion"][1], rows["hand-made, repetition"][1])
+    assert rows["learned, no skip"][0] < best_hand_rmse and rows["learned, no skip"][1] > best_hand_iou
+    assert rows["learned, one skip"][0] < rows["learned, no skip"][0]
+    assert rows["learned, one skip"][1] > rows["learned, no skip"][1]
