@@ -13,10 +13,11 @@ JB_FLAGS := --builder html -W -n --keep-going
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book html test bench torch lock clean exercises grade
+.PHONY: help venv book html notebooks test bench torch lock clean exercises grade
 
 help:
 	@echo "make book    build the HTML book into _build/html (executes every chapter)"
+	@echo "make notebooks  one .ipynb per chapter and exercise for Colab, pinned to this commit -> _build/notebooks"
 	@echo "make test    run the whole test suite, including a strict book build"
 	@echo "make exercises  regenerate exercises/ from solutions/ (nbgrader's generate_assignment steps)"
 	@echo "make grade SUBMISSIONS=dir OUT=dir  grade a class: grades.csv, feedback/, summary.png"
@@ -37,8 +38,14 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(MAKE) html
 
+# The site carries the Colab notebooks too (in _build/html/notebooks), so that
+# every page's "Open in Colab" link has its notebook published beside it.
 html: $(STAMP)
 	$(BIN)/jupyter-book build $(BOOK) --path-output $(BOOK) $(JB_FLAGS)
+	$(BIN)/python tools/publish.py --book $(BOOK) --site $(BOOK)/_build/html
+
+notebooks: $(STAMP)
+	$(BIN)/python tools/publish.py --book $(BOOK)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -20,12 +20,18 @@ pytestmark = pytest.mark.book
 
 def toc_files():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [entry["file"] for entry in toc["chapters"]]
+    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
 
 
 def chapter_sources():
-    """The chapters that are notebooks (every page with code cells)."""
-    return [ROOT / f"{f}.md" for f in toc_files() if "{code-cell}" in (ROOT / f"{f}.md").read_text()]
+    """The chapters that are notebooks (every Markdown page with code cells)."""
+    return [ROOT / f"{f}.md" for f in toc_files()
+            if (ROOT / f"{f}.md").is_file() and "{code-cell}" in (ROOT / f"{f}.md").read_text()]
+
+
+def test_every_exercise_is_a_page_of_the_book():
+    assert sorted(f for f in toc_files() if f.startswith("exercises/")) == sorted(
+        f"exercises/{p.stem}" for p in (ROOT / "exercises").glob("*.ipynb"))
 
 
 def make_html(book_dir):
@@ -140,11 +146,11 @@ def test_every_chapter_ends_with_a_link_to_its_exercise(built_book, source):
     html, _ = built_book
     text = source.read_text()
     assert text.rstrip().split("\n## ")[-1].startswith("Exercise"), "the last section is the exercise"
-    exercises = re.findall(r"\.\./exercises/(\d\d_\w+\.ipynb)", text)
-    assert exercises, f"{source.name} does not link an exercise notebook"
-    assert (ROOT / "exercises" / exercises[0]).is_file()
+    exercises = re.findall(r"\{doc\}`\.\./exercises/(\d\d_\w+)`", text)
+    assert exercises, f"{source.name} does not link its exercise page"
+    assert (ROOT / "exercises" / f"{exercises[0]}.ipynb").is_file()
     page = (html / source.relative_to(ROOT)).with_suffix(".html")
-    links = re.findall(rf'href="([^"]*{exercises[0]})"', page.read_text())
+    links = re.findall(rf'href="([^"#]*exercises/{exercises[0]}\.html)"', page.read_text())
     assert links and (page.parent / links[0]).resolve().is_file()
 
 
