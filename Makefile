@@ -13,7 +13,7 @@ JB_FLAGS := --builder html -W -n --keep-going
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book html notebooks test bench torch lock clean exercises grade
+.PHONY: help venv book html notebooks test bench torch lock clean exercises grade browser
 
 help:
 	@echo "make book    build the HTML book into _build/html (executes every chapter)"
@@ -47,7 +47,24 @@ html: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python tools/publish.py --book $(BOOK)
 
-test: $(STAMP)
+# The libraries Colab preinstalls, as wheels, for the offline Colab emulation test.
+WHEELS := $(VENV)/colab-wheels/.downloaded
+$(WHEELS): tools/colab-requirements.txt tools/colab-index.txt $(STAMP)
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --dest $(VENV)/colab-wheels \
+		-r tools/colab-requirements.txt -r tools/colab-index.txt
+	touch $@
+
+# The browser check drives Debian's chromium; install it when it is missing
+# (as root, or through sudo), with a font so that pages render as readers see them.
+browser:
+	@command -v chromium >/dev/null || { \
+		echo "Installing Debian's chromium for the browser check"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			chromium fonts-liberation >/dev/null; }
+
+test: $(STAMP) $(WHEELS) browser
 	$(BIN)/python -m pytest
 
 exercises: $(STAMP)

@@ -44,3 +44,13 @@ def _loopback_only(host, *args, **kwargs):
 @pytest.fixture(autouse=True)
 def _no_internet(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", _loopback_only)
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """The whole book, built once per test session (strict flags, executed chapters)."""
+    from bookbuild import ROOT, make_html
+
+    result = make_html(ROOT)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return ROOT / "_build" / "html", result.stdout + result.stderr

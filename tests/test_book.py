@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bookbuild import make_html
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.book
@@ -32,26 +33,6 @@ def chapter_sources():
 def test_every_exercise_is_a_page_of_the_book():
     assert sorted(f for f in toc_files() if f.startswith("exercises/")) == sorted(
         f"exercises/{p.stem}" for p in (ROOT / "exercises").glob("*.ipynb"))
-
-
-def make_html(book_dir):
-    # The build under test must not touch the network: chapters use the synthetic radar set.
-    env = {**os.environ, "COURSEKIT_RADAR_SOURCE": "synthetic"}
-    env.pop("MPLBACKEND", None)  # figures must render inline in the kernel
-    return subprocess.run(
-        ["make", "--no-print-directory", "-C", str(ROOT), "html", f"BOOK={book_dir}"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
-
-
-@pytest.fixture(scope="module")
-def built_book():
-    result = make_html(ROOT)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return ROOT / "_build" / "html", result.stdout + result.stderr
 
 
 def test_every_toc_page_is_rendered(built_book):

@@ -99,3 +99,36 @@ def test_every_benchmark_module_has_a_run_function():
     for path in modules:
         module = importlib.import_module(f"benchmarks.{path.stem}")
         assert callable(getattr(module, "run", None)), path.name
+
+
+def _workflow(name):
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    # YAML reads the key `on` as True.
+    return workflow, workflow.get("on", workflow.get(True))
+
+
+def test_publishing_workflow_builds_like_make_book_and_deploys_the_site():
+    workflow, triggers = _workflow("publish.yml")
+    assert triggers["push"]["branches"] == ["main"]
+    steps = workflow["jobs"]["publish"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    assert "make book" in runs, "the site must be built by the same command as locally"
+    assert any("cache" in s.get("uses", "") and ".cache/pip" in s["with"]["path"] for s in steps)
+    deploy = next(s for s in steps if "gh-pages" in s.get("uses", ""))
+    assert deploy["with"]["publish_dir"] == "./_build/html"
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import publish
+
+    # Colab opens the published notebooks from the branch this workflow writes.
+    assert deploy["with"]["publish_branch"] == publish.PAGES_BRANCH
+
+
+def test_pull_requests_run_make_test():
+    workflow, triggers = _workflow("test.yml")
+    assert "pull_request" in triggers
+    steps = workflow["jobs"]["test"]["steps"]
+    assert "make test" in [s.get("run", "") for s in steps]

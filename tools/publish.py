@@ -33,7 +33,11 @@ REF_ENV = "COURSEKIT_BOOK_REF"
 # Where the publishing workflow puts the built site; Colab opens notebooks from there.
 PAGES_BRANCH = "gh-pages"
 NOTEBOOKS = "notebooks"
-_INSTALL_MARK = re.compile(r"%pip install[^\n]*coursekit")
+# The Colab set-up block that chapters and exercises carry in their sources (it installs
+# from the repository's default branch); `make notebooks` swaps it for the pinned one.
+_INSTALL_BLOCK = re.compile(
+    r"(?:#[^\n]*\n)*import sys\n\nif \"google\.colab\" in sys\.modules:\n"
+    r"    %pip install --quiet \"coursekit @ git\+(?P<url>[^\"]+)\"")
 
 
 def repository(book=ROOT):
@@ -106,16 +110,28 @@ def _has_code(path):
 
 
 def pin_notebook(notebook, cell_source, origin):
-    """Replace the notebook's Colab install cell (the first that pip-installs coursekit)."""
+    """Swap the notebook's Colab set-up block (in its first code cell that has one) for `cell_source`."""
     for cell in notebook.cells:
-        if cell.cell_type == "code" and _INSTALL_MARK.search(cell.source):
-            cell.source = cell_source
+        if cell.cell_type == "code" and _INSTALL_BLOCK.search(cell.source):
+            cell.source = _INSTALL_BLOCK.sub(lambda _: cell_source, cell.source, count=1)
             cell.outputs, cell.execution_count = [], None
             tags = cell.metadata.get("tags", [])
             if "remove-cell" in tags:
                 cell.metadata["tags"] = [t for t in tags if t != "remove-cell"]
             return notebook
-    raise ValueError(f"{origin} has no Colab install cell (a code cell with `%pip install ... coursekit`)")
+    raise ValueError(f"{origin} has no Colab set-up block (`if \"google.colab\" in sys.modules:` then "
+                     f"`%pip install --quiet \"coursekit @ git+URL\"`)")
+
+
+def source_install_urls(book=ROOT):
+    """{source file: repository URL its Colab set-up block installs from}, for every notebook page and solution."""
+    files = [path for _, path in notebook_pages(book)] + sorted((Path(book) / "solutions").glob("*.ipynb"))
+    urls = {}
+    for path in files:
+        match = _INSTALL_BLOCK.search(path.read_text() if path.suffix == ".md" else "\n".join(
+            "".join(c["source"]) for c in json.loads(path.read_text())["cells"]))
+        urls[path] = match["url"] if match else None
+    return urls
 
 
 def make_notebooks(book=ROOT, out=None, site=None):
