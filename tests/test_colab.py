@@ -53,7 +53,7 @@ def colab(tmp_path_factory):
     venv = home / "venv"
     run(sys.executable, "-m", "venv", str(venv))
     python = str(venv / "bin" / "python")
-    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index",
+    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index", "--no-compile",
         "--find-links", str(WHEELS), "-r", str(ROOT / "tools" / "colab-requirements.txt"))
     before = versions(python)
     assert "coursekit" not in before
