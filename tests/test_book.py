@@ -89,6 +89,7 @@ def test_chapter_is_a_myst_notebook_that_imports_coursekit(source):
 def _throwaway_book(tmp_path, page_text):
     for name in ("_config.yml", "references.bib"):
         shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "tools", tmp_path / "tools")  # the book's own Sphinx extensions
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: page\n")
     (tmp_path / "page.md").write_text(page_text)
     return tmp_path
