@@ -61,7 +61,7 @@ browser:
 		echo "Installing Debian's chromium for the browser check"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 			chromium fonts-liberation >/dev/null; }
 
 test: $(STAMP) $(WHEELS) browser
