@@ -60,6 +60,8 @@ browser:
 	@command -v chromium >/dev/null || { \
 		echo "Installing Debian's chromium for the browser check"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		[ -z "$$SUDO" ] || command -v sudo >/dev/null || { \
+			echo "The browser check needs Debian's chromium: run 'make test' as root once, or install it (apt-get install chromium)"; exit 1; }; \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 			chromium fonts-liberation >/dev/null; }

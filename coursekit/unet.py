@@ -53,13 +53,18 @@ def _images(x, name):
         if x.shape[-1] != 1:
             raise ValueError(f"`{name}` must hold one channel, (N, H, W) or (N, H, W, 1); got shape {x.shape}")
         x = x[..., 0]
+    if len(x) == 0:
+        raise ValueError(f"`{name}` holds no image")
+    if min(x.shape[1:]) < _SIZE**3:
+        raise ValueError(f"`{name}` must be at least {_SIZE**3} x {_SIZE**3} pixels (three 3x3 poolings); "
+                         f"got shape {x.shape}")
     return (x[:, None].astype(np.float32)) / DBZ_SCALE
 
 
 def _target(x):
-    """The part of each image the decoder can rebuild: side 135 for 136 (3 x 45 = 135)."""
-    side = x.shape[-1] // _SIZE**3 * _SIZE**3
-    return x[..., :side, :side]
+    """The part of each image the decoder can rebuild: each side rounded down to a multiple of 27."""
+    rows, cols = (n // _SIZE**3 * _SIZE**3 for n in x.shape[-2:])
+    return x[..., :rows, :cols]
 
 
 class EncoderDecoder:
@@ -113,6 +118,11 @@ class EncoderDecoder:
     def forward(self, x):
         """(N, 1, H, W) scaled images -> (N, 1, H', W') with H' = H rounded down to a multiple of 27."""
         x = as_array(x, "x", 4)
+        if min(x.shape[-2:]) < _SIZE**3:
+            raise ValueError(f"`x` must be at least {_SIZE**3} pixels a side (three 3x3 poolings); got {x.shape}")
+        # Pixels beyond a multiple of 27 cannot come back through three unpoolings: leave them out,
+        # so that the skip's maps and the decoder's always have the same size.
+        x = _target(x)
         self._first = self.down1(x)
         code = self.down3(self.down2(self._first))
         y = self.up2(self.up1(code))

@@ -132,7 +132,9 @@ def test_every_chapter_ends_with_a_link_to_its_exercise(built_book, source):
     assert exercises, f"{source.name} does not link its exercise page"
     assert (ROOT / "exercises" / f"{exercises[0]}.ipynb").is_file()
     page = (html / source.relative_to(ROOT)).with_suffix(".html")
-    links = re.findall(rf'href="([^"#]*exercises/{exercises[0]}\.html)"', page.read_text())
+    # Only the page's own Exercise section counts (the sidebar links every exercise page).
+    section = page.read_text().split('id="exercise"', 1)[-1].split("</section>", 1)[0]
+    links = re.findall(rf'href="([^"#]*exercises/{exercises[0]}\.html)"', section)
     assert links and (page.parent / links[0]).resolve().is_file()
 
 

@@ -51,6 +51,18 @@ def test_shapes_follow_the_chapter():
     assert unet.reconstruct(model, np.zeros((3, 136, 136, 1), np.uint8)).shape == (3, 135, 135)
 
 
+@pytest.mark.parametrize("shape", [(100, 100), (128, 128), (60, 90), (136, 136)])
+def test_any_image_size_works_with_and_without_skip(shape):
+    """Fully convolutional: every side is rounded down to a multiple of 27, as three unpoolings need."""
+    images = np.random.default_rng(3).uniform(0, 60, (2, *shape))
+    expected = tuple(n // 27 * 27 for n in shape)
+    for skip in (False, True):
+        model = unet.EncoderDecoder(channels=(2, 2, 2), skip=skip)
+        assert unet.reconstruct(model, images).shape == (2, *expected)
+        assert len(unet.fit(model, images, epochs=1, crop=min(shape))) == 1
+    assert unet.evaluate(images, images[:, :expected[0], :expected[1]])["rmse"] < 1e-4
+
+
 def test_hand_made_edge_kernel_is_the_seed_convolution():
     # scipy's convolve2d flips the kernel: convolving with the seed's [1 0 -1] Sobel is
     # cross-correlating with its flip, coursekit's sobel_x.
@@ -115,6 +127,9 @@ def test_learning_beats_hand_made_and_skip_beats_no_skip():
     (lambda: unet.fit(unet.EncoderDecoder(), np.zeros((2, 136, 136)), crop=200), "`crop` \\(200\\) must not exceed"),
     (lambda: unet.reconstruct(unet.EncoderDecoder(), np.zeros((2, 136, 136, 3))), "must hold one channel"),
     (lambda: unet.reconstruct(unet.EncoderDecoder(), np.zeros((136, 136))), "`images`"),
+    (lambda: unet.reconstruct(unet.EncoderDecoder(), np.zeros((0, 136, 136))), "`images` holds no image"),
+    (lambda: unet.reconstruct(unet.EncoderDecoder(), np.zeros((2, 20, 136))), "at least 27 x 27 pixels"),
+    (lambda: unet.EncoderDecoder()(np.zeros((1, 1, 26, 40))), "at least 27 pixels a side"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):

@@ -143,6 +143,7 @@ def make_notebooks(book=ROOT, out=None, site=None):
         return []
     url, _, _ = repository(book)
     cell = install_cell_source(url, book_ref(book))
+    shutil.rmtree(out, ignore_errors=True)  # no notebook of a page that no longer exists
     written = []
     for docname, source in pages:
         notebook = jupytext.read(source) if source.suffix == ".md" else nbformat.read(source, as_version=4)
