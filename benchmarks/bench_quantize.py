@@ -7,7 +7,7 @@ image does not depend on the batch).
 
 import numpy as np
 
-from coursekit.data import synthetic_radar
+from coursekit.synthetic import synthetic_radar
 from coursekit.quantize import floyd_steinberg, floyd_steinberg_reference
 
 from .timing import best_time

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from coursekit.data import synthetic_radar
+from coursekit.synthetic import synthetic_radar
 from coursekit.quantize import floyd_steinberg, quantize
 from coursekit.quantize import floyd_steinberg_reference as floyd_steinberg_loop
 

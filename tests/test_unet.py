@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from coursekit import data, unet
+from coursekit import synthetic, unet
 from coursekit.conv import classic_kernel
 
 from test_nn import numerical_gradient, sample_indices
@@ -106,8 +106,8 @@ def test_hand_made_gain_is_fitted_on_the_given_images():
 
 def test_learning_beats_hand_made_and_skip_beats_no_skip():
     """The chapter's claims, on a smaller budget: learned < hand-made < error of nothing."""
-    train_x = data.synthetic_radar(64, seed=11)[0]
-    test_x = data.synthetic_radar(16, seed=12)[0]
+    train_x = synthetic.synthetic_radar(64, seed=11)[0]
+    test_x = synthetic.synthetic_radar(16, seed=12)[0]
     hand = unet.evaluate(test_x, unet.hand_made(test_x, "repeat", fit=train_x))
     scores = {}
     for skip in (False, True):
