@@ -1,248 +1,70 @@
-"""Radar images in SVRIMG's format, made offline.
+"""Radar images in SVRIMG's format: real storms, the real splits, and units.
 
 SVRIMG (Haberlie, Ashley and Gensini) cuts 136x136 composite-reflectivity images,
 about 512 km on a side, around severe-weather reports and labels each by storm
-mode. Its arrays are uint8 reflectivity in dBZ, shape (N, 136, 136, 1).
+mode. Its arrays are uint8 reflectivity in dBZ, shape (N, 136, 136, 1), where 0
+means no echo.
 
-:func:`synthetic_radar` draws images of the same shape, dtype and classes from a
-seed, so that every chapter runs without a network. Reflectivity is combined as
-radar measures it: echoes add in linear units of Z (mm^6 m^-3), not in dBZ.
+**Orientation.** Every radar array that :mod:`coursekit` hands to a chapter is
+*north-up*: row 0 is the northern edge and column 0 the western edge, so that
+``imshow`` draws it as a map. SVRIMG stores its images south-up (row 0 is the
+southern edge); :func:`load_radar` and :func:`example_storms` flip them on load.
+Only :func:`get_example_data`, the stand-in for svrimg's own function, returns
+the arrays exactly as SVRIMG stores them.
+
+Three sources of images:
+
+- :func:`example_storms`: five real SVRIMG images shipped with the package (a
+  squall line of 4 April 2011), so every chapter can show a real storm offline.
+- :func:`load_radar`: the real SVRIMG split when it can be downloaded, else the
+  offline set of :func:`coursekit.synthetic.synthetic_radar`, saying so in the log.
+- :func:`get_example_data`: svrimg's interface, for notebooks written for svrimg.
+
+Reflectivity factor Z (mm^6 m^-3) spans many orders of magnitude, so radar
+reports it in decibels, dBZ = 10 log10 Z. Averages of dBZ are not averages of Z
+or of rain rate; :func:`reflectivity_averages` shows the difference.
 
 Used in: every chapter that shows a radar image.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
 import os
-import sys
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-from ._validation import as_int
+from ._svrimg import CLASS_COUNTS, CLASS_NAMES, IMAGE_SIZE, PIXEL_KM
+from ._validation import as_array, as_int
+from .synthetic import synthetic_radar
 
 __all__ = [
+    "CLASS_COUNTS",
     "CLASS_NAMES",
+    "EXAMPLE_STORM_IDS",
     "IMAGE_SIZE",
     "PIXEL_KM",
     "SVRIMG_FILES",
     "SVRIMG_SIZES",
     "SVRIMG_URL",
     "RadarSet",
+    "dbz_to_z",
+    "example_storms",
     "get_example_data",
     "load_digits_28",
     "load_radar",
-    "synthetic_radar",
+    "rain_rate",
+    "reflectivity_averages",
+    "strongest_storm",
+    "z_to_dbz",
 ]
 
-#: Storm-mode classes of SVRIMG, in label order (label 0 is "Cellular").
-CLASS_NAMES = ("Cellular", "QLCS", "Tropical", "Other", "Noise", "Missing")
-#: Rows and columns of one image.
-IMAGE_SIZE = 136
-#: Approximate width of one pixel in km (136 px is about 512 km).
-PIXEL_KM = 512 / 136
-
-# How often each class is drawn: discrete cells and lines dominate severe-weather
-# reports; blank ("Missing") images are rare.
-_CLASS_WEIGHTS = np.array([0.32, 0.26, 0.10, 0.16, 0.10, 0.06])
-_MIN_ECHO_DBZ = 5.0  # weaker returns are shown as 0, as on a composite map
-_MAX_DBZ = 80
-
-
-def synthetic_radar(n, seed=0):
-    """Deterministic storm-like reflectivity images with storm-mode labels.
-
-    Each class has its own structure: isolated convective cells (Cellular); a
-    long, narrow, often bowed convective line with trailing stratiform rain
-    (QLCS); broad rain with curved bands (Tropical); a stratiform shield with
-    embedded cells (Other); sparse clutter and speckle (Noise); and blank images
-    (Missing). Most pixels of most images are 0 dBZ, as in real radar.
-
-    Parameters
-    ----------
-    n : int
-        Number of images, at least 1.
-    seed : int, optional
-        Image ``i`` depends only on ``seed`` and ``i``: the first images of a
-        larger set are the images of a smaller one.
-
-    Returns
-    -------
-    x : (n, 136, 136, 1) uint8 ndarray
-        Reflectivity in dBZ, 0 to 80.
-    y : (n,) int64 ndarray
-        Class labels, indices into :data:`CLASS_NAMES`.
-
-    Examples
-    --------
-    >>> x, y = synthetic_radar(3)
-    >>> x.shape, x.dtype, y.shape
-    ((3, 136, 136, 1), dtype('uint8'), (3,))
-    >>> bool(np.array_equal(synthetic_radar(2)[0], x[:2]))
-    True
-
-    Used in: Convolution, and every later chapter when SVRIMG cannot be downloaded.
-    """
-    n = as_int(n, "n", 1)
-    seed = as_int(seed, "seed", 0)
-    x = np.zeros((n, IMAGE_SIZE, IMAGE_SIZE, 1), dtype=np.uint8)
-    y = np.zeros(n, dtype=np.int64)
-    for i, child in enumerate(np.random.SeedSequence(seed).spawn(n)):
-        rng = np.random.default_rng(child)
-        label = int(rng.choice(len(CLASS_NAMES), p=_CLASS_WEIGHTS))
-        y[i] = label
-        x[i, :, :, 0] = _to_uint8_dbz(_DRAW[CLASS_NAMES[label]](rng))
-    return x, y
-
-
-# --- drawing one image -------------------------------------------------------
-# Each drawer returns a float dBZ field (H, W); -inf means no echo.
-
-_rows, _cols = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype(np.float64)
-
-
-def _to_uint8_dbz(dbz):
-    dbz = np.where(dbz >= _MIN_ECHO_DBZ, dbz, 0.0)
-    return np.clip(np.rint(dbz), 0, _MAX_DBZ).astype(np.uint8)
-
-
-def _combine(*fields):
-    """Add echoes in linear reflectivity Z = 10^(dBZ/10), then return to dBZ."""
-    linear = sum(np.power(10.0, f / 10.0) for f in fields)
-    with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(linear)
-
-
-def _texture(rng, sigma, amplitude):
-    """Smooth random field with standard deviation `amplitude` dB: radar echoes are lumpy."""
-    field = ndimage.gaussian_filter(rng.standard_normal((IMAGE_SIZE, IMAGE_SIZE)), sigma)
-    return amplitude * field / field.std()
-
-
-def _blob(center, peak, radii, angle):
-    """Elliptical echo whose dBZ falls off as a Gaussian from `peak` at `center`."""
-    dr, dc = _rows - center[0], _cols - center[1]
-    cos, sin = np.cos(angle), np.sin(angle)
-    along = (dr * cos + dc * sin) / radii[0]
-    across = (-dr * sin + dc * cos) / radii[1]
-    return peak * np.exp(-0.5 * (along**2 + across**2)) - 40.0 * (along**2 + across**2 > 9)
-
-
-def _near_center(rng, spread=12.0):
-    # SVRIMG images are centred on a storm report, so the main echo sits near the middle.
-    return IMAGE_SIZE / 2 + rng.normal(0.0, spread, size=2)
-
-
-def _cellular(rng):
-    n_cells = rng.integers(1, 5)
-    centers = [_near_center(rng, 6.0)] + [
-        _near_center(rng, 35.0) for _ in range(n_cells - 1)
-    ]
-    cells = []
-    for k, center in enumerate(centers):
-        peak = rng.uniform(55, 72) if k == 0 else rng.uniform(40, 65)
-        size = rng.uniform(3.0, 6.0)
-        angle = rng.uniform(0, np.pi)
-        core = _blob(center, peak, (size * rng.uniform(1.0, 1.8), size), angle)
-        # A weaker forward-flank / anvil echo stretched downstream of each core.
-        shift = size * 2.5 * np.array([np.cos(angle), np.sin(angle)])
-        flank = _blob(center + shift, peak * 0.55, (size * 3.0, size * 1.6), angle)
-        cells += [core, flank]
-    return _combine(*cells) + _texture(rng, 2.0, 2.5)
-
-
-def _qlcs(rng):
-    center = _near_center(rng)
-    angle = rng.uniform(0, np.pi)
-    length = rng.uniform(70, 130)
-    bow = rng.uniform(-25, 25)
-    direction = np.array([np.cos(angle), np.sin(angle)])
-    normal = np.array([-direction[1], direction[0]])
-    t = np.linspace(-1, 1, 80)
-    points = center + np.outer(t * length / 2, direction) + np.outer(bow * (1 - t**2), normal)
-    # Distance from every pixel to the nearest point of the line, and which point.
-    d_r = _rows[None] - points[:, 0, None, None]
-    d_c = _cols[None] - points[:, 1, None, None]
-    dist2 = d_r**2 + d_c**2
-    nearest = dist2.argmin(axis=0)
-    dist = np.sqrt(dist2.min(axis=0))
-    # Signed offset behind the line (positive on the trailing side).
-    behind = d_r[nearest, _rows.astype(int), _cols.astype(int)] * normal[0] + d_c[
-        nearest, _rows.astype(int), _cols.astype(int)
-    ] * normal[1]
-    along_peak = 52 + 9 * np.sin(np.linspace(0, rng.uniform(3, 9), t.size) + rng.uniform(0, 6))
-    taper = np.minimum(1.0, 4 * (1 - np.abs(t)))  # the line weakens at its ends
-    peak = (along_peak * (0.6 + 0.4 * taper))[nearest]
-    width = rng.uniform(2.0, 3.5)
-    line = peak * np.exp(-0.5 * (dist / width) ** 2) - 40.0 * (dist > 3 * width)
-    # Trailing stratiform rain: moderate, lumpy, fading with distance behind the
-    # line and toward the line's ends, with a weaker "transition zone" just behind it.
-    depth = rng.uniform(12, 28)
-    behind_km = np.maximum(behind, 0.0)
-    rise = 1 - np.exp(-behind_km / 4.0)
-    fade = np.exp(-0.5 * (behind_km / depth) ** 2)
-    ends = np.minimum(1.0, 2.5 * (1 - np.abs(t)))[nearest]
-    strength = rng.uniform(26, 34) * rise * fade * ends + _texture(rng, 4.0, 4.0) * fade
-    trailing = np.where((behind > 0) & (strength > 8), strength, -np.inf)
-    return _combine(line, trailing) + _texture(rng, 2.5, 2.5)
-
-
-def _tropical(rng):
-    # Curved rain bands around a centre outside the image, over broad light rain.
-    eye = IMAGE_SIZE / 2 + rng.uniform(90, 160) * np.array(
-        [np.cos(a := rng.uniform(0, 2 * np.pi)), np.sin(a)]
-    )
-    radius = np.hypot(_rows - eye[0], _cols - eye[1])
-    theta = np.arctan2(_rows - eye[0], _cols - eye[1])
-    spacing = rng.uniform(18, 30)
-    spiral = np.cos(2 * np.pi * (radius / spacing) + 2.0 * theta)
-    bands = rng.uniform(38, 48) * np.exp(-0.5 * ((1 - spiral) / 0.35) ** 2)
-    # Bands broken into segments, and light rain that fades out at its edges.
-    breaks = _texture(rng, 6.0, 1.0)
-    bands = np.where(breaks > -0.3, bands * np.clip(0.6 + 0.4 * breaks, 0.3, 1.1), -np.inf)
-    cover = _texture(rng, 12.0, 1.0)
-    edge = np.clip((cover - rng.uniform(-0.6, 0.0)) / 0.8, 0.0, 1.0)
-    light = np.where(edge > 0, (rng.uniform(22, 30) + 3 * cover) * np.sqrt(edge), -np.inf)
-    return _combine(bands, light) + _texture(rng, 1.5, 2.0)
-
-
-def _other(rng):
-    shield_center = _near_center(rng, 20.0)
-    shield = _blob(
-        shield_center,
-        rng.uniform(28, 36),
-        (rng.uniform(25, 45), rng.uniform(15, 30)),
-        rng.uniform(0, np.pi),
-    )
-    cells = [
-        _blob(shield_center + rng.normal(0, 15, 2), rng.uniform(40, 55), (3.0, 2.5), 0.0)
-        for _ in range(rng.integers(1, 4))
-    ]
-    return _combine(shield, *cells) + _texture(rng, 3.0, 3.0)
-
-
-def _noise(rng):
-    # Speckle of weak, isolated returns plus a little ground clutter near the radar.
-    speckle = np.where(rng.random((IMAGE_SIZE, IMAGE_SIZE)) < 0.01,
-                       rng.uniform(5, 22, (IMAGE_SIZE, IMAGE_SIZE)), -np.inf)
-    clutter = _blob(_near_center(rng, 40.0), rng.uniform(15, 30), (2.5, 2.5), 0.0)
-    return _combine(speckle, clutter)
-
-
-def _missing(rng):
-    return np.full((IMAGE_SIZE, IMAGE_SIZE), -np.inf)
-
-
-_DRAW = {
-    "Cellular": _cellular,
-    "QLCS": _qlcs,
-    "Tropical": _tropical,
-    "Other": _other,
-    "Noise": _noise,
-    "Missing": _missing,
-}
-
+logger = logging.getLogger(__name__)
 
 # --- the real SVRIMG data ------------------------------------------------------------
 
@@ -256,6 +78,8 @@ SVRIMG_FILES = {
 }
 #: Environment variable that replaces ``source="auto"`` in :func:`load_radar`.
 SOURCE_ENV = "COURSEKIT_RADAR_SOURCE"
+#: Environment variable that replaces the default URL (a mirror, or a test server).
+URL_ENV = "COURSEKIT_SVRIMG_URL"
 #: Images in each public split.
 SVRIMG_SIZES = {"training": 1331, "validation": 110, "testing": 300}
 
@@ -268,6 +92,10 @@ def get_example_data(data_type, data_dir=None, url=SVRIMG_URL, progressbar=True)
     needs only its import changed. Unlike svrimg, the download is atomic, has a
     timeout and a progress bar, a damaged cached file is fetched again, and the
     pickle is loaded without allowing it to run code.
+
+    The arrays are returned byte for byte as SVRIMG stores them: **south-up**, row 0
+    being the southern edge. Flip them (``x[:, ::-1]``) before showing them as a map,
+    or use :func:`load_radar`, which does.
 
     Parameters
     ----------
@@ -282,7 +110,7 @@ def get_example_data(data_type, data_dir=None, url=SVRIMG_URL, progressbar=True)
     Returns
     -------
     x : (N, 136, 136, 1) uint8 ndarray
-        Reflectivity in dBZ.
+        Reflectivity in dBZ, south-up as stored.
     y : (N,) or (N, K) ndarray
         Labels, as SVRIMG stores them.
 
@@ -352,10 +180,12 @@ def _check_svrimg(content, path):
 
 
 class RadarSet(tuple):
-    """``(x, y)`` as returned by :func:`load_radar`, which also says where it came from.
+    """``(x, y)`` as returned by :func:`load_radar` and :func:`example_storms`, saying
+    where the images came from.
 
-    Unpacks like a pair (``x, y = load_radar(...)``); ``.source`` is ``"svrimg"`` or
-    ``"synthetic"`` and ``.description`` a sentence for the reader.
+    Unpacks like a pair (``x, y = load_radar(...)``). ``x`` is north-up uint8 dBZ of
+    shape (N, 136, 136, 1); ``.source`` is ``"svrimg"`` (real images) or
+    ``"synthetic"``; ``.description`` is a sentence for the reader.
     """
 
     def __new__(cls, x, y, source, description):
@@ -371,20 +201,35 @@ class RadarSet(tuple):
     def y(self):
         return self[1]
 
+    @property
+    def is_real(self):
+        """True for SVRIMG's images, False for synthetic ones."""
+        return self.source == "svrimg"
 
-def load_radar(split, source="auto", n=None, seed=0, data_dir=None, url=SVRIMG_URL, progressbar=True):
-    """Radar images for a chapter: the real SVRIMG split, or the offline synthetic set.
+
+def _class_indices(y):
+    # Labels stored one-hot (N, K), as Keras workflows keep them, become class indices.
+    y = np.asarray(y)
+    return (y.argmax(axis=1) if y.ndim == 2 else y).astype(np.int64)
+
+
+def _north_up(x):
+    # SVRIMG's row 0 is the southern edge; reversing the rows puts north at the top.
+    return np.ascontiguousarray(x[:, ::-1])
+
+
+def load_radar(split, source="auto", n=None, seed=0, data_dir=None, url=None, progressbar=True):
+    """Radar images for a chapter, north-up: the real SVRIMG split, or the synthetic set.
 
     Parameters
     ----------
     split : {'training', 'validation', 'testing'}
     source : {'auto', 'svrimg', 'synthetic'}, optional
         ``'svrimg'``: the real data, from the cache or downloaded (errors are raised).
-        ``'synthetic'``: :func:`synthetic_radar`, with no network at all.
-        ``'auto'``: the real data when they can be had; otherwise the synthetic set,
-        with a one-line notice saying why. The environment variable
-        ``COURSEKIT_RADAR_SOURCE`` overrides ``'auto'`` (the test suite sets it to
-        ``'synthetic'`` so that it never touches the network).
+        ``'synthetic'``: :func:`coursekit.synthetic.synthetic_radar`, with no network
+        at all. ``'auto'``: the real data when they can be had; otherwise the
+        synthetic set, with a warning in the log (logger ``coursekit.data``) saying
+        why. The environment variable ``COURSEKIT_RADAR_SOURCE`` overrides ``'auto'``.
     n : int, optional
         Synthetic images only: how many. By default a tenth of the real split's size
         (133, 11 and 30), keeping SVRIMG's proportions.
@@ -393,14 +238,15 @@ def load_radar(split, source="auto", n=None, seed=0, data_dir=None, url=SVRIMG_U
     data_dir : str or path, optional
         Cache folder for the real data.
     url : str, optional
-        Base URL of the real data.
+        Base URL of the real data: ``$COURSEKIT_SVRIMG_URL`` or SVRIMG's own by default.
     progressbar : bool, optional
 
     Returns
     -------
     RadarSet
-        ``(x, y)`` with ``x`` uint8 (N, 136, 136, 1) in dBZ, plus ``.source`` and
-        ``.description``.
+        ``(x, y)`` with ``x`` uint8 (N, 136, 136, 1) in dBZ, north-up (row 0 is the
+        northern edge), ``y`` (N,) int64 class indices (one-hot labels are
+        converted), plus ``.source`` and ``.description``.
 
     Examples
     --------
@@ -409,7 +255,7 @@ def load_radar(split, source="auto", n=None, seed=0, data_dir=None, url=SVRIMG_U
     >>> x.shape, radar.source
     ((11, 136, 136, 1), 'synthetic')
 
-    Used in: every chapter with radar images.
+    Used in: Convolution, Encoder-decoder.
     """
     from . import _download
 
@@ -420,21 +266,230 @@ def load_radar(split, source="auto", n=None, seed=0, data_dir=None, url=SVRIMG_U
     if source == "auto" and os.environ.get(SOURCE_ENV, "auto") not in ("auto", "svrimg", "synthetic"):
         raise ValueError(f"${SOURCE_ENV} must be 'auto', 'svrimg' or 'synthetic'; got {os.environ[SOURCE_ENV]!r}")
     source = os.environ.get(SOURCE_ENV, source) if source == "auto" else source
+    url = url or os.environ.get(URL_ENV) or SVRIMG_URL
     if source in ("auto", "svrimg"):
         try:
             x, y = get_example_data(split, data_dir=data_dir, url=url, progressbar=progressbar)
-            return RadarSet(x, y, "svrimg", f"SVRIMG {split} split ({SVRIMG_FILES[split]}), {len(x)} images")
+            return RadarSet(_north_up(x), _class_indices(y), "svrimg",
+                            f"SVRIMG's {split} split ({SVRIMG_FILES[split]}), {len(x)} real images")
         except (_download.DownloadError, ValueError) as error:
             if source == "svrimg":
                 raise
             reason = error.reason if isinstance(error, _download.DownloadError) else "the file was not valid"
-            print(f"coursekit: SVRIMG data unavailable ({reason.split(';')[0]}); using synthetic radar images.",
-                  file=sys.stderr)
+            logger.warning("SVRIMG data unavailable (%s); using synthetic radar images.", reason.split(";")[0])
     count = n if n is not None else max(1, round(SVRIMG_SIZES[split] / 10))
     split_seed = as_int(seed, "seed", 0) * 3 + list(SVRIMG_FILES).index(split)
     x, y = synthetic_radar(count, seed=split_seed)
     return RadarSet(x, y, "synthetic",
-                    f"synthetic radar images (coursekit.data.synthetic_radar), {split} split, {count} images")
+                    f"{count} synthetic images (coursekit.synthetic.synthetic_radar) standing in for "
+                    f"SVRIMG's {split} split")
+
+
+# --- five real storms, shipped with the package ------------------------------------
+
+#: SVRIMG's ids of the images of :func:`example_storms`, in order.
+EXAMPLE_STORM_IDS = ("201104041310z000282671", "201104041338z000282673", "201104041340z000282676",
+                     "201104041350z000282677", "201104041408z000282156")
+_STORMS_FILE = "svrimg_test_imgs.npy"
+_STORMS_SHA256 = "bdbb763cd75080d3c9ea9dc0d04370f7236a45a4cb8796b57dee40bfce09b690"
+
+
+def example_storms():
+    """Five real SVRIMG storms that ship with coursekit, north-up.
+
+    SVRIMG's test fixture (MIT licence, copyright 2020 Alex Haberlie; see
+    ``coursekit/storms/``): images centred on five tornado reports of 4 April 2011,
+    13:10 to 14:08 UTC, as a long squall line (QLCS) crossed the south-eastern
+    United States. North-up, the line runs from the south-west (lower left) to the
+    north-east (upper right), with stratiform rain trailing to its north-west.
+    All five are labelled QLCS here, from that event; the fixture itself carries
+    no labels.
+
+    Returns
+    -------
+    RadarSet
+        ``x`` uint8 (5, 136, 136, 1) in dBZ, north-up; ``y`` (5,) int64, all
+        ``CLASS_NAMES.index("QLCS")``; ``.source`` is ``"svrimg"``.
+
+    Raises
+    ------
+    OSError
+        When the shipped file is missing or damaged (its SHA-256 differs).
+
+    Examples
+    --------
+    >>> storms = example_storms()
+    >>> storms.x.shape, storms.x.dtype, storms.source
+    ((5, 136, 136, 1), dtype('uint8'), 'svrimg')
+
+    Used in: Convolution; Padding, stride and pooling; Encoder-decoder; Quantization; Pixel-wise metrics.
+    """
+    raw = resources.files("coursekit").joinpath("storms", _STORMS_FILE).read_bytes()
+    if hashlib.sha256(raw).hexdigest() != _STORMS_SHA256:
+        raise OSError(f"coursekit/storms/{_STORMS_FILE} is damaged: its SHA-256 is not {_STORMS_SHA256}")
+    stored = np.load(io.BytesIO(raw), allow_pickle=False)  # (5, 136, 136), south-up
+    x = _north_up(stored[..., None])
+    y = np.full(len(x), CLASS_NAMES.index("QLCS"), dtype=np.int64)
+    return RadarSet(x, y, "svrimg",
+                    "five real SVRIMG images of a squall line on 4 April 2011 (shipped with coursekit)")
+
+
+def strongest_storm(x, threshold=50.0):
+    """Index of the image with the most pixels at or above `threshold` dBZ.
+
+    Parameters
+    ----------
+    x : (N, H, W) or (N, H, W, 1) array_like
+        Reflectivity in dBZ.
+    threshold : float, optional
+        50 dBZ marks heavy rain and hail cores.
+
+    Returns
+    -------
+    int
+        The first such index when several tie.
+
+    Examples
+    --------
+    >>> x = np.zeros((3, 4, 4)); x[1, :2] = 55; x[2, 0, 0] = 60
+    >>> strongest_storm(x)
+    1
+
+    Used in: Convolution; Padding, stride and pooling; Quantization; Pixel-wise metrics.
+    """
+    x = as_array(x, "x", (3, 4))
+    if x.ndim == 4 and x.shape[-1] != 1:
+        raise ValueError(f"The parameter `x` must be (N, H, W) or (N, H, W, 1); got shape {x.shape}")
+    if len(x) == 0:
+        raise ValueError("The parameter `x` must hold at least one image; got none")
+    counts = (x >= threshold).reshape(len(x), -1).sum(axis=1)
+    return int(np.argmax(counts))
+
+
+# --- reflectivity, its decibels, and rain ------------------------------------------
+
+
+def dbz_to_z(dbz):
+    """Reflectivity factor Z (mm^6 m^-3) from dBZ, with 0 dBZ or less read as no echo.
+
+    SVRIMG writes 0 where there is no echo, so pixels at or below 0 dBZ become
+    Z = 0 rather than 10^0 = 1.
+
+    Parameters
+    ----------
+    dbz : array_like
+        Reflectivity in dBZ.
+
+    Returns
+    -------
+    ndarray of float, same shape
+        ``10 ** (dbz / 10)`` where ``dbz > 0``, else 0.
+
+    Examples
+    --------
+    >>> dbz_to_z([0, 10, 40])
+    array([    0.,    10., 10000.])
+
+    Used in: Convolution; Padding, stride and pooling.
+    """
+    dbz = np.asarray(as_array(dbz, "dbz", tuple(range(0, 6))), dtype=float)
+    return np.where(dbz > 0, np.power(10.0, dbz / 10.0), 0.0)
+
+
+def z_to_dbz(z):
+    """dBZ from the reflectivity factor Z (mm^6 m^-3); Z = 0 (no echo) gives 0 dBZ.
+
+    Parameters
+    ----------
+    z : array_like
+        Non-negative reflectivity factor.
+
+    Returns
+    -------
+    ndarray of float, same shape
+        ``10 log10 Z`` where ``Z > 1``, else 0 (SVRIMG's "no echo").
+
+    Examples
+    --------
+    >>> z_to_dbz([0, 10, 10000])
+    array([ 0., 10., 40.])
+
+    Used in: Convolution.
+    """
+    z = np.asarray(as_array(z, "z", tuple(range(0, 6))), dtype=float)
+    if np.any(z < 0) or not np.all(np.isfinite(z)):
+        raise ValueError("The parameter `z` must be finite and non-negative")
+    with np.errstate(divide="ignore"):
+        return np.where(z > 1, 10.0 * np.log10(np.maximum(z, 1.0)), 0.0)
+
+
+def rain_rate(dbz, a=200.0, b=1.6):
+    """Rain rate (mm/h) from reflectivity through Z = a R^b (Marshall-Palmer: a=200, b=1.6).
+
+    Parameters
+    ----------
+    dbz : array_like
+        Reflectivity in dBZ; 0 or less is no rain.
+    a, b : float, optional
+        Coefficients of the Z-R relation.
+
+    Returns
+    -------
+    ndarray of float, same shape
+        ``(Z / a) ** (1 / b)``.
+
+    Examples
+    --------
+    >>> np.round(rain_rate([0, 23, 40, 50]), 1)
+    array([ 0. ,  1. , 11.5, 48.6])
+
+    Used in: Convolution; Quantization.
+    """
+    if not (a > 0 and b > 0):
+        raise ValueError(f"The parameters `a` and `b` must be positive; got a={a!r}, b={b!r}")
+    return (dbz_to_z(dbz) / a) ** (1.0 / b)
+
+
+def reflectivity_averages(dbz, echo_only=False):
+    """Three ways to average reflectivity, which radar users must not confuse.
+
+    dBZ is logarithmic, so the mean of dBZ is not the dBZ of the mean Z, and neither
+    gives the mean rain rate (the Z-R relation is not linear either). Averaging
+    dBZ underweights the intense cores that hold most of the water.
+
+    Parameters
+    ----------
+    dbz : array_like
+        Reflectivity in dBZ (0 is no echo).
+    echo_only : bool, optional
+        Average over echo pixels (dBZ > 0) only.
+
+    Returns
+    -------
+    dict
+        ``"mean dBZ"``, ``"dBZ of mean Z"``, ``"mean rain (mm/h)"`` and
+        ``"rain of mean dBZ (mm/h)"``.
+
+    Examples
+    --------
+    >>> averages = reflectivity_averages([20, 50])
+    >>> {k: round(v, 1) for k, v in averages.items()}
+    {'mean dBZ': 35.0, 'dBZ of mean Z': 47.0, 'mean rain (mm/h)': 24.6, 'rain of mean dBZ (mm/h)': 5.6}
+
+    Used in: Convolution; Padding, stride and pooling.
+    """
+    dbz = np.asarray(as_array(dbz, "dbz", tuple(range(1, 6))), dtype=float)
+    if echo_only:
+        dbz = dbz[dbz > 0]
+    if dbz.size == 0:
+        raise ValueError("The parameter `dbz` holds no pixels to average")
+    mean_dbz = float(dbz.mean())
+    return {
+        "mean dBZ": mean_dbz,
+        "dBZ of mean Z": float(z_to_dbz(dbz_to_z(dbz).mean())),
+        "mean rain (mm/h)": float(rain_rate(dbz).mean()),
+        "rain of mean dBZ (mm/h)": float(rain_rate(mean_dbz)),
+    }
 
 
 # --- handwritten digits for LeNet -----------------------------------------------------

@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+from matplotlib import patheffects
 import numpy as np
-from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
 
 from ._validation import as_array
 from .data import PIXEL_KM
@@ -17,6 +18,7 @@ from .data import PIXEL_KM
 __all__ = [
     "DBZ_BOUNDS",
     "NWS_COLORS",
+    "north_arrow",
     "radar_cmap",
     "show_images",
     "show_overlap",
@@ -65,6 +67,41 @@ def radar_cmap():
     return cmap, norm
 
 
+def north_arrow(ax, size=0.14, loc=(0.92, 0.70)):
+    """Draw a north arrow with an N above its head on a map's axes (north-up images only).
+
+    Arrow and letter sit on white so that they read over any echo.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    size : float, optional
+        Length of the arrow as a share of the axes' height.
+    loc : (float, float), optional
+        Position of the arrow's tail in axes coordinates (0 to 1).
+
+    Returns
+    -------
+    matplotlib.text.Text
+        The letter N.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> north_arrow(ax).get_text()
+    'N'
+
+    Used in: every chapter that shows a radar image (through :func:`show_radar`).
+    """
+    x, y = loc
+    ax.annotate("", xy=(x, y + size), xytext=(x, y), xycoords="axes fraction", textcoords="axes fraction",
+                arrowprops={"arrowstyle": "-|>,head_width=0.3,head_length=0.6", "color": "black", "lw": 1.6,
+                            "path_effects": [patheffects.withStroke(linewidth=3.5, foreground="white")]})
+    return ax.text(x, y + size + 0.015, "N", transform=ax.transAxes, ha="center", va="bottom",
+                   fontsize=9, fontweight="bold", gid="north-arrow",
+                   bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+
+
 def _as_image(img, name="img"):
     img = as_array(img, name, (2, 3))
     if img.ndim == 3:
@@ -76,8 +113,11 @@ def _as_image(img, name="img"):
     return img
 
 
-def show_radar(img, ax=None, title=None, pixel_km=PIXEL_KM, colorbar=True):
-    """Show a reflectivity image on the NWS colour scale, with axes in km.
+def show_radar(img, ax=None, title=None, pixel_km=PIXEL_KM, colorbar=True, cmap=None):
+    """Show a north-up reflectivity image on the NWS colour scale, as a map.
+
+    Axes are in km from the image's north-west corner (x east, y south, as the
+    rows run), and a north arrow marks the top, as on SVRIMG's own plots.
 
     Parameters
     ----------
@@ -90,6 +130,9 @@ def show_radar(img, ax=None, title=None, pixel_km=PIXEL_KM, colorbar=True):
         Width of one pixel in km; SVRIMG's 136 pixels span about 512 km.
     colorbar : bool, optional
         Add a colour bar labelled in dBZ.
+    cmap : str, optional
+        Another colour map on a linear 0-80 dBZ scale (``"gray_r"`` shows what
+        dithering does to tones); the NWS scale by default.
 
     Returns
     -------
@@ -101,14 +144,17 @@ def show_radar(img, ax=None, title=None, pixel_km=PIXEL_KM, colorbar=True):
     >>> img[60:70, 60:70] = 55
     >>> shown = show_radar(img, title="one cell")
     >>> shown.axes.get_xlabel(), shown.get_extent()[1]
-    ('km', 512.0)
+    ('km east', 512.0)
 
     Used in: Convolution, and every chapter that shows a radar image.
     """
     img = _as_image(img)
     if ax is None:
         _, ax = plt.subplots(figsize=(4.6, 4))
-    cmap, norm = radar_cmap()
+    if cmap is None:
+        cmap, norm = radar_cmap()
+    else:
+        norm = Normalize(0, 80)
     height, width = img.shape
     shown = ax.imshow(
         img,
@@ -117,8 +163,9 @@ def show_radar(img, ax=None, title=None, pixel_km=PIXEL_KM, colorbar=True):
         extent=(0, width * pixel_km, height * pixel_km, 0),
         interpolation="nearest",
     )
-    ax.set_xlabel("km")
-    ax.set_ylabel("km")
+    ax.set_xlabel("km east")
+    ax.set_ylabel("km south")
+    north_arrow(ax)
     if title:
         ax.set_title(title)
     if colorbar:
@@ -127,8 +174,12 @@ def show_radar(img, ax=None, title=None, pixel_km=PIXEL_KM, colorbar=True):
     return shown
 
 
-def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4, symmetric=False):
+def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4, symmetric=False,
+                pixel_km=PIXEL_KM):
     """Show images side by side in a grid.
+
+    With ``radar=True`` each panel is a north-up map: NWS colours, km axes on the
+    outer panels, a north arrow on each, and one dBZ colour bar for the figure.
 
     Parameters
     ----------
@@ -145,6 +196,8 @@ def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4
         Width in inches of one panel.
     symmetric : bool, optional
         Centre the colour scale of each panel on 0, for signed filter responses.
+    pixel_km : float, optional
+        Radar only: width of one pixel in km (a pooled map has wider pixels).
 
     Returns
     -------
@@ -177,7 +230,11 @@ def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4
             continue
         img = images[index]
         if radar:
-            ax.imshow(img, cmap=radar_colors, norm=radar_norm, interpolation="nearest")
+            shown = ax.imshow(img, cmap=radar_colors, norm=radar_norm, interpolation="nearest",
+                              extent=(0, img.shape[1] * pixel_km, img.shape[0] * pixel_km, 0))
+            _km_ticks(ax, img.shape, pixel_km, left=index % ncols == 0,
+                      bottom=index + ncols >= len(images))
+            north_arrow(ax)
         elif symmetric:
             limit = float(np.abs(img).max()) or 1.0
             ax.imshow(img, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
@@ -186,7 +243,23 @@ def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4
         if titles is not None:
             ax.set_title(titles[index], fontsize=10)
     fig.tight_layout()
+    if radar:
+        bar = fig.colorbar(shown, ax=axes.ravel().tolist(), ticks=DBZ_BOUNDS[::2], fraction=0.03, pad=0.02)
+        bar.set_label("reflectivity (dBZ)")
     return fig
+
+
+def _km_ticks(ax, shape, pixel_km, left, bottom):
+    """Ticks every 100 or 200 km on a map's outer sides; inner panels stay clean."""
+    span = max(shape) * pixel_km
+    step = 200 if span > 300 else 100 if span > 120 else 20
+    ax.set_xticks(np.arange(0, shape[1] * pixel_km + 1e-9, step) if bottom else [])
+    ax.set_yticks(np.arange(0, shape[0] * pixel_km + 1e-9, step) if left else [])
+    ax.tick_params(labelsize=7, length=2)
+    if bottom:
+        ax.set_xlabel("km east", fontsize=8)
+    if left:
+        ax.set_ylabel("km south", fontsize=8)
 
 
 def show_windows(x, kernel, padding=0, stride=1, ax=None, values=True):

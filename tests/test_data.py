@@ -1,97 +1,156 @@
-"""Specification of the offline radar set, coursekit.data.synthetic_radar."""
+"""coursekit.data: the shipped real storms, the north-up convention, and units.
+
+The synthetic generator has its own specification, in test_synthetic.py; the
+download path is tested against a local server in test_svrimg.py.
+"""
+
+import hashlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from coursekit.data import CLASS_NAMES, IMAGE_SIZE, synthetic_radar
+from coursekit import data
 
-
-@pytest.fixture(scope="module")
-def radar():
-    return synthetic_radar(240, seed=0)
-
-
-def test_svrimg_format(radar):
-    x, y = radar
-    assert x.shape == (240, IMAGE_SIZE, IMAGE_SIZE, 1) == (240, 136, 136, 1)
-    assert x.dtype == np.uint8
-    assert x.max() <= 80
-    assert y.shape == (240,)
-    assert set(np.unique(y)) <= set(range(len(CLASS_NAMES)))
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "coursekit" / "storms" / "svrimg_test_imgs.npy"
+SHA256 = "bdbb763cd75080d3c9ea9dc0d04370f7236a45a4cb8796b57dee40bfce09b690"  # SVRIMG's fixture, published
 
 
-def test_classes_are_svrimgs():
-    assert CLASS_NAMES == ("Cellular", "QLCS", "Tropical", "Other", "Noise", "Missing")
+def test_the_shipped_file_is_svrimgs_fixture_unchanged():
+    assert hashlib.sha256(SHIPPED.read_bytes()).hexdigest() == SHA256
+    licence = (SHIPPED.parent / "LICENSE").read_text()
+    assert "MIT License" in licence and "Copyright (c) 2020 Alex Haberlie" in licence
 
 
-def test_every_class_appears(radar):
-    _, y = radar
-    assert np.all(np.bincount(y, minlength=6) > 0)
+def test_example_storms_are_five_real_uint8_images():
+    storms = data.example_storms()
+    assert storms.x.shape == (5, 136, 136, 1) and storms.x.dtype == np.uint8
+    assert storms.source == "svrimg" and storms.is_real
+    assert list(storms.y) == [data.CLASS_NAMES.index("QLCS")] * 5
+    assert len(data.EXAMPLE_STORM_IDS) == 5 and all(i.startswith("20110404") for i in data.EXAMPLE_STORM_IDS)
+    assert "real" in storms.description
 
 
-def test_deterministic_by_seed():
-    a, b = synthetic_radar(8, seed=3), synthetic_radar(8, seed=3)
-    np.testing.assert_array_equal(a[0], b[0])
-    np.testing.assert_array_equal(a[1], b[1])
-    assert not np.array_equal(a[0], synthetic_radar(8, seed=4)[0])
+def test_example_storms_are_the_stored_images_flipped_north_up():
+    stored = np.load(SHIPPED)  # SVRIMG's layout: row 0 is the southern edge
+    storms = data.example_storms().x[..., 0]
+    np.testing.assert_array_equal(storms, stored[:, ::-1, :])
+    assert storms.flags.c_contiguous
 
 
-def test_smaller_sets_are_prefixes_of_larger_ones(radar):
-    x, y = synthetic_radar(10, seed=0)
-    np.testing.assert_array_equal(x, radar[0][:10])
-    np.testing.assert_array_equal(y, radar[1][:10])
-
-
-def test_background_is_mostly_zero(radar):
-    x, _ = radar
-    zero_fraction = (x == 0).mean(axis=(1, 2, 3))
-    assert np.median(zero_fraction) > 0.5
-
-
-def test_missing_images_are_blank_and_others_are_not(radar):
-    x, y = radar
-    missing = y == CLASS_NAMES.index("Missing")
-    assert np.all(x[missing] == 0)
-    assert np.all(x[~missing].max(axis=(1, 2, 3)) > 0)
-
-
-def test_cells_have_intense_cores(radar):
-    x, y = radar
-    cellular = x[y == CLASS_NAMES.index("Cellular")]
-    assert np.all(cellular.max(axis=(1, 2, 3)) >= 50)
-
-
-def _elongation(mask):
-    """Ratio of the principal axes of a set of pixels (1 for a disc, large for a line)."""
+def _principal_direction(mask):
+    """Unit vector (east, north) along the long axis of a set of pixels of a north-up image."""
     rows, cols = np.nonzero(mask)
-    eigenvalues = np.linalg.eigvalsh(np.cov(np.vstack([rows, cols])))
-    return np.sqrt(eigenvalues[-1] / max(eigenvalues[0], 1e-9))
+    east, north = cols - cols.mean(), -(rows - rows.mean())  # rows grow southward
+    values, vectors = np.linalg.eigh(np.cov(np.vstack([east, north])))
+    direction = vectors[:, -1]
+    return direction if direction[0] >= 0 else -direction
 
 
-def test_qlcs_cores_are_long_lines_and_noise_is_weak(radar):
-    x, y = radar
-    qlcs = [_elongation(img[..., 0] >= 45) for img in x[y == CLASS_NAMES.index("QLCS")]]
-    assert np.median(qlcs) > 4
-    noise = x[y == CLASS_NAMES.index("Noise")]
-    assert np.all(noise.max(axis=(1, 2, 3)) < 35)  # clutter and speckle are weak
+@pytest.mark.parametrize("index", range(5))
+def test_north_up_the_squall_line_runs_from_south_west_to_north_east(index):
+    """The real line of 4 April 2011 ran SW-NE across the south-eastern US, with its
+    trailing stratiform rain to the north-west: only a correctly flipped image says so."""
+    dbz = data.example_storms().x[index, :, :, 0]
+    east, north = _principal_direction(dbz >= 45)
+    bearing = np.degrees(np.arctan2(east, north)) % 180  # 0 = N-S line, 90 = E-W line
+    assert 20 < bearing < 70, f"line bearing {bearing:.0f} degrees is not SW-NE"
+    # Most light-to-moderate rain lies on the north-west side of the convective line:
+    # project each pixel's offset from the line onto the normal that points north-west.
+    rows, cols = np.nonzero(dbz >= 45)
+    light_rows, light_cols = np.nonzero((dbz >= 15) & (dbz < 35))
+    offset_east, offset_north = light_cols - cols.mean(), -(light_rows - rows.mean())
+    towards_north_west = offset_east * -north + offset_north * east
+    assert np.mean(towards_north_west > 0) > 0.6, "the stratiform region must trail to the north-west"
+    # As stored (south-up), the same line would appear to run SE-NW: the flip matters.
+    east_s, north_s = _principal_direction(dbz[::-1] >= 45)
+    assert np.degrees(np.arctan2(east_s, north_s)) % 180 > 90
 
 
-def test_stratiform_classes_cover_wide_areas_with_moderate_rain(radar):
-    x, y = radar
-    for name in ("Tropical", "Other"):
-        images = x[y == CLASS_NAMES.index(name)]
-        rain_fraction = (images >= 20).mean(axis=(1, 2, 3))
-        assert np.median(rain_fraction) > 0.1, name
+def test_a_damaged_shipped_file_is_refused(monkeypatch):
+    monkeypatch.setattr(data, "_STORMS_SHA256", "0" * 64)
+    with pytest.raises(OSError, match=r"svrimg_test_imgs\.npy is damaged"):
+        data.example_storms()
 
 
-@pytest.mark.parametrize(
-    "kwargs, error, match",
-    [
-        ({"n": 0}, ValueError, "`n` must be positive"),
-        ({"n": 2.5}, TypeError, "`n` must be an integer"),
-        ({"n": 2, "seed": -1}, ValueError, "`seed` must be non-negative"),
-    ],
-)
-def test_bad_arguments(kwargs, error, match):
+def test_the_storms_and_their_licence_are_in_the_wheel(tmp_path):
+    """Colab installs coursekit from git: the package data must be in what pip builds."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    [wheel] = tmp_path.glob("coursekit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("svrimg_test_imgs.npy", "LICENSE", "README.md"):
+        assert f"coursekit/storms/{name}" in names
+
+
+def test_strongest_storm_counts_pixels_at_the_threshold():
+    x = np.zeros((4, 5, 5), dtype=np.uint8)
+    x[0, 0, :3] = 50          # three pixels exactly at 50 dBZ
+    x[1, :2, :2] = 49         # four pixels just below
+    x[2, 4, 4] = 80           # one very strong pixel
+    x[3, 0, :2] = 60          # two pixels
+    assert data.strongest_storm(x) == 0
+    assert data.strongest_storm(x, threshold=49) == 1
+    assert data.strongest_storm(x[..., None], threshold=70) == 2
+    assert data.strongest_storm(data.example_storms().x) in range(5)
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    (np.zeros((0, 4, 4)), ValueError, "at least one image"),
+    (np.zeros((4, 4)), ValueError, "`x` must be a 3-dimensional or 4-dimensional"),
+    (np.zeros((2, 4, 4, 3)), ValueError, r"\(N, H, W\) or \(N, H, W, 1\)"),
+    ([["a"]], TypeError, "`x` must hold numbers"),
+])
+def test_strongest_storm_rejects_bad_input(bad, error, match):
     with pytest.raises(error, match=match):
-        synthetic_radar(**kwargs)
+        data.strongest_storm(bad)
+
+
+def test_marshall_palmer_values():
+    # Z = 200 R^1.6: 1 mm/h is 23 dBZ, 10 mm/h 39 dBZ, 100 mm/h 55 dBZ (to the nearest dB).
+    rates = data.rain_rate([23.0103, 39.0103, 55.0103])
+    np.testing.assert_allclose(rates, [1, 10, 100], rtol=1e-3)
+    assert data.rain_rate(0) == 0 and data.rain_rate(-5) == 0  # no echo, no rain
+    with pytest.raises(ValueError, match="`a` and `b` must be positive"):
+        data.rain_rate(30, a=0)
+
+
+@given(st.floats(0.5, 80))
+def test_dbz_and_z_are_inverse(dbz):
+    assert data.z_to_dbz(data.dbz_to_z(dbz)) == pytest.approx(dbz, abs=1e-9)
+
+
+def test_no_echo_is_zero_z_and_zero_z_is_no_echo():
+    np.testing.assert_array_equal(data.dbz_to_z([0, -3]), [0, 0])
+    np.testing.assert_array_equal(data.z_to_dbz([0, 0.5]), [0, 0])
+    with pytest.raises(ValueError, match="`z` must be finite and non-negative"):
+        data.z_to_dbz([-1])
+
+
+def test_reflectivity_averages_on_a_real_storm():
+    """On a real storm the mean of dBZ sits far below the dBZ of the mean Z, and the
+    rain of the mean dBZ far below the mean rain: the cores dominate the water."""
+    storm = data.example_storms().x[0, :, :, 0]
+    averages = data.reflectivity_averages(storm, echo_only=True)
+    echo = storm[storm > 0].astype(float)
+    assert averages["mean dBZ"] == pytest.approx(echo.mean())
+    z = 10 ** (echo / 10)
+    assert averages["dBZ of mean Z"] == pytest.approx(10 * np.log10(z.mean()))
+    assert averages["mean rain (mm/h)"] == pytest.approx(((z / 200) ** (1 / 1.6)).mean())
+    assert averages["dBZ of mean Z"] > averages["mean dBZ"] + 10
+    assert averages["mean rain (mm/h)"] > 2 * averages["rain of mean dBZ (mm/h)"]
+
+
+def test_reflectivity_averages_of_nothing_is_an_error():
+    with pytest.raises(ValueError, match="`dbz` holds no pixels"):
+        data.reflectivity_averages(np.zeros((3, 3)), echo_only=True)

@@ -15,11 +15,11 @@ import time
 import numpy as np
 import pytest
 
-from coursekit import data
+from coursekit import data, synthetic
 from coursekit._download import DownloadError, UnsafePickleError, fetch
 
 FILE = data.SVRIMG_FILES["testing"]
-X, Y = data.synthetic_radar(3, seed=5)
+X, Y = synthetic.synthetic_radar(3, seed=5)
 GOOD = pickle.dumps((X, Y))
 
 
@@ -181,24 +181,57 @@ def test_unknown_data_type():
         data.get_example_data("train")
 
 
-def test_load_radar_sources(server, tmp_path, capsys):
+def test_load_radar_sources(server, tmp_path):
     _, base = server
     serve(f"/{FILE}")
     real = data.load_radar("testing", source="svrimg", data_dir=tmp_path, url=f"{base}/", progressbar=False)
-    assert real.source == "svrimg" and real.x.shape == (3, 136, 136, 1)
+    assert real.source == "svrimg" and real.is_real and real.x.shape == (3, 136, 136, 1)
     synthetic = data.load_radar("testing", source="synthetic")
-    assert synthetic.source == "synthetic" and len(synthetic.x) == 30
+    assert synthetic.source == "synthetic" and not synthetic.is_real and len(synthetic.x) == 30
 
 
-def test_load_radar_auto_falls_back_with_a_one_line_notice(tmp_path, capsys):
+def test_get_example_data_returns_the_stored_bytes_and_load_radar_turns_them_north_up(server, tmp_path):
+    """SVRIMG stores images south-up (row 0 = south): get_example_data keeps them so,
+    load_radar reverses the rows, and nothing else changes."""
+    _, base = server
+    stored = np.arange(3 * 136 * 136, dtype=np.int64).reshape(3, 136, 136, 1) % 81
+    stored = stored.astype(np.uint8)
+    serve(f"/{FILE}", body=pickle.dumps((stored, Y)))
+    x, _ = data.get_example_data("testing", data_dir=tmp_path, url=f"{base}/", progressbar=False)
+    assert x.tobytes() == stored.tobytes()
+    north_up = data.load_radar("testing", source="svrimg", data_dir=tmp_path, url=f"{base}/").x
+    for row in (0, 1, 67, 135):
+        np.testing.assert_array_equal(north_up[:, row], stored[:, 135 - row])
+
+
+def test_one_hot_labels_become_class_indices(server, tmp_path):
+    _, base = server
+    one_hot = np.eye(6, dtype=np.float32)[Y]
+    serve(f"/{FILE}", body=pickle.dumps((X, one_hot)))
+    radar = data.load_radar("testing", source="svrimg", data_dir=tmp_path, url=f"{base}/")
+    np.testing.assert_array_equal(radar.y, Y)
+    assert radar.y.dtype == np.int64
+
+
+def test_the_url_comes_from_the_environment_when_not_given(server, tmp_path, monkeypatch):
+    _, base = server
+    serve(f"/mirror/{FILE}")
+    monkeypatch.setenv("COURSEKIT_SVRIMG_URL", f"{base}/mirror/")
+    assert data.load_radar("testing", source="svrimg", data_dir=tmp_path).source == "svrimg"
+    assert Handler.requests == [f"/mirror/{FILE}"]
+
+
+def test_load_radar_auto_falls_back_with_one_logged_warning_and_prints_nothing(tmp_path, capsys, caplog):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/"
     radar = data.load_radar("validation", data_dir=tmp_path, url=url, progressbar=False)
     assert radar.source == "synthetic" and len(radar.x) == 11
-    notice = [line for line in capsys.readouterr().err.splitlines() if line.startswith("coursekit:")]
-    assert len(notice) == 1 and "synthetic" in notice[0]
+    assert capsys.readouterr() == ("", ""), "a notice belongs in the log, never printed into a page"
+    notices = [r for r in caplog.records if r.name == "coursekit.data"]
+    assert len(notices) == 1 and notices[0].levelname == "WARNING"
+    assert "synthetic" in notices[0].getMessage() and "no connection" in notices[0].getMessage()
     with pytest.raises(DownloadError):
         data.load_radar("validation", source="svrimg", data_dir=tmp_path, url=url, progressbar=False)
 
@@ -212,12 +245,12 @@ def test_synthetic_splits_keep_svrimgs_proportions():
     assert not np.array_equal(a, data.load_radar("validation", source="synthetic", seed=1, n=30).x)
 
 
-def test_auto_falls_back_on_a_file_that_is_not_svrimg_data(server, tmp_path, capsys):
+def test_auto_falls_back_on_a_file_that_is_not_svrimg_data(server, tmp_path, caplog):
     _, base = server
     serve(f"/{FILE}", body=b"<html>captive portal</html>")
     radar = data.load_radar("testing", data_dir=tmp_path, url=f"{base}/", progressbar=False)
     assert radar.source == "synthetic"
-    assert "not valid" in capsys.readouterr().err
+    assert "not valid" in caplog.text
 
 
 def test_environment_variable_replaces_auto(monkeypatch, tmp_path):
