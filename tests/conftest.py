@@ -47,10 +47,22 @@ def _no_internet(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def built_book():
-    """The whole book, built once per test session (strict flags, executed chapters)."""
+def built_book(tmp_path_factory):
+    """The whole book, built once per test session (strict flags, executed chapters),
+    on real-format data: SVRIMG pickles made from the shipped real storms, served on
+    127.0.0.1, loaded through the same download path as the published build's.
+    (The Colab emulation runs every chapter on the synthetic set, so both sources
+    are executed by the suite.)"""
     from bookbuild import ROOT, make_html
+    from svrimg_splits import serve_folder, write_splits
 
-    result = make_html(ROOT)
+    served = tmp_path_factory.mktemp("svrimg-served")
+    write_splits(served)
+    with serve_folder(served) as url:
+        result = make_html(ROOT, radar_env={
+            "COURSEKIT_RADAR_SOURCE": "svrimg",
+            "COURSEKIT_SVRIMG_URL": url,
+            "COURSEKIT_DATA_DIR": str(tmp_path_factory.mktemp("svrimg-cache")),
+        })
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return ROOT / "_build" / "html", result.stdout + result.stderr

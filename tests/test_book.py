@@ -4,11 +4,8 @@ These tests run the same `make html` that `make book` runs, so the flags tested
 here are the flags used to publish.
 """
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +152,59 @@ def test_encoder_decoder_page_shows_that_learning_and_the_skip_pay_off(built_boo
     assert rows["learned, no skip"][0] < best_hand_rmse and rows["learned, no skip"][1] > best_hand_iou
     assert rows["learned, one skip"][0] < rows["learned, no skip"][0]
     assert rows["learned, one skip"][1] > rows["learned, no skip"][1]
+
+
+def _code_cells(source):
+    """(options line, body) of every code cell of a MyST notebook."""
+    return re.findall(r"```\{code-cell\}[^\n]*\n((?::[^\n]*\n)*)(.*?)```", source.read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("source", chapter_sources(), ids=lambda p: p.name)
+def test_cells_that_may_download_keep_their_notices_out_of_the_page(source):
+    """A download's progress bar (a widget in Jupyter) and a fallback warning (the
+    log, on stderr) belong in a notebook, never in the rendered book: a cell that
+    may download shows its code but not its output."""
+    for options, body in _code_cells(source):
+        if "load_radar(" in body:
+            assert "remove-output" in options or "remove-cell" in options, body[:200]
+
+
+def test_no_page_prints_a_download_failure(built_book):
+    html, _ = built_book
+    for page in html.rglob("*.html"):
+        text = page.read_text()
+        for phrase in ("data unavailable", "DownloadError", "no connection", "using synthetic radar images"):
+            assert phrase not in text, f"{page.relative_to(html)} prints {phrase!r}"
+
+
+def test_the_book_was_built_on_real_format_data(built_book):
+    """The suite's build loads SVRIMG-format pickles through the real download path;
+    the pages say so in the cells that load them."""
+    html, _ = built_book
+    for page, split in (("metrics", "testing"), ("encoder_decoder", "training"), ("encoder_decoder", "testing")):
+        text = (html / "book" / f"{page}.html").read_text()
+        assert f"SVRIMG&#8217;s {split} split" in text or f"SVRIMG's {split} split" in text, (page, split)
+        assert "synthetic images" not in text, page
+
+
+@pytest.mark.parametrize("name", ["convolution", "padding_stride_pooling", "encoder_decoder", "quantization",
+                                  "metrics"])
+def test_chapters_analyse_a_real_storm_and_name_it(name):
+    text = (ROOT / "book" / f"{name}.md").read_text()
+    assert "data.example_storms()" in text
+    assert "real" in text and ("4 April 2011" in text or "squall line" in text)
+    assert "np.argmax((" not in text, "pick the storm with data.strongest_storm, not by hand"
+
+
+def test_intro_says_which_images_are_real():
+    text = (ROOT / "book" / "intro.md").read_text()
+    for phrase in ("Real, always", "Synthetic otherwise", "north-up", "4 April 2011"):
+        assert phrase in text
+
+
+@pytest.mark.parametrize("source", chapter_sources(), ids=lambda p: p.name)
+def test_every_glued_name_is_glued_by_the_chapter(source):
+    text = source.read_text()
+    used = set(re.findall(r"\{glue:text\}`([a-z0-9_]+)", text))
+    glued = set(re.findall(r"glue\(\"([a-z0-9_]+)\"", text))
+    assert used <= glued, f"{source.name}: prose uses {sorted(used - glued)} that no cell glues"
