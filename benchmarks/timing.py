@@ -1,15 +1,53 @@
-"""Timing helper shared by the benchmark modules."""
+"""Timing shared by the benchmark modules: ratios from interleaved pairs.
 
+On a shared, noisy machine two separately timed bests can differ several-fold
+(a LeNet epoch against torch swung from 0.95 to 3.7). Timing the candidate and
+the reference alternately (A, B, A, B, ...) exposes both to the same background
+load; the ratio of each pair is taken and the median of the ratios is reported,
+with the number of pairs.
+"""
+
+from __future__ import annotations
+
+import statistics
 import time
 
 
-def best_time(function, repeat=7, warmup=1):
-    """Best wall time of `function()` in seconds over `repeat` runs: the least noisy estimate."""
+def _seconds(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def interleaved(candidate, reference, pairs=7, warmup=1):
+    """Time `candidate` and `reference` alternately; return a dict of the results.
+
+    Returns ``{"ratio": median of candidate/reference over the pairs, "pairs": n,
+    "candidate": median seconds, "reference": median seconds}``. A ratio below 1
+    means the candidate is faster.
+    """
+    if pairs < 1:
+        raise ValueError(f"The parameter `pairs` must be at least 1; got {pairs}")
     for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        candidate()
+        reference()
+    ratios, ours, theirs = [], [], []
+    for number in range(pairs):
+        # Alternate which side goes first, so that neither always follows the other.
+        if number % 2 == 0:
+            a = _seconds(candidate)
+            b = _seconds(reference)
+        else:
+            b = _seconds(reference)
+            a = _seconds(candidate)
+        ours.append(a)
+        theirs.append(b)
+        ratios.append(a / b)
+    return {"ratio": statistics.median(ratios), "pairs": pairs,
+            "candidate": statistics.median(ours), "reference": statistics.median(theirs)}
+
+
+def pairs_note(result, unit="ms", scale=1e3):
+    """A short note for a figure: how many pairs, and the median times of each side."""
+    return (f"median of {result['pairs']} interleaved pairs; {result['candidate'] * scale:.2f} vs "
+            f"{result['reference'] * scale:.2f} {unit}")
