@@ -8,6 +8,7 @@ Plain ``if``/``raise`` rather than ``assert``: checks must survive ``python -O``
 from __future__ import annotations
 
 import numbers
+from collections.abc import Hashable
 
 import numpy as np
 
@@ -17,8 +18,14 @@ def _describe(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def as_array(value, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
-    """Return ``value`` as a numeric ndarray with the expected number of dimensions."""
+def as_array(value, name: str, ndim: int | tuple[int, ...] | None, *, allow_bool: bool = True,
+             allow_complex: bool = False) -> np.ndarray:
+    """Return ``value`` as a real numeric ndarray with the expected number of dimensions (any if None).
+
+    Complex input is refused unless ``allow_complex``: no function of the course means
+    it, and most would silently drop the imaginary part. Bool input is refused only
+    when ``allow_bool`` is false, for parameters that are values rather than masks.
+    """
     try:
         array = np.asarray(value)
     except Exception as error:  # ragged lists and the like
@@ -29,8 +36,16 @@ def as_array(value, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
         raise TypeError(
             f"The parameter `{name}` must hold numbers; got an array of dtype {array.dtype}"
         )
-    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
-    if array.ndim not in allowed:
+    if np.issubdtype(array.dtype, np.complexfloating) and not allow_complex:
+        raise TypeError(
+            f"The parameter `{name}` must hold real numbers; got an array of dtype {array.dtype}"
+        )
+    if array.dtype == bool and not allow_bool:
+        raise TypeError(
+            f"The parameter `{name}` must hold numbers, not bool; got an array of dtype bool"
+        )
+    allowed = (ndim,) if isinstance(ndim, int) else () if ndim is None else tuple(ndim)
+    if allowed and array.ndim not in allowed:
         wanted = " or ".join(f"{d}-dimensional" for d in allowed)
         raise ValueError(
             f"The parameter `{name}` must be a {wanted} array; got shape {array.shape}"
@@ -59,6 +74,62 @@ def as_pair(value, name: str, minimum: int) -> tuple[int, int]:
         return as_int(value[0], name, minimum), as_int(value[1], name, minimum)
     single = as_int(value, name, minimum)
     return single, single
+
+
+def as_number(value, name: str, *, positive: bool = False, finite: bool = True) -> float:
+    """Return a real scalar as a Python float: no bool, string, complex or (by default) inf/NaN."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"The parameter `{name}` must be a real number; got {_describe(value)}")
+    number = float(value)
+    if finite and not np.isfinite(number):
+        raise ValueError(f"The parameter `{name}` must be finite; got {number}")
+    if positive and not number > 0:
+        raise ValueError(f"The parameter `{name}` must be positive; got {_describe(value)}")
+    return number
+
+
+def check_finite(array: np.ndarray, name: str) -> np.ndarray:
+    """Refuse NaN and infinities, saying which and how many."""
+    if np.issubdtype(array.dtype, np.inexact):
+        bad = ~np.isfinite(array)
+        if bad.any():
+            kinds = sorted({repr(float(v)) for v in np.unique(array[bad])[:3]})
+            raise ValueError(
+                f"The parameter `{name}` must hold finite values; got {int(bad.sum())} non-finite "
+                f"value(s): {', '.join(kinds)}"
+            )
+    return array
+
+
+def same_shape(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str) -> None:
+    """Refuse two arrays that must match element for element but differ in shape."""
+    if first.shape != second.shape:
+        raise ValueError(
+            f"Shape mismatch: `{first_name}` has shape {first.shape} but `{second_name}` has shape "
+            f"{second.shape}"
+        )
+
+
+def binary_mask(array: np.ndarray, name: str) -> np.ndarray:
+    """A bool mask from bools, or from numbers that are all 0 or 1 (anything else is refused)."""
+    if array.dtype == bool:
+        return array
+    wrong = (array != 0) & (array != 1)
+    if wrong.any():
+        raise ValueError(
+            f"The parameter `{name}` must be a binary mask (0/1 or bool); got values "
+            f"{np.unique(array[wrong])[:5]}"
+        )
+    return array != 0
+
+
+def one_of(value, name: str, choices):
+    """Return ``value`` if it is one of ``choices`` (compared with ==, strings only match strings)."""
+    choices = tuple(choices)
+    if not isinstance(value, Hashable) or isinstance(value, bool) or value not in choices:
+        listing = ", ".join(repr(choice) for choice in choices[:-1]) + f" or {choices[-1]!r}"
+        raise ValueError(f"The parameter `{name}` must be {listing}; got {_describe(value)}")
+    return value
 
 
 def working_dtype(*arrays: np.ndarray) -> np.dtype:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._validation import as_array, as_int, as_pair, working_dtype
+from ._validation import as_array, as_int, as_number, as_pair, one_of, working_dtype
 
 __all__ = [
     "CLASSIC_KERNELS",
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-def output_size(n, k, padding=0, stride=1):
+def output_size(n, k, padding=0, stride=1, *, names=None):
     """Length of a cross-correlation's output along one axis.
 
     Parameters
@@ -40,6 +40,9 @@ def output_size(n, k, padding=0, stride=1):
         Zeros added on *each* side of the input.
     stride : int, optional
         Step between two windows, at least 1.
+    names : dict, optional
+        How the caller spells ``n``, ``k``, ``padding`` and ``stride``, for error
+        messages: a helper that takes a ``kernel`` passes ``{"k": "kernel"}``.
 
     Returns
     -------
@@ -59,17 +62,22 @@ def output_size(n, k, padding=0, stride=1):
     4
     >>> output_size(5, 3, stride=2)
     2
+    >>> output_size(5, 1.5, names={"k": "kernel"})
+    Traceback (most recent call last):
+    ...
+    TypeError: The parameter `kernel` must be an integer; got 1.5
 
     Used in: Convolution; Padding, stride and pooling.
     """
-    n = as_int(n, "n", 1)
-    k = as_int(k, "k", 1)
-    padding = as_int(padding, "padding", 0)
-    stride = as_int(stride, "stride", 1)
+    spelled = {"n": "n", "k": "k", "padding": "padding", "stride": "stride", **(names or {})}
+    n = as_int(n, spelled["n"], 1)
+    k = as_int(k, spelled["k"], 1)
+    padding = as_int(padding, spelled["padding"], 0)
+    stride = as_int(stride, spelled["stride"], 1)
     if k > n + 2 * padding:
         raise ValueError(
-            f"The parameter `k` ({k}) is larger than the padded input "
-            f"(n + 2 * padding = {n + 2 * padding}), so no window fits"
+            f"The parameter `{spelled['k']}` ({k}) is larger than the padded input "
+            f"({n} + 2 * {padding} = {n + 2 * padding}), so no window fits"
         )
     return (n + 2 * padding - k) // stride + 1
 
@@ -101,13 +109,13 @@ def pad2d(x, padding, value=0):
 
     Used in: Convolution; Padding, stride and pooling.
     """
-    x = np.asarray(x)
+    x = as_array(x, "x", None)
     if x.ndim < 2:
         raise ValueError(
             f"The parameter `x` must have at least 2 dimensions (rows, columns); got shape {x.shape}"
         )
-    as_array(x, "x", x.ndim)  # numeric check
     pad_rows, pad_cols = as_pair(padding, "padding", 0)
+    as_number(value, "value", finite=False)  # -inf pads for max pooling
     widths = [(0, 0)] * (x.ndim - 2) + [(pad_rows, pad_rows), (pad_cols, pad_cols)]
     return np.pad(x, widths, mode="constant", constant_values=value)
 
@@ -297,9 +305,5 @@ def classic_kernel(name):
 
     Used in: Convolution.
     """
-    if not isinstance(name, str) or name not in _CLASSIC:
-        raise ValueError(
-            f"The parameter `name` must be one of {', '.join(CLASSIC_KERNELS)}; got {name!r}"
-        )
-    weights, divisor = _CLASSIC[name]
+    weights, divisor = _CLASSIC[one_of(name, "name", CLASSIC_KERNELS)]
     return np.array(weights, dtype=np.float64) / divisor

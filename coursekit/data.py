@@ -40,7 +40,7 @@ import numpy as np
 from scipy import ndimage
 
 from ._svrimg import CLASS_COUNTS, CLASS_NAMES, IMAGE_SIZE, PIXEL_KM
-from ._validation import as_array, as_int
+from ._validation import as_array, as_int, one_of
 from .synthetic import synthetic_radar
 
 __all__ = [
@@ -137,11 +137,7 @@ def get_example_data(data_type, data_dir=None, url=SVRIMG_URL, progressbar=True)
 
     from . import _download
 
-    if data_type not in SVRIMG_FILES:
-        raise ValueError(
-            "The parameter `data_type` must be 'training', 'validation' or 'testing'; "
-            f"got {data_type!r}"
-        )
+    one_of(data_type, "data_type", SVRIMG_FILES)
     folder = _download.cache_dir() if data_dir is None else Path(data_dir)
     fname = SVRIMG_FILES[data_type]
     file_url = url.rstrip("/") + "/" + fname
@@ -259,10 +255,8 @@ def load_radar(split, source="auto", n=None, seed=0, data_dir=None, url=None, pr
     """
     from . import _download
 
-    if split not in SVRIMG_FILES:
-        raise ValueError(f"The parameter `split` must be 'training', 'validation' or 'testing'; got {split!r}")
-    if source not in ("auto", "svrimg", "synthetic"):
-        raise ValueError(f"The parameter `source` must be 'auto', 'svrimg' or 'synthetic'; got {source!r}")
+    one_of(split, "split", SVRIMG_FILES)
+    one_of(source, "source", ("auto", "svrimg", "synthetic"))
     if source == "auto" and os.environ.get(SOURCE_ENV, "auto") not in ("auto", "svrimg", "synthetic"):
         raise ValueError(f"${SOURCE_ENV} must be 'auto', 'svrimg' or 'synthetic'; got {os.environ[SOURCE_ENV]!r}")
     source = os.environ.get(SOURCE_ENV, source) if source == "auto" else source

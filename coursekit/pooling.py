@@ -29,8 +29,10 @@ def _pool(x, size, stride, padding, reduce, fill):
             f"The parameter `padding` ({padding}) must be at most half the window `size` ({size})"
         )
     height, width = x.shape[-2:]
-    out_r = output_size(height, size_r, pad_r, stride_r)
-    out_c = output_size(width, size_c, pad_c, stride_c)
+    # Errors name the pooling function's own parameters, not output_size's n and k.
+    names = {"k": "size"}
+    out_r = output_size(height, size_r, pad_r, stride_r, names=names)
+    out_c = output_size(width, size_c, pad_c, stride_c, names=names)
     if pad_r or pad_c:
         x = pad2d(x, (pad_r, pad_c), value=fill(x.dtype))
     # Loop over the size_r * size_c offsets inside a window, never over pixels: each
@@ -112,6 +114,8 @@ def avg_pool2d(x, size=2, stride=None, padding=0):
 
 
 def _lowest(dtype):
+    if dtype == bool:
+        return 0  # False, as a number pad2d accepts
     return -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
 
 

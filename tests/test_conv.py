@@ -108,10 +108,13 @@ def test_conv2d_matches_loop_reference(x_shape, w_shape, stride, padding):
     )
 
 
+# corr2d is conv2d on a batch of one, so SciPy, not corr2d, is the reference below.
+
+
 def test_channels_are_summed():
     rng = np.random.default_rng(5)
     x, w = rng.normal(size=(1, 3, 8, 8)), rng.normal(size=(1, 3, 3, 3))
-    by_channel = sum(corr2d(x[0, c], w[0, c]) for c in range(3))
+    by_channel = sum(signal.correlate2d(x[0, c], w[0, c], mode="valid") for c in range(3))
     np.testing.assert_allclose(conv2d(x, w)[0, 0], by_channel)
 
 
@@ -121,14 +124,29 @@ def test_each_filter_gives_its_own_map():
     out = conv2d(x, w)
     for n in range(2):
         for f in range(3):
-            np.testing.assert_allclose(out[n, f], corr2d(x[n, 0], w[f, 0]))
+            np.testing.assert_allclose(out[n, f], signal.correlate2d(x[n, 0], w[f, 0], mode="valid"))
 
 
 def test_stride_and_padding_accept_pairs():
     x = np.arange(2 * 1 * 6 * 9, dtype=float).reshape(2, 1, 6, 9)
     w = np.ones((1, 1, 3, 3))
     out = conv2d(x, w, stride=(1, 2), padding=(0, 1))
-    assert out.shape == (2, 1, output_size(6, 3, 0, 1), output_size(9, 3, 1, 2))
+    # Rows: 6 - 3 + 1 = 4 windows. Columns: 9 + 2 = 11 padded, windows start at 0, 2, ..., 8: 5.
+    assert out.shape == (2, 1, 4, 5)
+    np.testing.assert_allclose(out, _loops_with_pairs(x, w, (1, 2), (0, 1)))
+
+
+def _loops_with_pairs(x, w, stride, padding):
+    """The loop reference with separate row and column stride and padding."""
+    (sr, sc), (pr, pc) = stride, padding
+    xp = np.pad(x, [(0, 0), (0, 0), (pr, pr), (pc, pc)]).astype(float)
+    kh, kw = w.shape[-2:]
+    rows = len(range(0, xp.shape[2] - kh + 1, sr))
+    cols = len(range(0, xp.shape[3] - kw + 1, sc))
+    out = np.zeros((x.shape[0], w.shape[0], rows, cols))
+    for n, f, i, j in np.ndindex(*out.shape):
+        out[n, f, i, j] = np.sum(xp[n, :, i * sr : i * sr + kh, j * sc : j * sc + kw] * w[f])
+    return out
 
 
 def test_matches_torch_conv2d():
@@ -180,7 +198,11 @@ def test_shift_equivariance(x, k, dr, dc):
 def test_output_shape_equals_output_size(h, w, kh, kw, padding, stride, c_in, c_out):
     assume(kh <= h + 2 * padding and kw <= w + 2 * padding)
     out = conv2d(np.ones((2, c_in, h, w)), np.ones((c_out, c_in, kh, kw)), stride=stride, padding=padding)
-    assert out.shape == (2, c_out, output_size(h, kh, padding, stride), output_size(w, kw, padding, stride))
+    # Counted, not computed by the formula: the window start positions that fit.
+    rows = len(range(0, h + 2 * padding - kh + 1, stride))
+    cols = len(range(0, w + 2 * padding - kw + 1, stride))
+    assert out.shape == (2, c_out, rows, cols)
+    assert (output_size(h, kh, padding, stride), output_size(w, kw, padding, stride)) == (rows, cols)
 
 
 # --- output_size and pad2d -----------------------------------------------------------
@@ -203,6 +225,41 @@ def test_pad2d_pads_only_the_last_two_axes():
 
 
 # --- classic kernels ------------------------------------------------------------------
+
+
+# Published values: the table of Wikipedia's "Kernel (image processing)" (identity, edge
+# detection with 8 in the centre, sharpen, box blur 1/9, Gaussian blur 3x3 approximated as
+# 1/16 [1 2 1; 2 4 2; 1 2 1]) and Wikipedia's "Sobel operator", whose Gx = [+1 0 -1; +2 0 -2;
+# +1 0 -1] * A and Gy = [+1 +2 +1; 0 0 0; -1 -2 -1] * A are convolutions: as the
+# cross-correlation kernels coursekit applies, both are rotated by 180 degrees.
+PUBLISHED_KERNELS = {
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    "edge": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "box_blur": [[1 / 9] * 3] * 3,
+    "gaussian_blur": [[0.0625, 0.125, 0.0625], [0.125, 0.25, 0.125], [0.0625, 0.125, 0.0625]],
+    "sobel_x": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+    "sobel_y": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED_KERNELS))
+def test_classic_kernels_have_their_published_values(name):
+    kernel = classic_kernel(name)
+    assert kernel.dtype == np.float64 and kernel.shape == (3, 3)
+    np.testing.assert_array_equal(kernel, PUBLISHED_KERNELS[name])
+
+
+def test_every_classic_kernel_is_checked():
+    assert set(CLASSIC_KERNELS) == set(PUBLISHED_KERNELS)
+
+
+def test_gaussian_blur_is_the_binomial_kernel_not_the_box():
+    binomial = np.array([1, 2, 1]) / 4  # row 2 of Pascal's triangle, normalized
+    np.testing.assert_array_equal(classic_kernel("gaussian_blur"), np.outer(binomial, binomial))
+    # A blur that weights the centre 4x the corners: a box blur (all equal) is not one.
+    gauss = classic_kernel("gaussian_blur")
+    assert gauss[1, 1] == 4 * gauss[0, 0] == 2 * gauss[0, 1]
 
 
 def test_classic_kernels_sums():
@@ -264,7 +321,15 @@ def test_identity_kernel_returns_the_interior():
         (lambda: output_size(4.0, 3), TypeError, "`n` must be an integer"),
         (lambda: pad2d(np.ones(3), 1), ValueError, "`x` must have at least 2 dimensions"),
         (lambda: pad2d(np.ones((3, 3)), -2), ValueError, "`padding` must be non-negative"),
-        (lambda: classic_kernel("laplace"), ValueError, "`name` must be one of"),
+        (lambda: classic_kernel("laplace"), ValueError, "`name` must be 'identity', .* or 'sobel_y'; got 'laplace'"),
+        (lambda: classic_kernel(["edge"]), ValueError, r"`name` must be .*; got \['edge'\]"),
+        (lambda: corr2d(np.ones((4, 4)) * 1j, ONES), TypeError, "`x` must hold real numbers; got an array of dtype complex"),
+        (lambda: conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3), complex)), TypeError, "`w` must hold real numbers"),
+        (lambda: output_size(4, 5, names={"k": "kernel"}), ValueError, r"`kernel` \(5\) is larger than the padded"),
+        (lambda: output_size(4, 1.5, names={"k": "size"}), TypeError, "`size` must be an integer; got 1.5"),
+        (lambda: output_size(4, 3, stride=0, names={"stride": "step"}), ValueError, "`step` must be positive; got 0"),
+        (lambda: pad2d(np.ones((3, 3)), 1, value="x"), TypeError, "`value` must be a real number"),
+        (lambda: pad2d(np.ones((3, 3)) * 1j, 1), TypeError, "`x` must hold real numbers"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error, match):

@@ -6,7 +6,6 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from coursekit.conv import output_size
 from coursekit.pooling import avg_pool2d, max_pool2d, receptive_field
 
 
@@ -63,10 +62,20 @@ def test_matches_torch():
 
 def test_pools_each_channel_separately():
     x = np.random.default_rng(3).normal(size=(2, 3, 6, 6))
+    x[1, 2] += 100  # one channel far above the others must not leak into them
     pooled = max_pool2d(x, 2)
     for n in range(2):
         for c in range(3):
-            np.testing.assert_array_equal(pooled[n, c], max_pool2d(x[n, c], 2))
+            np.testing.assert_array_equal(pooled[n, c], pool_loops(x[n, c], 2, 2, 0, "max"))
+
+
+def test_bool_masks_pool_as_any_and_as_the_share_of_true():
+    mask = np.array([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1], [0, 0, 1, 0]], dtype=bool)
+    np.testing.assert_array_equal(max_pool2d(mask, 2), [[True, False], [False, True]])
+    # Padded by one, the windows cover rows (and columns) {0}, {1, 2} and {3}.
+    np.testing.assert_array_equal(max_pool2d(mask, 2, padding=1), [[True, False, False], [False, True, True],
+                                                                   [False, True, False]])
+    np.testing.assert_array_equal(avg_pool2d(mask, 2), [[0.25, 0.0], [0.0, 0.75]])
 
 
 def test_max_pooling_is_robust_to_a_one_pixel_shift():
@@ -83,7 +92,8 @@ images = arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 2), st.i
 @given(images, st.integers(1, 4), st.integers(1, 4), st.integers(0, 2))
 def test_output_shape_matches_output_size(x, size, stride, padding):
     assume(padding <= size // 2 and size <= min(x.shape[-2:]) + 2 * padding)
-    expected = x.shape[:2] + (output_size(x.shape[2], size, padding, stride), output_size(x.shape[3], size, padding, stride))
+    # Counted: the window start positions that fit in the padded map.
+    expected = x.shape[:2] + tuple(len(range(0, n + 2 * padding - size + 1, stride)) for n in x.shape[2:])
     assert max_pool2d(x, size, stride, padding).shape == expected
     assert avg_pool2d(x, size, stride, padding).shape == expected
 
@@ -145,7 +155,12 @@ def test_receptive_field_matches_the_pixels_that_influence_an_output():
         (lambda: max_pool2d(np.ones((4, 4)), 2, stride=0), ValueError, "`stride` must be positive"),
         (lambda: avg_pool2d(np.ones((4, 4)), 2, padding=2), ValueError, "`padding`.*at most half"),
         (lambda: avg_pool2d(np.ones((4, 4)), 2.5), TypeError, "`size` must be an integer"),
-        (lambda: max_pool2d(np.ones((2, 2)), 3), ValueError, "larger than the padded input"),
+        (lambda: max_pool2d(np.ones((2, 2)), 3), ValueError, r"`size` \(3\) is larger than the padded input"),
+        (lambda: avg_pool2d(np.ones((2, 6)), (3, 2)), ValueError, r"`size` \(3\) is larger than the padded input"),
+        (lambda: max_pool2d(np.ones((4, 4)) + 1j, 2), TypeError, "`x` must hold real numbers; got an array of dtype complex"),
+        (lambda: avg_pool2d(np.ones((1, 1, 4, 4), dtype=np.complex64), 2), TypeError,
+         "`x` must hold real numbers; got an array of dtype complex64"),
+        (lambda: max_pool2d([["a", "b"]]), TypeError, "`x` must hold numbers"),
         (lambda: receptive_field(5), TypeError, "`layers` must be a sequence"),
         (lambda: receptive_field([(3, 1), 2]), ValueError, "item 1 is 2"),
         (lambda: receptive_field([(3, 0)]), ValueError, r"`layers\[0\] stride` must be positive"),
