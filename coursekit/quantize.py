@@ -21,29 +21,25 @@ import functools
 
 import numpy as np
 
-from ._validation import as_array
+from ._validation import as_array, as_number, check_finite
 
-__all__ = ["FS_WEIGHTS", "floyd_steinberg", "floyd_steinberg_reference", "quantize"]
+__all__ = ["FS_WEIGHTS", "floyd_steinberg", "floyd_steinberg_reference", "nearest_level", "quantize"]
 
 #: Numerators of the Floyd–Steinberg weights (over 16), by neighbour.
 FS_WEIGHTS = {"right": 7, "below_left": 3, "below": 5, "below_right": 1}
-
-
-def _check_finite(array, name):
-    if np.issubdtype(array.dtype, np.floating) and np.isnan(array).any():
-        raise ValueError(f"The parameter `{name}` contains NaN")
 
 
 def quantize(img, step=20, vmin=0, vmax=80):
     """Round to the nearest multiple of `step` above `vmin`, then clip to [vmin, vmax].
 
     Rounding is NumPy's: halves go to the even multiple, so 10 dBZ becomes 0 and
-    30 dBZ becomes 40.
+    30 dBZ becomes 40. (:func:`nearest_level`, which takes any list of levels,
+    sends every half to the lower level instead.)
 
     Parameters
     ----------
     img : array_like
-        Any shape; reflectivity in dBZ for radar images.
+        Any shape, finite; reflectivity in dBZ for radar images.
     step : float, optional
         Distance between levels.
     vmin, vmax : float, optional
@@ -61,11 +57,9 @@ def quantize(img, step=20, vmin=0, vmax=80):
 
     Used in: Quantization and dithering.
     """
-    img = np.asarray(img)
-    as_array(img, "img", img.ndim)
-    _check_finite(img, "img")
-    if not np.isfinite(step) or step <= 0:
-        raise ValueError(f"The parameter `step` must be a positive number; got {step}")
+    img = check_finite(as_array(img, "img", None, allow_bool=False), "img")
+    step = as_number(step, "step", positive=True)
+    vmin, vmax = as_number(vmin, "vmin"), as_number(vmax, "vmax")
     if not vmin < vmax:
         raise ValueError(f"The parameter `vmin` ({vmin}) must be below `vmax` ({vmax})")
     return np.clip(np.round((img - vmin) / step) * step + vmin, vmin, vmax)
@@ -76,16 +70,16 @@ def floyd_steinberg(images, levels):
 
     Exactly the result of the pixel loop (on float64 values, rows top to bottom,
     columns left to right): each pixel takes the nearest level, ties going to the
-    lower one as ``levels[np.argmin(np.abs(levels - v))]`` does, and its error
+    lower one as in :func:`nearest_level`, and its error
     ``e`` is added as ``e * 7 / 16`` to the right, ``e * 3 / 16`` below left,
     ``e * 5 / 16`` below and ``e * 1 / 16`` below right, in that order.
 
     Parameters
     ----------
     images : (H, W) or (N, H, W) array_like
-        One image or a batch; no NaN.
+        One image or a batch; finite values.
     levels : (L,) array_like
-        The allowed output values, sorted ascending.
+        The allowed output values, in any order.
 
     Returns
     -------
@@ -101,14 +95,8 @@ def floyd_steinberg(images, levels):
 
     Used in: Quantization and dithering.
     """
-    images = as_array(images, "images", (2, 3))
-    levels = as_array(levels, "levels", 1).astype(np.float64)
-    if levels.size == 0:
-        raise ValueError("The parameter `levels` must hold at least one level")
-    _check_finite(levels, "levels")
-    _check_finite(images, "images")
-    if np.any(np.diff(levels) < 0):
-        raise ValueError(f"The parameter `levels` must be sorted ascending; got {levels.tolist()}")
+    images = check_finite(as_array(images, "images", (2, 3), allow_bool=False), "images")
+    levels = _as_levels(levels)
     single = images.ndim == 2
     batch = images[None] if single else images
     n_images, height, width = batch.shape
@@ -117,7 +105,7 @@ def floyd_steinberg(images, levels):
     values = np.ascontiguousarray(batch.astype(np.float64).reshape(n_images, -1).T)
     if single:
         values = values[:, 0]  # 1-D: fewer dimensions to broadcast on every small step
-    nearest = _nearest_levels(levels, np.abs(values).max(initial=0.0), height + width)
+    nearest = _nearest_level_function(levels, np.abs(values).max(initial=0.0), height + width)
     # Errors live on a grid padded by one row above and one column on each side, so
     # that every pixel reads its four upstream neighbours (zeros off the image).
     errors = np.zeros(((height + 1) * (width + 2),) + values.shape[1:])
@@ -158,13 +146,14 @@ def _wavefront(height, width):
 def floyd_steinberg_reference(img, levels):
     """The specification of :func:`floyd_steinberg`: the plain pixel loop, for one image.
 
-    Slow (about 0.1 s for 136x136); the tests and benchmarks compare against it.
+    Slow (about 0.1 s for 136x136); the tests and benchmarks compare against it, and
+    the Quantization and dithering chapter writes the same loop out itself.
 
     Parameters
     ----------
     img : (H, W) array_like
     levels : (L,) array_like
-        Sorted ascending.
+        In any order; sorted first, so that a tie goes to the lower level.
 
     Returns
     -------
@@ -176,14 +165,15 @@ def floyd_steinberg_reference(img, levels):
     array([[ 0., 20.,  0., 20.],
            [20.,  0., 20.,  0.]])
 
-    Used in: Quantization and dithering (tests and benchmarks).
+    Used in: tests and benchmarks.
     """
-    out = np.asarray(img, dtype=float).copy()
-    levels = np.asarray(levels, dtype=float)
+    out = check_finite(as_array(img, "img", 2, allow_bool=False), "img").astype(np.float64)
+    levels = _as_levels(levels)
     rows, cols = out.shape
     for i in range(rows):
         for j in range(cols):
             old = out[i, j]
+            # The definition, written out rather than calling nearest_level: tests compare the two.
             new = levels[np.argmin(np.abs(levels - old))]
             out[i, j] = new
             error = old - new
@@ -198,8 +188,48 @@ def floyd_steinberg_reference(img, levels):
     return out
 
 
-def _nearest_levels(levels, largest_input, extent):
-    """A function v -> nearest level with argmin's tie-breaking (the lower level wins).
+def nearest_level(x, levels):
+    """Replace each value by the nearest of the given levels; a tie goes to the lower level.
+
+    One tie rule, ``argmin``'s on sorted levels (``levels[np.argmin(np.abs(levels - v))]``):
+    a value exactly halfway between two levels takes the lower one, so 10 becomes 0
+    and 30 becomes 20 with levels 0, 20, 40. :func:`quantize` rounds halves to the
+    even multiple instead (30 becomes 40).
+
+    Parameters
+    ----------
+    x : array_like
+        Any shape, finite values.
+    levels : (L,) array_like
+        The allowed values, at least one, in any order.
+
+    Returns
+    -------
+    ndarray of float64, same shape as `x`
+        Every value is one of `levels`.
+
+    Examples
+    --------
+    >>> nearest_level([-3, 9, 10, 11, 30, 95], [0, 20, 40, 60, 80])
+    array([ 0.,  0.,  0., 20., 20., 80.])
+
+    Used in: Quantization and dithering.
+    """
+    x = check_finite(as_array(x, "x", None, allow_bool=False), "x").astype(np.float64)
+    levels = _as_levels(levels)
+    return _nearest_level_function(levels, np.abs(x).max(initial=0.0), 0)(x)
+
+
+def _as_levels(levels):
+    """Levels as a sorted float64 array: at least one, finite, not bool."""
+    levels = check_finite(as_array(levels, "levels", 1, allow_bool=False), "levels").astype(np.float64)
+    if levels.size == 0:
+        raise ValueError("The parameter `levels` must hold at least one level; got none")
+    return np.sort(levels)
+
+
+def _nearest_level_function(levels, largest_input, extent):
+    """A function v -> nearest of the sorted `levels`, ties to the lower level (argmin's rule).
 
     Between two neighbouring sorted levels lo <= v <= hi, the nearest is hi only if
     strictly closer. That matches argmin unless rounding makes the distances to two

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from coursekit.synthetic import synthetic_radar
-from coursekit.quantize import floyd_steinberg, quantize
+from coursekit.quantize import floyd_steinberg, nearest_level, quantize
 from coursekit.quantize import floyd_steinberg_reference as floyd_steinberg_loop
 
 LEVELS = np.array([0, 20, 40, 60, 80], dtype=float)
@@ -15,9 +15,66 @@ LEVELS = np.array([0, 20, 40, 60, 80], dtype=float)
 
 def test_quantize_rounds_half_to_even_and_clips():
     values = np.array([-5, 0, 9, 10, 11, 29, 30, 31, 50, 70, 79, 95])
-    np.testing.assert_array_equal(quantize(values), np.clip(np.round(values / 20) * 20, 0, 80))
+    # Worked by hand: value / 20 rounded (halves to even), times 20, clipped to [0, 80].
+    np.testing.assert_array_equal(quantize(values), [0, 0, 0, 0, 20, 20, 40, 40, 40, 80, 80, 80])
     np.testing.assert_array_equal(quantize([10, 30, 50, 70]), [0, 40, 40, 80])  # halves go to even multiples
     np.testing.assert_array_equal(quantize([7, 13], step=5, vmin=5, vmax=15), [5, 15])
+
+
+def test_quantize_counts_levels_from_vmin():
+    # Levels 5, 15, 25, 35, 45: 9 is nearest 5 (it would be 10 from 0), 16 nearest 15, 24 nearest 25.
+    np.testing.assert_array_equal(quantize([9, 16, 24, 44], step=10, vmin=5, vmax=45), [5, 15, 25, 45])
+    # A negative vmin: levels -15, -5, 5, 15; and values below vmin clip up to it.
+    np.testing.assert_array_equal(quantize([-7, -40, 3, 99], step=10, vmin=-15, vmax=15), [-5, -15, 5, 15])
+
+
+def test_quantize_clips_to_a_vmax_off_the_grid():
+    # Levels from 0 in steps of 20 up to vmax = 50: 45 rounds to 40, 55 to 60, which clips to 50.
+    np.testing.assert_array_equal(quantize([45, 55, 200], step=20, vmin=0, vmax=50), [40, 50, 50])
+
+
+def test_quantize_keeps_the_shape_and_returns_floats():
+    out = quantize(np.full((2, 3, 4), 33, dtype=np.uint8))
+    assert out.shape == (2, 3, 4) and out.dtype == np.float64 and np.all(out == 40)
+    assert quantize(33) == 40
+
+
+# --- nearest_level: one tie rule ------------------------------------------------------
+
+
+def test_nearest_level_by_hand():
+    np.testing.assert_array_equal(nearest_level([-3, 0, 9, 11, 39, 41, 95], LEVELS), [0, 0, 0, 20, 40, 40, 80])
+
+
+def test_nearest_level_sends_exact_halves_down():
+    # 10, 30, 50, 70 are halfway: each takes the lower level (quantize would make 30 -> 40).
+    np.testing.assert_array_equal(nearest_level([10, 30, 50, 70], LEVELS), [0, 20, 40, 60])
+    np.testing.assert_array_equal(nearest_level([-10, 0.5], [-20, 0, 1]), [-20, 0])
+
+
+def test_nearest_level_takes_levels_in_any_order_and_uneven_gaps():
+    # Levels 0, 5, 50: 4 is 1 from 5; 30 is 20 from 50 and 25 from 5; 2.5 and 27.5 are ties.
+    np.testing.assert_array_equal(nearest_level([1, 4, 6, 30, 2.5, 27.5], [50, 5, 0]), [0, 5, 5, 50, 0, 5])
+    np.testing.assert_array_equal(nearest_level([[1, 4], [6, 30]], [50, 5, 0]), [[0, 5], [5, 50]])
+    assert nearest_level(7, [3]) == 3
+
+
+@given(arrays(np.float64, st.integers(1, 20), elements=st.floats(-200, 200)),
+       st.lists(st.floats(-100, 100), min_size=1, max_size=8))
+def test_nearest_level_equals_argmin_over_sorted_levels(x, levels):
+    levels_sorted = np.sort(levels)
+    expected = [levels_sorted[np.argmin(np.abs(levels_sorted - v))] for v in x]  # plain loop, ties low
+    assert nearest_level(x, levels).tolist() == expected
+    assert nearest_level(x, levels[::-1]).tolist() == expected
+
+
+def test_unsorted_levels_give_the_sorted_answer_in_both_dithering_functions():
+    img = np.array([[10.0, 10.0, 30.0], [50.0, 10.0, 70.0]])  # exact halves: ties decide
+    shuffled = [80, 20, 0, 60, 40]
+    expected = floyd_steinberg_loop(img, LEVELS)
+    assert floyd_steinberg_loop(img, shuffled).tobytes() == expected.tobytes()
+    assert floyd_steinberg(img, shuffled).tobytes() == expected.tobytes()
+    assert floyd_steinberg(img[None], shuffled)[0].tobytes() == expected.tobytes()
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +131,32 @@ def test_output_holds_only_levels_and_local_means_track_the_original(radar):
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda: floyd_steinberg(np.zeros((2, 2)), []), ValueError, "at least one level"),
-    (lambda: floyd_steinberg(np.zeros((2, 2)), [40, 0]), ValueError, "sorted ascending"),
-    (lambda: floyd_steinberg(np.zeros((2, 2)), [0, np.nan]), ValueError, "`levels` contains NaN"),
-    (lambda: floyd_steinberg(np.full((2, 2), np.nan), [0, 20]), ValueError, "`images` contains NaN"),
+    (lambda: floyd_steinberg(np.zeros((2, 2)), []), ValueError, "`levels` must hold at least one level"),
+    (lambda: floyd_steinberg(np.zeros((2, 2)), [0, np.nan]), ValueError, "`levels` must hold finite values.*nan"),
+    (lambda: floyd_steinberg(np.full((2, 2), np.nan), [0, 20]), ValueError, "`images` must hold finite values"),
+    (lambda: floyd_steinberg(np.full((2, 2), np.inf), [0, 20]), ValueError, "`images` must hold finite.*inf"),
     (lambda: floyd_steinberg(np.zeros(5), [0, 20]), ValueError, "`images` must be a 2-dimensional or 3-dim"),
-    (lambda: quantize([1, 2], step=0), ValueError, "`step` must be a positive"),
-    (lambda: quantize([1, np.nan]), ValueError, "`img` contains NaN"),
-    (lambda: quantize([1, 2], vmin=80, vmax=0), ValueError, "`vmin`"),
+    (lambda: floyd_steinberg(np.zeros((2, 2)) + 1j, [0, 20]), TypeError, "`images` must hold real numbers"),
+    (lambda: floyd_steinberg(np.zeros((2, 2)), [True, False]), TypeError, "`levels` must hold numbers, not bool"),
+    (lambda: floyd_steinberg_loop(np.zeros((2, 2)), []), ValueError, "`levels` must hold at least one level"),
+    (lambda: floyd_steinberg_loop(np.zeros((2, 2, 1)), [0]), ValueError, "`img` must be a 2-dimensional"),
+    (lambda: floyd_steinberg_loop(np.full((2, 2), np.nan), [0]), ValueError, "`img` must hold finite values"),
+    (lambda: quantize([1, 2], step=0), ValueError, "`step` must be positive; got 0"),
+    (lambda: quantize([1, 2], step=-20), ValueError, "`step` must be positive; got -20"),
+    (lambda: quantize([1, 2], step=np.inf), ValueError, "`step` must be finite"),
+    (lambda: quantize([1, 2], step="20"), TypeError, "`step` must be a real number; got '20'"),
+    (lambda: quantize([1, 2], step=True), TypeError, "`step` must be a real number; got True"),
+    (lambda: quantize([1, 2], vmin=[0]), TypeError, r"`vmin` must be a real number; got \[0\]"),
+    (lambda: quantize([1, np.nan]), ValueError, "`img` must hold finite values; got 1 non-finite value.*nan"),
+    (lambda: quantize([1, np.inf]), ValueError, "`img` must hold finite values; got 1 non-finite value.*inf"),
+    (lambda: quantize([1 + 2j]), TypeError, "`img` must hold real numbers"),
+    (lambda: quantize(["a"]), TypeError, "`img` must hold numbers"),
+    (lambda: quantize([1, 2], vmin=80, vmax=0), ValueError, r"`vmin` \(80.0\) must be below `vmax` \(0.0\)"),
+    (lambda: quantize([1, 2], vmin=5, vmax=5), ValueError, "`vmin`.*must be below `vmax`"),
+    (lambda: nearest_level([1, 2], []), ValueError, "`levels` must hold at least one level"),
+    (lambda: nearest_level([1, 2], [[0, 20]]), ValueError, "`levels` must be a 1-dimensional"),
+    (lambda: nearest_level([1, -np.inf], [0, 20]), ValueError, "`x` must hold finite values.*-inf"),
+    (lambda: nearest_level([1j], [0, 20]), TypeError, "`x` must hold real numbers"),
 ])
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
