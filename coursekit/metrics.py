@@ -27,9 +27,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_array, as_int
+from ._validation import as_array, as_int, binary_mask, same_shape
 
-__all__ = ["Counts", "accuracy", "confusion_counts", "csi", "dice", "far", "iou", "iou_per_class", "mean_iou", "pod"]
+__all__ = ["Counts", "accuracy", "confusion_counts", "csi", "dice", "far", "iou", "iou_per_class", "mean_iou", "pod",
+           "shift_down"]
 
 
 class Counts(NamedTuple):
@@ -45,22 +46,10 @@ def _pair(target, prediction, check):
     """Validate two masks of the same (H, W) or (N, H, W) shape; ``check(array, name)`` checks values."""
     target = as_array(target, "target", (2, 3))
     prediction = as_array(prediction, "prediction", (2, 3))
-    if target.shape != prediction.shape:
-        raise ValueError(f"Shape mismatch: `target` has shape {target.shape} but `prediction` has shape "
-                         f"{prediction.shape}")
+    same_shape(target, prediction, "target", "prediction")
     if target.shape[-1] * target.shape[-2] == 0:
         raise ValueError(f"The masks must have at least one pixel; got shape {target.shape}")
     return check(target, "target"), check(prediction, "prediction")
-
-
-def _binary(mask, name):
-    if mask.dtype == bool:
-        return mask
-    wrong = (mask != 0) & (mask != 1)
-    if wrong.any():
-        raise ValueError(f"The parameter `{name}` must be a binary mask (0/1 or bool); got values "
-                         f"{np.unique(mask[wrong])[:5]}")
-    return mask != 0
 
 
 def confusion_counts(target, prediction):
@@ -86,7 +75,7 @@ def confusion_counts(target, prediction):
 
     Used in: Pixel-wise metrics.
     """
-    target, prediction = _pair(target, prediction, _binary)
+    target, prediction = _pair(target, prediction, binary_mask)
     pixels = target.shape[-2] * target.shape[-1]
     flat_target = target.reshape(-1, pixels)
     flat_prediction = prediction.reshape(-1, pixels)
@@ -297,3 +286,34 @@ def mean_iou(target, prediction, n_classes):
     """
     # A map has at least one pixel, so some class is present and nanmean is defined.
     return float(np.nanmean(iou_per_class(target, prediction, n_classes)))
+
+
+def shift_down(mask, pixels):
+    """The mask moved down by `pixels` rows; rows entering at the top are empty.
+
+    Parameters
+    ----------
+    mask : (H, W) array_like
+    pixels : int
+        Rows to move down, at least 0.
+
+    Returns
+    -------
+    (H, W) ndarray
+        Same dtype as `mask`; what leaves at the bottom is lost.
+
+    Examples
+    --------
+    >>> shift_down(np.eye(3, dtype=bool), 1).astype(int)
+    array([[0, 0, 0],
+           [1, 0, 0],
+           [0, 1, 0]])
+
+    Used in: Pixel-wise metrics.
+    """
+    mask = as_array(mask, "mask", 2)
+    pixels = as_int(pixels, "pixels", 0)
+    shifted = np.zeros_like(mask)
+    if pixels < mask.shape[0]:
+        shifted[pixels:] = mask[: mask.shape[0] - pixels]
+    return shifted

@@ -11,11 +11,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._validation import as_array, as_int
+from ._validation import as_array, as_int, binary_mask, check_finite
 from .conv import corr2d, pad2d
 from .plotting import show_windows
 
-__all__ = ["conv_explorer", "levels_explorer", "offset_explorer", "shift_down"]
+__all__ = ["conv_explorer", "levels_explorer", "offset_explorer"]
 
 
 def conv_explorer(image=None):
@@ -100,16 +100,16 @@ def levels_explorer(image):
     """
     import ipywidgets as widgets
 
-    from .quantize import floyd_steinberg
+    from .quantize import floyd_steinberg, nearest_level
 
-    image = as_array(image, "image", 2).astype(float)
+    image = check_finite(as_array(image, "image", 2, allow_bool=False), "image").astype(float)
     count = widgets.IntSlider(value=5, min=2, max=17, description="levels")
     stats = widgets.Label()
     figure_area = widgets.Output()
 
     def redraw(_=None):
         levels = np.linspace(0, 80, count.value)
-        quantized = levels[np.argmin(np.abs(levels - image[..., None]), axis=-1)]
+        quantized = nearest_level(image, levels)
         dithered = floyd_steinberg(image, levels)
         figure_area.outputs = ()
         with figure_area:
@@ -134,7 +134,7 @@ def offset_explorer(target, max_offset=30):
 
     Parameters
     ----------
-    target : (H, W) array_like of bool
+    target : (H, W) array_like of bool or 0/1
         The mask to forecast, for example ``reflectivity >= 40``.
     max_offset : int, optional
         Largest shift, in pixels.
@@ -156,11 +156,11 @@ def offset_explorer(target, max_offset=30):
     """
     import ipywidgets as widgets
 
-    from .metrics import accuracy, iou
+    from .metrics import accuracy, iou, shift_down
     from .plotting import show_overlap
 
-    target = as_array(target, "target", 2).astype(bool)
-    offset = widgets.IntSlider(value=0, min=0, max=max_offset, description="offset (px)")
+    target = binary_mask(as_array(target, "target", 2), "target")
+    offset = widgets.IntSlider(value=0, min=0, max=as_int(max_offset, "max_offset", 0), description="offset (px)")
     scores = widgets.Label()
     figure_area = widgets.Output()
 
@@ -177,34 +177,3 @@ def offset_explorer(target, max_offset=30):
     offset.observe(redraw, names="value")
     redraw()
     return widgets.VBox([offset, scores, figure_area])
-
-
-def shift_down(mask, pixels):
-    """The mask moved down by `pixels` rows; rows entering at the top are empty.
-
-    Parameters
-    ----------
-    mask : (H, W) array_like
-    pixels : int
-        Rows to move down, at least 0.
-
-    Returns
-    -------
-    (H, W) ndarray
-        Same dtype as `mask`; what leaves at the bottom is lost.
-
-    Examples
-    --------
-    >>> shift_down(np.eye(3, dtype=bool), 1).astype(int)
-    array([[0, 0, 0],
-           [1, 0, 0],
-           [0, 1, 0]])
-
-    Used in: Pixel-wise metrics.
-    """
-    mask = as_array(mask, "mask", 2)
-    pixels = as_int(pixels, "pixels", 0)
-    shifted = np.zeros_like(mask)
-    if pixels < mask.shape[0]:
-        shifted[pixels:] = mask[: mask.shape[0] - pixels]
-    return shifted
