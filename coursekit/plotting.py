@@ -12,7 +12,7 @@ from matplotlib import patheffects
 import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
 
-from ._validation import as_array
+from ._validation import as_array, as_int, as_number, binary_mask, same_shape
 from .data import PIXEL_KM
 
 __all__ = [
@@ -60,7 +60,8 @@ def radar_cmap():
     >>> cmap.N, int(norm(42))
     (16, 8)
 
-    Used in: every chapter that shows a radar image.
+    Used in: every chapter that shows a radar image, through :func:`show_radar`
+    and :func:`show_images`.
     """
     cmap = ListedColormap(NWS_COLORS, name="nws_reflectivity")
     norm = BoundaryNorm(DBZ_BOUNDS, cmap.N)
@@ -149,6 +150,7 @@ def show_radar(img, ax=None, title=None, pixel_km=PIXEL_KM, colorbar=True, cmap=
     Used in: Convolution, and every chapter that shows a radar image.
     """
     img = _as_image(img)
+    pixel_km = as_number(pixel_km, "pixel_km", positive=True)
     if ax is None:
         _, ax = plt.subplots(figsize=(4.6, 4))
     if cmap is None:
@@ -209,16 +211,17 @@ def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4
     >>> len(fig.axes)  # a 2x2 grid, the fourth panel left blank
     4
 
-    Used in: every chapter.
+    Used in: Convolution.
     """
     images = [_as_image(img, "images") for img in images]
+    pixel_km = as_number(pixel_km, "pixel_km", positive=True)
     if not images:
         raise ValueError("The parameter `images` must hold at least one image; got none")
     if titles is not None and len(titles) != len(images):
         raise ValueError(
             f"The parameter `titles` must have one entry per image ({len(images)}); got {len(titles)}"
         )
-    ncols = max(1, min(ncols, len(images)))
+    ncols = min(as_int(ncols, "ncols", 1), len(images))
     nrows = math.ceil(len(images) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
     radar_colors, radar_norm = radar_cmap()
@@ -298,8 +301,9 @@ def show_windows(x, kernel, padding=0, stride=1, ax=None, values=True):
     from .conv import output_size, pad2d
 
     x = as_array(x, "x", 2)
-    out_rows = output_size(x.shape[0], kernel, padding, stride)
-    out_cols = output_size(x.shape[1], kernel, padding, stride)
+    names = {"k": "kernel"}  # errors name this function's parameters
+    out_rows = output_size(x.shape[0], kernel, padding, stride, names=names)
+    out_cols = output_size(x.shape[1], kernel, padding, stride, names=names)
     padded = pad2d(x, padding)
     if ax is None:
         _, ax = plt.subplots(figsize=(0.45 * padded.shape[1] + 1, 0.45 * padded.shape[0] + 1))
@@ -356,10 +360,9 @@ def show_overlap(target, prediction, ax=None, title=None):
     """
     from matplotlib.patches import Patch
 
-    target = as_array(target, "target", 2).astype(bool)
-    prediction = as_array(prediction, "prediction", 2).astype(bool)
-    if target.shape != prediction.shape:
-        raise ValueError(f"`target` {target.shape} and `prediction` {prediction.shape} must have the same shape")
+    target = binary_mask(as_array(target, "target", 2), "target")
+    prediction = binary_mask(as_array(prediction, "prediction", 2), "prediction")
+    same_shape(target, prediction, "target", "prediction")
     outcome = target.astype(int) * 2 + prediction.astype(int)  # 0 TN, 1 FP, 2 FN, 3 TP
     names = ["TN", "FP", "FN", "TP"]
     counts = {name: int(np.sum(outcome == k)) for k, name in enumerate(names)}

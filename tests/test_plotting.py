@@ -6,7 +6,8 @@ import pytest
 from matplotlib.colors import to_hex
 
 from coursekit import data
-from coursekit.plotting import DBZ_BOUNDS, north_arrow, radar_cmap, show_images, show_radar
+from coursekit.plotting import (DBZ_BOUNDS, north_arrow, radar_cmap, show_images, show_overlap, show_radar,
+                                show_windows)
 
 
 def test_nws_scale_has_a_colour_every_5_dbz_from_white_at_zero():
@@ -110,3 +111,113 @@ def test_show_radar_can_use_a_linear_grey_scale():
 def test_north_arrow_returns_its_letter():
     fig, ax = plt.subplots()
     assert north_arrow(ax).get_text() == "N" and _arrow_points_up(ax)
+
+
+# --- what the figures draw ---------------------------------------------------------------
+
+
+def _drawn_colour(image, row, col):
+    """The colour matplotlib paints at one pixel of an AxesImage."""
+    return to_hex(image.cmap(image.norm(image.get_array()[row, col])))
+
+
+def test_radar_grids_paint_each_band_in_its_nws_colour():
+    img = np.zeros((4, 4))
+    img[0, 1], img[1, 2], img[2, 3], img[3, 0] = 42, 55, 7, 79.9
+    fig = show_images([img, img], radar=True)
+    image = fig.axes[0].images[0]
+    # NWS scale: 40-45 dBZ "#e5bc00", 55-60 "#d40000", 5-10 "#04e9e7", 75-80 "#fdfdfd", 0-5 white.
+    drawn = [_drawn_colour(image, r, c) for r, c in [(0, 1), (1, 2), (2, 3), (3, 0), (0, 0)]]
+    assert drawn == ["#e5bc00", "#d40000", "#04e9e7", "#fdfdfd", "#ffffff"]
+    assert list(image.norm.boundaries) == list(range(0, 85, 5))
+
+
+def test_plain_grids_show_the_data_in_the_colour_map_asked_for():
+    images = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4) - 10
+    fig = show_images(images, cmap="viridis")
+    for ax, img in zip(fig.axes, images):
+        assert ax.images[0].cmap.name == "viridis"
+        np.testing.assert_array_equal(ax.images[0].get_array(), img)
+    fig = show_images(images, symmetric=True)
+    for ax, img in zip(fig.axes, images):
+        limit = np.abs(img).max()
+        assert ax.images[0].cmap.name == "RdBu_r" and ax.images[0].get_clim() == (-limit, limit)
+
+
+def test_show_radar_paints_nws_colours_and_takes_another_colour_map():
+    img = np.zeros((3, 3))
+    img[1, 1] = 55
+    shown = show_radar(img, colorbar=False)
+    assert _drawn_colour(shown, 1, 1) == "#d40000" and _drawn_colour(shown, 0, 0) == "#ffffff"
+    np.testing.assert_array_equal(shown.get_array(), img)
+    grey = show_radar(img, cmap="gray_r", colorbar=False)
+    assert grey.get_clim() == (0, 80) and _drawn_colour(grey, 1, 1) == to_hex(plt.get_cmap("gray_r")(55 / 80))
+    half = show_radar(img, pixel_km=2.0, colorbar=False)
+    assert half.get_extent() == pytest.approx((0, 6, 6, 0))
+
+
+def test_show_overlap_colours_each_outcome_as_documented():
+    target = [[1, 1], [0, 0]]
+    prediction = [[1, 0], [1, 0]]  # TP at (0, 0), FN at (0, 1), FP at (1, 0), TN at (1, 1)
+    fig, ax = plt.subplots()
+    counts = show_overlap(target, prediction, ax=ax, title="t")
+    assert counts == {"TN": 1, "FP": 1, "FN": 1, "TP": 1}
+    image = ax.images[0]
+    # As the docstring says: TN white, FP orange, FN teal, TP dark blue-grey.
+    assert _drawn_colour(image, 1, 1) == "#ffffff"
+    assert _drawn_colour(image, 1, 0) == "#f4a261"
+    assert _drawn_colour(image, 0, 1) == "#2a9d8f"
+    assert _drawn_colour(image, 0, 0) == "#264653"
+    legend = ax.get_legend()
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert labels == ["TN 1", "FP 1", "FN 1", "TP 1"]
+    assert [to_hex(patch.get_facecolor()) for patch in legend.get_patches()] == \
+        ["#ffffff", "#f4a261", "#2a9d8f", "#264653"]
+    assert ax.get_title() == "t"
+
+
+def test_show_overlap_counts_a_larger_case():
+    target = np.zeros((5, 6), bool)
+    target[1:4, 1:4] = True  # 9 pixels
+    prediction = np.zeros((5, 6), bool)
+    prediction[2:5, 2:6] = True  # 12 pixels; overlap rows 2-3, columns 2-3: 4
+    assert show_overlap(target, prediction) == {"TN": 30 - 9 - 12 + 4, "FP": 8, "FN": 5, "TP": 4}
+
+
+def test_windows_are_drawn_where_the_stride_puts_them():
+    fig, ax = plt.subplots()
+    show_windows(np.zeros((5, 5)), kernel=3, stride=2, ax=ax)
+    # Windows start at columns (and rows) 0 and 2; their centres are at pixel 1 and 3.
+    centres = sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in ax.lines)
+    assert centres == [(1, 1), (1, 3), (3, 1), (3, 3)]
+    first = ax.patches[0]
+    assert first.get_xy() == (-0.5, -0.5) and first.get_width() == 3
+
+
+def test_windows_mark_the_padding_grey():
+    fig, ax = plt.subplots()
+    assert show_windows(np.ones((3, 4)), kernel=3, padding=1, ax=ax) == (3, 4)
+    shade = ax.images[0].get_array()
+    assert shade.shape == (5, 6)
+    assert np.all(shade[1:-1, 1:-1] == 0) and np.all(shade[0] > 0) and np.all(shade[:, -1] > 0)
+    assert ax.get_title() == "n=3x4, k=3, p=1, s=1: output 3x4"
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: show_windows(np.zeros((5, 5)), kernel=1.5), TypeError,
+     "`kernel` must be an integer; got 1.5"),
+    (lambda: show_windows(np.zeros((3, 3)), kernel=5), ValueError,
+     r"`kernel` \(5\) is larger than the padded input"),
+    (lambda: show_windows(np.zeros((5, 5)), 3, stride=0), ValueError,
+     "`stride` must be positive"),
+    (lambda: show_overlap(np.ones((2, 2)), np.ones((2, 3))),
+     ValueError, r"Shape mismatch: `target` has shape \(2, 2\) but `prediction` has shape \(2, 3\)"),
+    (lambda: show_overlap(np.ones((2, 2)), np.full((2, 2), 3)),
+     ValueError, r"`prediction` must be a binary mask.*\[3\]"),
+    (lambda: show_images(np.zeros((2, 4, 4)), ncols=0), ValueError, "`ncols` must be positive"),
+    (lambda: show_radar(np.zeros((4, 4)), pixel_km=0), ValueError, "`pixel_km` must be positive"),
+    (lambda: show_radar(np.zeros((4, 4)) + 1j), TypeError, "`img` must hold real numbers"),
+])
+def test_bad_input_names_the_parameter(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
