@@ -190,7 +190,7 @@ def conv2d(x, w, b=None, stride=1, padding=0):
     >>> conv2d(x, w, stride=2, padding=1).shape
     (2, 4, 3, 3)
 
-    Used in: Convolution; Padding, stride and pooling; LeNet.
+    Used in: Convolution; Padding, stride and pooling.
     """
     x = as_array(x, "x", 4)
     w = as_array(w, "w", 4)

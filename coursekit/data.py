@@ -251,7 +251,7 @@ def load_radar(split, source="auto", n=None, seed=0, data_dir=None, url=None, pr
     >>> x.shape, radar.source
     ((11, 136, 136, 1), 'synthetic')
 
-    Used in: Convolution, Encoder-decoder.
+    Used in: Encoder–decoder; Pixel-wise metrics.
     """
     from . import _download
 
@@ -384,7 +384,8 @@ def dbz_to_z(dbz):
     >>> dbz_to_z([0, 10, 40])
     array([    0.,    10., 10000.])
 
-    Used in: Convolution; Padding, stride and pooling.
+    Used in: Convolution, through :func:`reflectivity_averages`; Quantization and
+    dithering, through :func:`rain_rate`.
     """
     dbz = np.asarray(as_array(dbz, "dbz", tuple(range(0, 6))), dtype=float)
     return np.where(dbz > 0, np.power(10.0, dbz / 10.0), 0.0)
@@ -408,7 +409,7 @@ def z_to_dbz(z):
     >>> z_to_dbz([0, 10, 10000])
     array([ 0., 10., 40.])
 
-    Used in: Convolution.
+    Used in: Convolution, through :func:`reflectivity_averages`.
     """
     z = np.asarray(as_array(z, "z", tuple(range(0, 6))), dtype=float)
     if np.any(z < 0) or not np.all(np.isfinite(z)):
@@ -437,7 +438,8 @@ def rain_rate(dbz, a=200.0, b=1.6):
     >>> np.round(rain_rate([0, 23, 40, 50]), 1)
     array([ 0. ,  1. , 11.5, 48.6])
 
-    Used in: Convolution; Quantization.
+    Used in: Quantization and dithering; Convolution, through
+    :func:`reflectivity_averages`.
     """
     if not (a > 0 and b > 0):
         raise ValueError(f"The parameters `a` and `b` must be positive; got a={a!r}, b={b!r}")
@@ -470,7 +472,7 @@ def reflectivity_averages(dbz, echo_only=False):
     >>> {k: round(v, 1) for k, v in averages.items()}
     {'mean dBZ': 35.0, 'dBZ of mean Z': 47.0, 'mean rain (mm/h)': 24.6, 'rain of mean dBZ (mm/h)': 5.6}
 
-    Used in: Convolution; Padding, stride and pooling.
+    Used in: Convolution.
     """
     dbz = np.asarray(as_array(dbz, "dbz", tuple(range(1, 6))), dtype=float)
     if echo_only:

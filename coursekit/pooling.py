@@ -72,7 +72,7 @@ def max_pool2d(x, size=2, stride=None, padding=0):
     array([[6, 5],
            [2, 9]])
 
-    Used in: Padding, stride and pooling; LeNet; Encoder–decoder.
+    Used in: Padding, stride and pooling; Encoder–decoder (through :func:`encode`).
     """
     out, _ = _pool(x, size, stride, padding, np.maximum, _lowest)
     return out
@@ -104,7 +104,7 @@ def avg_pool2d(x, size=2, stride=None, padding=0):
     array([[3.5 , 2.  ],
            [1.  , 6.75]])
 
-    Used in: Padding, stride and pooling; LeNet.
+    Used in: Padding, stride and pooling.
     """
     x = as_array(x, "x", (2, 4))
     dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64

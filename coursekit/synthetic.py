@@ -82,9 +82,8 @@ def synthetic_radar(n, seed=0):
     >>> bool(np.array_equal(synthetic_radar(2)[0], x[:2]))
     True
 
-    Used in: Convolution; Padding, stride and pooling; Encoder-decoder;
-    Quantization; Pixel-wise metrics (through ``coursekit.data.load_radar``,
-    whenever SVRIMG cannot be downloaded).
+    Used in: Convolution; Encoder–decoder and Pixel-wise metrics, through
+    :func:`coursekit.data.load_radar` whenever SVRIMG cannot be downloaded.
     """
     n = as_int(n, "n", 1)
     seed = as_int(seed, "seed", 0)
