@@ -335,3 +335,55 @@ def test_identity_kernel_returns_the_interior():
 def test_bad_input_raises_a_clear_error(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# --- errors that give the right numbers; the gradient's unfolding ----------------------------
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: output_size(3, 9, padding=2), r"`k` \(9\) is larger than the padded input \(3 \+ 2 \* 2 = 7\)"),
+    (lambda: output_size(2, 5, padding=1), r"\(2 \+ 2 \* 1 = 4\)"),
+    (lambda: conv2d(np.ones((1, 1, 2, 8)), np.ones((1, 1, 3, 3))),
+     r"kernel of `w` \(3x3\) is larger than the padded input \(2x8\)"),
+    (lambda: conv2d(np.ones((1, 1, 8, 2)), np.ones((1, 1, 3, 3))), r"\(8x2\)"),
+    (lambda: conv2d(np.ones((1, 1, 1, 8)), np.ones((1, 1, 4, 3)), padding=1), r"\(3x10\)"),
+    (lambda: conv2d(np.ones((1, 1, 8, 1)), np.ones((1, 1, 3, 4)), padding=(0, 1)), r"\(8x3\)"),
+])
+def test_a_kernel_larger_than_the_padded_input_is_refused_with_the_sizes(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_a_kernel_that_just_fits_the_padded_input_is_accepted():
+    assert output_size(2, 4, padding=1) == 1
+    assert conv2d(np.ones((1, 1, 1, 2)), np.ones((1, 1, 3, 4)), padding=1).shape == (1, 1, 1, 1)
+
+
+@given(st.integers(1, 2), st.integers(1, 3), st.integers(1, 7), st.integers(1, 7), st.integers(1, 3),
+       st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2), st.integers(0, 2),
+       st.integers(0, 2**32 - 1))
+def test_col2im_is_the_adjoint_of_im2col(n, c, h, w, kh, kw, sr, sc, pr, pc, seed):
+    """<im2col(x), g> = <x, col2im(g)> for all x and g: col2im is the transpose the backward pass needs."""
+    from coursekit.conv import _col2im, _im2col
+
+    assume(kh <= h + 2 * pr and kw <= w + 2 * pc)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, c, h, w))
+    columns, _ = _im2col(x, (kh, kw), (sr, sc), (pr, pc))
+    g = rng.normal(size=columns.shape)
+    back = _col2im(g, x.shape, (kh, kw), (sr, sc), (pr, pc))
+    assert back.shape == x.shape
+    assert np.sum(columns * g) == pytest.approx(np.sum(x * back), rel=1e-9, abs=1e-9)
+
+
+def test_col2im_adds_every_window_back_by_hand():
+    from coursekit.conv import _col2im
+
+    # A 1x1x3x3 input, 2x2 windows at stride 1: the centre pixel lies in all four windows,
+    # the corners in one each. Columns of ones therefore give each pixel its window count.
+    back = _col2im(np.ones((1, 4, 4)), (1, 1, 3, 3), (2, 2), (1, 1), (0, 0))
+    np.testing.assert_array_equal(back[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    # Stride 2 with padding 1 on a 3x3 input: windows over padded rows/columns {0,1} and {2,3},
+    # so every real pixel lies in exactly one window.
+    back = _col2im(np.ones((1, 4, 4)), (1, 1, 3, 3), (2, 2), (2, 2), (1, 1))
+    np.testing.assert_array_equal(back[0, 0], np.ones((3, 3)))

@@ -213,3 +213,26 @@ def test_encoder_and_decoder_shapes_follow_the_seed_pipeline():
 def test_unpool_bad_mode():
     with pytest.raises(ValueError, match="`mode` must be 'zeros' or 'repeat'"):
         unpool2d(np.ones((2, 2)), 2, mode="bilinear")
+
+
+def test_default_window_is_two_by_two():
+    np.testing.assert_array_equal(max_pool2d(SLIDE), [[6, 5], [2, 9]])
+    np.testing.assert_array_equal(avg_pool2d(SLIDE), [[3.5, 2.0], [1.0, 6.75]])
+
+
+def test_padding_on_one_axis_only():
+    # Columns padded by one: column windows {-1, 0}, {1, 2}, {3, 4}; rows unpadded {0, 1}, {2, 3}.
+    np.testing.assert_array_equal(max_pool2d(SLIDE, 2, padding=(0, 1)), [[4, 6, 1], [1, 9, 8]])
+    np.testing.assert_array_equal(avg_pool2d(SLIDE, 2, padding=(1, 0)), [[1.0, 0.5], [3.0, 5.75], [0.5, 2.5]])
+
+
+@pytest.mark.parametrize("padding", [(2, 0), (0, 2), 2])
+def test_padding_beyond_half_the_window_is_refused_on_either_axis(padding):
+    with pytest.raises(ValueError, match="at most half"):
+        avg_pool2d(np.ones((6, 6)), 2, padding=padding)
+    assert avg_pool2d(np.ones((6, 6)), 3, padding=1).shape == (2, 2)  # exactly half (rounded down) is fine
+
+
+def test_receptive_field_of_one_pixel_kernels():
+    assert receptive_field([(1, 2), (3, 1)]) == 5  # a 1x1 kernel adds nothing, but its stride doubles the next
+    assert receptive_field([(1, 1)]) == 1

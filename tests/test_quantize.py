@@ -33,6 +33,11 @@ def test_quantize_clips_to_a_vmax_off_the_grid():
     np.testing.assert_array_equal(quantize([45, 55, 200], step=20, vmin=0, vmax=50), [40, 50, 50])
 
 
+def test_quantize_with_a_step_below_one():
+    # Steps of 0.5: 0.3 / 0.5 = 0.6 rounds to 1, 0.74 / 0.5 = 1.48 to 1, 0.76 / 0.5 = 1.52 to 2.
+    np.testing.assert_array_equal(quantize([0.2, 0.3, 0.74, 0.76], step=0.5, vmax=1), [0, 0.5, 0.5, 1])
+
+
 def test_quantize_keeps_the_shape_and_returns_floats():
     out = quantize(np.full((2, 3, 4), 33, dtype=np.uint8))
     assert out.shape == (2, 3, 4) and out.dtype == np.float64 and np.all(out == 40)
@@ -66,6 +71,17 @@ def test_nearest_level_equals_argmin_over_sorted_levels(x, levels):
     expected = [levels_sorted[np.argmin(np.abs(levels_sorted - v))] for v in x]  # plain loop, ties low
     assert nearest_level(x, levels).tolist() == expected
     assert nearest_level(x, levels[::-1]).tolist() == expected
+
+
+def test_nearest_level_keeps_the_rule_when_levels_are_closer_than_the_float_spacing():
+    # 2**53 - 1 and 2**53 - (1 + 2**-52) round to the same double: a tie between the two
+    # lowest levels, which argmin gives to the first (lower) one. Comparing only the two
+    # levels around the value would pick 1 + 2**-52.
+    levels = [1.0, 1.0 + 2**-52, 2.0**60]
+    x = np.full((2, 3), 2.0**53)
+    np.testing.assert_array_equal(nearest_level(x, levels), np.ones((2, 3)))
+    img = np.full((1, 2), 2.0**53)
+    assert floyd_steinberg(img, levels).tobytes() == floyd_steinberg_loop(img, levels).tobytes()
 
 
 def test_unsorted_levels_give_the_sorted_answer_in_both_dithering_functions():
