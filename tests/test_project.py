@@ -14,7 +14,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ["coursekit.book", "coursekit.conv", "coursekit.data", "coursekit.lenet", "coursekit.metrics", "coursekit.nn",
+MODULES = ["coursekit.book", "coursekit.conv", "coursekit.data", "coursekit.echo", "coursekit.lenet", "coursekit.metrics", "coursekit.nn",
            "coursekit.plotting", "coursekit.pooling", "coursekit.quantize", "coursekit.synthetic", "coursekit.unet",
            "coursekit.widgets"]
 
