@@ -72,3 +72,19 @@ def working_dtype(*arrays: np.ndarray) -> np.dtype:
     if np.issubdtype(dtype, np.complexfloating):
         return dtype
     return np.dtype(np.int64)
+
+
+def window_fits(window, image_shape, padding, window_name: str, image_name: str) -> None:
+    """Require a (rows, cols) window to fit inside the padded image (..., H, W).
+
+    The message names the window and the input as the caller spelled them
+    (``size`` of a pooling, ``kernel_size`` of a layer, the kernel of ``w``), not
+    the ``k`` of :func:`~coursekit.conv.output_size`.
+    """
+    (k_rows, k_cols), (height, width), (pad_r, pad_c) = window, image_shape[-2:], padding
+    if k_rows > height + 2 * pad_r or k_cols > width + 2 * pad_c:
+        padded = f", padded to {height + 2 * pad_r}x{width + 2 * pad_c}" if pad_r or pad_c else ""
+        raise ValueError(
+            f"The {window_name} ({k_rows}x{k_cols}) is larger than the padded input `{image_name}` "
+            f"({height}x{width}{padded}), so no window fits"
+        )

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, as_int, as_pair
-from .conv import output_size, pad2d
+from ._validation import as_array, as_int, as_pair, window_fits
+from .conv import _windows, output_size, pad2d
 
 __all__ = ["avg_pool2d", "decode", "encode", "max_pool2d", "receptive_field", "unpool2d"]
 
@@ -28,6 +28,7 @@ def _pool(x, size, stride, padding, reduce, fill):
         raise ValueError(
             f"The parameter `padding` ({padding}) must be at most half the window `size` ({size})"
         )
+    window_fits((size_r, size_c), x.shape, (pad_r, pad_c), "window `size`", "x")
     height, width = x.shape[-2:]
     out_r = output_size(height, size_r, pad_r, stride_r)
     out_c = output_size(width, size_c, pad_c, stride_c)
@@ -35,12 +36,9 @@ def _pool(x, size, stride, padding, reduce, fill):
         x = pad2d(x, (pad_r, pad_c), value=fill(x.dtype))
     # Loop over the size_r * size_c offsets inside a window, never over pixels: each
     # offset contributes one strided view of the whole map.
-    row_span, col_span = stride_r * (out_r - 1) + 1, stride_c * (out_c - 1) + 1
     result = None
-    for a in range(size_r):
-        for b in range(size_c):
-            view = x[..., a : a + row_span : stride_r, b : b + col_span : stride_c]
-            result = view.copy() if result is None else reduce(result, view, out=result)
+    for _, window in _windows((size_r, size_c), (stride_r, stride_c), (out_r, out_c)):
+        result = x[window].copy() if result is None else reduce(result, x[window], out=result)
     return result, size_r * size_c
 
 
