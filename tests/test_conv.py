@@ -8,28 +8,13 @@ from hypothesis.extra.numpy import arrays
 from scipy import signal
 
 from coursekit.conv import CLASSIC_KERNELS, classic_kernel, conv2d, corr2d, output_size, pad2d
+from coursekit.testing import conv2d_reference
 
 # The 4x4 exercise of the lecture slides, and its published answers for the all-ones kernel.
 SLIDES_IMAGE = np.array([[3, 1, 4, 3], [3, 2, 3, 1], [4, 3, 6, 4], [3, 3, 1, 7]])
 ONES = np.ones((3, 3), dtype=int)
 SLIDES_VALID = [[29, 27], [28, 30]]
 SLIDES_PADDED = [[9, 16, 14, 11], [16, 29, 27, 21], [18, 28, 30, 22], [13, 20, 24, 18]]
-
-
-def conv2d_loops(x, w, b=None, stride=1, padding=0):
-    """Reference: the definition written with explicit loops over every output value."""
-    xp = np.pad(x, [(0, 0), (0, 0), (padding, padding), (padding, padding)]).astype(float)
-    n, _, h, wd = xp.shape
-    o, _, kh, kw = w.shape
-    rows, cols = (h - kh) // stride + 1, (wd - kw) // stride + 1
-    out = np.zeros((n, o, rows, cols))
-    for img in range(n):
-        for f in range(o):
-            for i in range(rows):
-                for j in range(cols):
-                    window = xp[img, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
-                    out[img, f, i, j] = np.sum(window * w[f]) + (0 if b is None else b[f])
-    return out
 
 
 # --- the slides' hand-computed example -------------------------------------------
@@ -103,7 +88,7 @@ def test_conv2d_matches_loop_reference(x_shape, w_shape, stride, padding):
     x, w, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
     np.testing.assert_allclose(
         conv2d(x, w, b, stride=stride, padding=padding),
-        conv2d_loops(x, w, b, stride=stride, padding=padding),
+        conv2d_reference(x, w, b, stride=stride, padding=padding),
         atol=1e-12,
     )
 

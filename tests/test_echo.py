@@ -1,7 +1,7 @@
 """coursekit.echo: Steiner, Houze and Yuter's convective/stratiform separation.
 
 The vectorised labels must equal a plain loop of the published rules
-(tests/steiner_reference.py) pixel for pixel, on real and synthetic storms.
+(coursekit.testing.convective_stratiform_loop) pixel for pixel, on real and synthetic storms.
 """
 
 import numpy as np
@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from steiner_reference import convective_stratiform_loop
+
 
 from coursekit import data, echo, synthetic
+from coursekit.testing import convective_stratiform_loop
 
 
 @pytest.mark.parametrize("index", range(5))
