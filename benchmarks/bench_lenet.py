@@ -6,7 +6,7 @@ ratio is the median over the pairs.
 """
 
 from coursekit import data, nn
-from coursekit.lenet import LeNet, TRAINING, train
+from coursekit.lenet import TRAINING, LeNet, model_accuracy
 
 from .timing import interleaved, pairs_note
 
@@ -14,7 +14,7 @@ from .timing import interleaved, pairs_note
 def _numpy_epoch(x, y, batch_size):
     model = LeNet(seed=0)
     loss = nn.SoftmaxCrossEntropy()
-    optimizer = nn.Adam(model.parameters(), model.gradients(), lr=1e-3)
+    optimizer = nn.Adam(model.parameters(), lr=1e-3)
 
     def epoch():
         for start in range(0, len(x), batch_size):
@@ -47,8 +47,9 @@ def _torch_epoch(torch, x, y, batch_size):
 
 def run():
     x_train, x_test, y_train, y_test = data.load_digits_28()
-    history = train(LeNet(seed=0), x_train, y_train, x_test, y_test, **TRAINING)
-    figures = [{"name": "lenet_test_accuracy", "value": history["test_accuracy"][-1], "target": ">= 0.97",
+    model = LeNet(seed=0)
+    nn.fit(model, nn.SoftmaxCrossEntropy(), x_train, y_train, **TRAINING)
+    figures = [{"name": "lenet_test_accuracy", "value": model_accuracy(model, x_test, y_test), "target": ">= 0.97",
                 "unit": "fraction correct", "note": f"{len(x_test)} held-out digits after {TRAINING['epochs']} epochs"}]
     batch = TRAINING["batch_size"]
     try:

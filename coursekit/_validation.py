@@ -143,3 +143,52 @@ def working_dtype(*arrays: np.ndarray) -> np.dtype:
     if np.issubdtype(dtype, np.complexfloating):
         return dtype
     return np.dtype(np.int64)
+
+
+def window_fits(window, image_shape, padding, window_name: str, image_name: str) -> None:
+    """Require a (rows, cols) window to fit inside the padded image (..., H, W).
+
+    The message names the window and the input as the caller spelled them
+    (``size`` of a pooling, ``kernel_size`` of a layer, the kernel of ``w``), not
+    the ``k`` of :func:`~coursekit.conv.output_size`.
+    """
+    (k_rows, k_cols), (height, width), (pad_r, pad_c) = window, image_shape[-2:], padding
+    if k_rows > height + 2 * pad_r or k_cols > width + 2 * pad_c:
+        padded = f", padded to {height + 2 * pad_r}x{width + 2 * pad_c}" if pad_r or pad_c else ""
+        raise ValueError(
+            f"The {window_name} ({k_rows}x{k_cols}) is larger than the padded input `{image_name}` "
+            f"({height}x{width}{padded}), so no window fits"
+        )
+
+
+def odd_square_kernel(value, name: str) -> np.ndarray:
+    """Return ``value`` as a (k, k) array with k odd: a kernel with a centre pixel."""
+    kernel = as_array(value, name, 2)
+    rows, cols = kernel.shape
+    if rows != cols or rows % 2 == 0:
+        raise ValueError(
+            f"The parameter `{name}` must be a square kernel of odd size (3x3, 5x5, ...), so that it has "
+            f"a centre; got shape {kernel.shape}"
+        )
+    return kernel
+
+
+def same_length(value, name: str, other, other_name: str) -> None:
+    """Require ``len(value) == len(other)``: one label or target per example."""
+    if len(value) != len(other):
+        raise ValueError(
+            f"The parameter `{name}` has {len(value)} entries but `{other_name}` has {len(other)}; "
+            f"they must have one entry each per example"
+        )
+
+
+def as_generator(value, name: str) -> np.random.Generator:
+    """A NumPy Generator from a Generator, an int seed or None (fresh entropy)."""
+    if isinstance(value, np.random.Generator):
+        return value
+    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))):
+        return np.random.default_rng(None if value is None else as_int(value, name, 0))
+    raise TypeError(
+        f"The parameter `{name}` must be a numpy.random.Generator (np.random.default_rng(seed)) or an "
+        f"integer seed; got {_describe(value)}"
+    )

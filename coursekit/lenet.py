@@ -9,23 +9,22 @@ Used in: LeNet.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from ._validation import as_array, as_int
-from .nn import Adam, AvgPool2D, Conv2D, Dense, Flatten, Sequential, Sigmoid, SoftmaxCrossEntropy
+from ._validation import as_array, as_generator, as_int
+from .nn import AvgPool2D, Conv2D, Dense, Flatten, Sequential, Sigmoid, SoftmaxCrossEntropy, predict
 
-__all__ = ["TRAINING", "LeNet", "model_accuracy", "random_affine", "train"]
-
-#: The recipe the chapter and the benchmark use: 1,437 training digits are few, so
-#: every epoch sees them slightly rotated, scaled and shifted, and the step size
-#: decays along a cosine to settle the weights.
-TRAINING = {"epochs": 30, "batch_size": 16, "lr": 3e-3, "augment": True}
+__all__ = ["TRAINING", "LeNet", "model_accuracy", "random_affine", "scores"]
 
 
-class LeNet:
-    """LeNet-5 for (N, 1, 28, 28) images and 10 classes.
+class LeNet(Sequential):
+    """LeNet-5 for (N, 1, 28, 28) images and 10 classes: a :class:`~coursekit.nn.Sequential`.
+
+    Its layers are named ``conv 1``, ``activation 1``, ``pool 1``, ``conv 2``,
+    ``activation 2``, ``pool 2``, ``flatten``, ``dense 1``, ``activation 3``,
+    ``dense 2``, ``activation 4`` and ``dense 3``: ``model["conv 1"]`` is the first
+    convolution, and ``model.activations(x)["activation 1"]`` its maps after the
+    non-linearity.
 
     Parameters
     ----------
@@ -43,53 +42,56 @@ class LeNet:
     >>> model = LeNet()
     >>> model(np.zeros((2, 1, 28, 28))).shape
     (2, 10)
-    >>> sum(p.size for p in model.parameters())
+    >>> sum(p.value.size for p in model.parameters())
     61706
+    >>> model.activations(np.zeros((1, 1, 28, 28)))["pool 1"].shape
+    (1, 6, 14, 14)
 
     Used in: LeNet.
     """
 
     def __init__(self, seed=0, dtype=np.float32, activation=Sigmoid, pool=AvgPool2D):
         rng = np.random.default_rng(as_int(seed, "seed", 0))
-        self.network = Sequential([
-            Conv2D(1, 6, 5, padding=2, rng=rng, dtype=dtype), activation(), pool(2),
-            Conv2D(6, 16, 5, rng=rng, dtype=dtype), activation(), pool(2),
-            Flatten(),
-            Dense(16 * 5 * 5, 120, rng=rng, dtype=dtype), activation(),
-            Dense(120, 84, rng=rng, dtype=dtype), activation(),
-            Dense(84, 10, rng=rng, dtype=dtype),
-        ])
+        super().__init__({
+            "conv 1": Conv2D(1, 6, 5, padding=2, rng=rng, dtype=dtype, input_grad=False),
+            "activation 1": activation(),
+            "pool 1": pool(2),
+            "conv 2": Conv2D(6, 16, 5, rng=rng, dtype=dtype),
+            "activation 2": activation(),
+            "pool 2": pool(2),
+            "flatten": Flatten(),
+            "dense 1": Dense(16 * 5 * 5, 120, rng=rng, dtype=dtype),
+            "activation 3": activation(),
+            "dense 2": Dense(120, 84, rng=rng, dtype=dtype),
+            "activation 4": activation(),
+            "dense 3": Dense(84, 10, rng=rng, dtype=dtype),
+        })
         self.dtype = np.dtype(dtype)
 
-    def __call__(self, x):
-        """Logits (N, 10) for a batch (N, 1, 28, 28)."""
+    def _images(self, x):
         x = as_array(x, "x", 4)
         if x.shape[1:] != (1, 28, 28):
             raise ValueError(f"LeNet expects images of shape (N, 1, 28, 28); `x` has shape {x.shape}")
-        return self.network.forward(x.astype(self.dtype, copy=False))
+        return x.astype(self.dtype, copy=False)
 
-    def backward(self, grad):
-        return self.network.backward(grad)
+    def forward(self, x):
+        """Logits (N, 10) for a batch (N, 1, 28, 28)."""
+        return super().forward(self._images(x))
 
-    def parameters(self):
-        """The parameter arrays (weights and biases), updated in place by the optimizers."""
-        return self.network.params
-
-    def gradients(self):
-        """The gradient arrays, in the order of :meth:`parameters`."""
-        return self.network.grads
+    def activations(self, x):
+        """Every layer's output for a batch (N, 1, 28, 28), by layer name."""
+        return super().activations(self._images(x))
 
     def summary(self):
         """A table of every layer's output shape and parameter count, as a string."""
         lines = [f"{'layer':<34}{'output shape':>18}{'parameters':>12}", "-" * 64]
-        x = np.zeros((1, 1, 28, 28), dtype=self.dtype)
-        lines.append(f"{'input':<34}{str(x.shape[1:]):>18}{'':>12}")
-        for layer in self.network.layers:
-            x = layer.forward(x)
-            count = sum(p.size for p in layer.params)
+        lines.append(f"{'input':<34}{str((1, 28, 28)):>18}{'':>12}")
+        maps = self.activations(np.zeros((1, 1, 28, 28), dtype=self.dtype))
+        for layer, x in zip(self.layers, maps.values()):
+            count = sum(p.value.size for p in layer.parameters())
             lines.append(f"{repr(layer):<34}{str(x.shape[1:]):>18}{count:>12,}")
         lines.append("-" * 64)
-        lines.append(f"{'total':<34}{'':>18}{sum(p.size for p in self.parameters()):>12,}")
+        lines.append(f"{'total':<34}{'':>18}{sum(p.value.size for p in self.parameters()):>12,}")
         return "\n".join(lines)
 
 
@@ -116,11 +118,39 @@ def model_accuracy(model, x, y, batch_size=500):
 
     Used in: LeNet.
     """
-    return float(np.mean(_logits(model, x, batch_size).argmax(axis=1) == np.asarray(y)))
+    return float(np.mean(predict(model, x, batch_size).argmax(axis=1) == np.asarray(y)))
 
 
-def _logits(model, x, batch_size=500):
-    return np.concatenate([model(x[start:start + batch_size]) for start in range(0, len(x), batch_size)])
+def scores(model, batch_size=500, **splits):
+    """Cross-entropy and accuracy of `model` on named splits: the per-epoch evaluation of training.
+
+    Parameters
+    ----------
+    model : LeNet
+    batch_size : int, optional
+        Images per forward pass.
+    **splits : (x, y) pairs
+        For example ``train=(x_train, y_train), test=(x_test, y_test)``.
+
+    Returns
+    -------
+    dict of float
+        ``{name}_loss`` and ``{name}_accuracy`` for each split.
+
+    Examples
+    --------
+    >>> x, y = np.zeros((4, 1, 28, 28)), np.array([0, 1, 2, 3])
+    >>> sorted(scores(LeNet(), test=(x, y)))
+    ['test_accuracy', 'test_loss']
+
+    Used in: LeNet.
+    """
+    loss, results = SoftmaxCrossEntropy(), {}
+    for name, (x, y) in splits.items():
+        logits = predict(model, x, batch_size)
+        results[f"{name}_loss"] = float(loss.forward(logits, y))
+        results[f"{name}_accuracy"] = float(np.mean(logits.argmax(axis=1) == y))
+    return results
 
 
 def random_affine(x, rng, max_degrees=12.0, scale=(0.9, 1.1), max_shift=2.0):
@@ -129,7 +159,8 @@ def random_affine(x, rng, max_degrees=12.0, scale=(0.9, 1.1), max_shift=2.0):
     Parameters
     ----------
     x : (N, 1, H, W) ndarray
-    rng : numpy.random.Generator
+    rng : numpy.random.Generator or int
+        The source of the random transforms; an int seeds a new generator.
     max_degrees : float, optional
         Rotations are uniform in +-max_degrees.
     scale : (float, float), optional
@@ -153,6 +184,7 @@ def random_affine(x, rng, max_degrees=12.0, scale=(0.9, 1.1), max_shift=2.0):
     from scipy import ndimage
 
     x = as_array(x, "x", 4)
+    rng = as_generator(rng, "rng")
     n, _, height, width = x.shape
     angle = np.deg2rad(rng.uniform(-max_degrees, max_degrees, n))
     zoom = rng.uniform(*scale, n)
@@ -168,63 +200,7 @@ def random_affine(x, rng, max_degrees=12.0, scale=(0.9, 1.1), max_shift=2.0):
     return moved[:, None].astype(x.dtype, copy=False)
 
 
-def train(model, x_train, y_train, x_test, y_test, epochs=30, batch_size=16, lr=3e-3, augment=False, seed=0,
-          log=None):
-    """Train with Adam on mini-batches, the step size decaying along a cosine; return the history.
-
-    Parameters
-    ----------
-    model : LeNet
-    x_train, x_test : (N, 1, 28, 28) ndarray
-    y_train, y_test : (N,) int ndarray
-    epochs, batch_size : int, optional
-    lr : float, optional
-        Adam's initial step size; it decays to 0 along a half cosine.
-    augment : bool, optional
-        Train each epoch on randomly rotated, scaled and shifted copies (:func:`random_affine`).
-    seed : int, optional
-        Order of the mini-batches and the augmentation.
-    log : callable(str), optional
-        Called with one line per epoch (``print`` to watch).
-
-    Returns
-    -------
-    dict of lists
-        ``train_loss``, ``train_accuracy``, ``test_loss``, ``test_accuracy`` and
-        ``seconds`` (training time of each epoch).
-
-    Examples
-    --------
-    >>> x = np.random.default_rng(0).random((8, 1, 28, 28), dtype=np.float32)
-    >>> y = np.arange(8) % 2
-    >>> history = train(LeNet(), x, y, x, y, epochs=2, batch_size=4)
-    >>> len(history["test_accuracy"])
-    2
-
-    Used in: LeNet.
-    """
-    x_train, x_test = as_array(x_train, "x_train", 4), as_array(x_test, "x_test", 4)
-    epochs, batch_size = as_int(epochs, "epochs", 1), as_int(batch_size, "batch_size", 1)
-    rng = np.random.default_rng(seed)
-    loss = SoftmaxCrossEntropy()
-    optimizer = Adam(model.parameters(), model.gradients(), lr=lr)
-    history = {key: [] for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds")}
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        optimizer.lr = lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
-        inputs = random_affine(x_train, rng) if augment else x_train
-        order = rng.permutation(len(x_train))
-        for first in range(0, len(order), batch_size):
-            batch = order[first:first + batch_size]
-            loss.forward(model(inputs[batch]), y_train[batch])
-            model.backward(loss.backward())
-            optimizer.step()
-        history["seconds"].append(time.perf_counter() - start)
-        for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-            logits = _logits(model, x)
-            history[f"{split}_loss"].append(float(loss.forward(logits, y)))
-            history[f"{split}_accuracy"].append(float(np.mean(logits.argmax(axis=1) == y)))
-        if log is not None:
-            log(f"epoch {epoch + 1:>2}: train loss {history['train_loss'][-1]:.3f}, "
-                f"accuracy {history['train_accuracy'][-1]:.3f} | test accuracy {history['test_accuracy'][-1]:.3f}")
-    return history
+#: The recipe the chapter and the benchmark use with :func:`coursekit.nn.fit`: 1,437
+#: training digits are few, so every mini-batch is seen slightly rotated, scaled and
+#: shifted, and the step size decays along a cosine to settle the weights.
+TRAINING = {"epochs": 30, "batch_size": 16, "lr": 3e-3, "schedule": "cosine", "augment": random_affine}

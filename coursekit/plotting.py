@@ -12,7 +12,7 @@ from matplotlib import patheffects
 import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
 
-from ._validation import as_array, as_int, as_number, binary_mask, same_shape
+from ._validation import as_array, as_int, as_number, binary_mask, same_shape, window_fits
 from .data import PIXEL_KM
 
 __all__ = [
@@ -301,9 +301,12 @@ def show_windows(x, kernel, padding=0, stride=1, ax=None, values=True):
     from .conv import output_size, pad2d
 
     x = as_array(x, "x", 2)
-    names = {"k": "kernel"}  # errors name this function's parameters
-    out_rows = output_size(x.shape[0], kernel, padding, stride, names=names)
-    out_cols = output_size(x.shape[1], kernel, padding, stride, names=names)
+    # Checked here, so that errors name this function's parameters, not output_size's k.
+    kernel, padding = as_int(kernel, "kernel", 1), as_int(padding, "padding", 0)
+    stride = as_int(stride, "stride", 1)
+    window_fits((kernel, kernel), x.shape, (padding, padding), "window `kernel`", "x")
+    out_rows = output_size(x.shape[0], kernel, padding, stride)
+    out_cols = output_size(x.shape[1], kernel, padding, stride)
     padded = pad2d(x, padding)
     if ax is None:
         _, ax = plt.subplots(figsize=(0.45 * padded.shape[1] + 1, 0.45 * padded.shape[0] + 1))

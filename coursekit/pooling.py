@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, as_int, as_pair
-from .conv import output_size, pad2d
+from ._validation import as_array, as_int, as_pair, window_fits
+from .conv import _windows, output_size, pad2d
 
-__all__ = ["avg_pool2d", "decode", "encode", "max_pool2d", "receptive_field", "unpool2d"]
+__all__ = ["avg_pool2d", "max_pool2d", "receptive_field", "unpool2d"]
 
 
 def _pool(x, size, stride, padding, reduce, fill):
@@ -28,21 +28,17 @@ def _pool(x, size, stride, padding, reduce, fill):
         raise ValueError(
             f"The parameter `padding` ({padding}) must be at most half the window `size` ({size})"
         )
+    window_fits((size_r, size_c), x.shape, (pad_r, pad_c), "window `size`", "x")
     height, width = x.shape[-2:]
-    # Errors name the pooling function's own parameters, not output_size's n and k.
-    names = {"k": "size"}
-    out_r = output_size(height, size_r, pad_r, stride_r, names=names)
-    out_c = output_size(width, size_c, pad_c, stride_c, names=names)
+    out_r = output_size(height, size_r, pad_r, stride_r)
+    out_c = output_size(width, size_c, pad_c, stride_c)
     if pad_r or pad_c:
         x = pad2d(x, (pad_r, pad_c), value=fill(x.dtype))
     # Loop over the size_r * size_c offsets inside a window, never over pixels: each
     # offset contributes one strided view of the whole map.
-    row_span, col_span = stride_r * (out_r - 1) + 1, stride_c * (out_c - 1) + 1
     result = None
-    for a in range(size_r):
-        for b in range(size_c):
-            view = x[..., a : a + row_span : stride_r, b : b + col_span : stride_c]
-            result = view.copy() if result is None else reduce(result, view, out=result)
+    for _, window in _windows((size_r, size_c), (stride_r, stride_c), (out_r, out_c)):
+        result = x[window].copy() if result is None else reduce(result, x[window], out=result)
     return result, size_r * size_c
 
 
@@ -198,89 +194,3 @@ def unpool2d(x, size=2, mode="zeros"):
         out[..., ::size, ::size] = x
         return out
     raise ValueError(f"The parameter `mode` must be 'zeros' or 'repeat'; got {mode!r}")
-
-
-def encode(image, kernel, size=3, depth=3):
-    """A hand-made encoder: `depth` times cross-correlate (same padding), ReLU, max pool.
-
-    Parameters
-    ----------
-    image : (H, W) array_like
-    kernel : (k, k) array_like
-        Odd size; applied with padding (k - 1) / 2 so that only pooling shrinks the map.
-    size : int, optional
-        Pooling window and stride.
-    depth : int, optional
-        Number of stages.
-
-    Returns
-    -------
-    list of (str, ndarray)
-        Every intermediate map, named: ``conv 1``, ``relu 1``, ``pool 1``, ... The last
-        is the code, of side ``H // size**depth`` (136 -> 45 -> 15 -> 5 for size 3).
-
-    Examples
-    --------
-    >>> stages = encode(np.ones((136, 136)), np.ones((3, 3)) / 9)
-    >>> [img.shape[0] for name, img in stages if name.startswith("pool")]
-    [45, 15, 5]
-
-    Used in: Encoder–decoder.
-    """
-    from .conv import corr2d
-
-    x = as_array(image, "image", 2).astype(float)
-    kernel = as_array(kernel, "kernel", 2)
-    pad = (kernel.shape[0] - 1) // 2
-    stages = []
-    for stage in range(1, as_int(depth, "depth", 1) + 1):
-        x = corr2d(pad2d(x, pad), kernel)
-        stages.append((f"conv {stage}", x))
-        x = np.maximum(x, 0)
-        stages.append((f"relu {stage}", x))
-        x = max_pool2d(x, size)
-        stages.append((f"pool {stage}", x))
-    return stages
-
-
-def decode(code, kernel, size=3, depth=3, mode="zeros"):
-    """A hand-made decoder: `depth` times unpool, cross-correlate (same padding), ReLU.
-
-    Parameters
-    ----------
-    code : (h, w) array_like
-    kernel : (k, k) array_like
-        The reconstruction kernel, odd size.
-    size : int, optional
-        Enlargement per stage.
-    depth : int, optional
-    mode : {'zeros', 'repeat'}, optional
-        How :func:`unpool2d` enlarges.
-
-    Returns
-    -------
-    list of (str, ndarray)
-        ``unpool 1``, ``conv 1``, ``relu 1``, ...; the last map has side ``h * size**depth``.
-
-    Examples
-    --------
-    >>> stages = decode(np.ones((5, 5)), np.ones((3, 3)) / 9)
-    >>> stages[-1][1].shape
-    (135, 135)
-
-    Used in: Encoder–decoder.
-    """
-    from .conv import corr2d
-
-    x = as_array(code, "code", 2).astype(float)
-    kernel = as_array(kernel, "kernel", 2)
-    pad = (kernel.shape[0] - 1) // 2
-    stages = []
-    for stage in range(1, as_int(depth, "depth", 1) + 1):
-        x = unpool2d(x, size, mode)
-        stages.append((f"unpool {stage}", x))
-        x = corr2d(pad2d(x, pad), kernel)
-        stages.append((f"conv {stage}", x))
-        x = np.maximum(x, 0)
-        stages.append((f"relu {stage}", x))
-    return stages

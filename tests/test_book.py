@@ -193,7 +193,8 @@ def test_chapters_analyse_a_real_storm_and_name_it(name):
     text = (ROOT / "book" / f"{name}.md").read_text()
     assert "data.example_storms()" in text
     assert "real" in text and ("4 April 2011" in text or "squall line" in text)
-    assert "np.argmax((" not in text, "pick the storm with data.strongest_storm, not by hand"
+    assert "data.strongest_storm(" in text
+    assert not re.search(r"argmax\(\(\s*(x|x_test|reflectivity)\b", text), "pick the storm with data.strongest_storm"
 
 
 def test_intro_says_which_images_are_real():

@@ -8,28 +8,13 @@ from hypothesis.extra.numpy import arrays
 from scipy import signal
 
 from coursekit.conv import CLASSIC_KERNELS, classic_kernel, conv2d, corr2d, output_size, pad2d
+from coursekit.testing import conv2d_reference
 
 # The 4x4 exercise of the lecture slides, and its published answers for the all-ones kernel.
 SLIDES_IMAGE = np.array([[3, 1, 4, 3], [3, 2, 3, 1], [4, 3, 6, 4], [3, 3, 1, 7]])
 ONES = np.ones((3, 3), dtype=int)
 SLIDES_VALID = [[29, 27], [28, 30]]
 SLIDES_PADDED = [[9, 16, 14, 11], [16, 29, 27, 21], [18, 28, 30, 22], [13, 20, 24, 18]]
-
-
-def conv2d_loops(x, w, b=None, stride=1, padding=0):
-    """Reference: the definition written with explicit loops over every output value."""
-    xp = np.pad(x, [(0, 0), (0, 0), (padding, padding), (padding, padding)]).astype(float)
-    n, _, h, wd = xp.shape
-    o, _, kh, kw = w.shape
-    rows, cols = (h - kh) // stride + 1, (wd - kw) // stride + 1
-    out = np.zeros((n, o, rows, cols))
-    for img in range(n):
-        for f in range(o):
-            for i in range(rows):
-                for j in range(cols):
-                    window = xp[img, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
-                    out[img, f, i, j] = np.sum(window * w[f]) + (0 if b is None else b[f])
-    return out
 
 
 # --- the slides' hand-computed example -------------------------------------------
@@ -103,7 +88,7 @@ def test_conv2d_matches_loop_reference(x_shape, w_shape, stride, padding):
     x, w, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
     np.testing.assert_allclose(
         conv2d(x, w, b, stride=stride, padding=padding),
-        conv2d_loops(x, w, b, stride=stride, padding=padding),
+        conv2d_reference(x, w, b, stride=stride, padding=padding),
         atol=1e-12,
     )
 
@@ -325,9 +310,6 @@ def test_identity_kernel_returns_the_interior():
         (lambda: classic_kernel(["edge"]), ValueError, r"`name` must be .*; got \['edge'\]"),
         (lambda: corr2d(np.ones((4, 4)) * 1j, ONES), TypeError, "`x` must hold real numbers; got an array of dtype complex"),
         (lambda: conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3), complex)), TypeError, "`w` must hold real numbers"),
-        (lambda: output_size(4, 5, names={"k": "kernel"}), ValueError, r"`kernel` \(5\) is larger than the padded"),
-        (lambda: output_size(4, 1.5, names={"k": "size"}), TypeError, "`size` must be an integer; got 1.5"),
-        (lambda: output_size(4, 3, stride=0, names={"stride": "step"}), ValueError, "`step` must be positive; got 0"),
         (lambda: pad2d(np.ones((3, 3)), 1, value="x"), TypeError, "`value` must be a real number"),
         (lambda: pad2d(np.ones((3, 3)) * 1j, 1), TypeError, "`x` must hold real numbers"),
     ],
@@ -344,10 +326,10 @@ def test_bad_input_raises_a_clear_error(call, error, match):
     (lambda: output_size(3, 9, padding=2), r"`k` \(9\) is larger than the padded input \(3 \+ 2 \* 2 = 7\)"),
     (lambda: output_size(2, 5, padding=1), r"\(2 \+ 2 \* 1 = 4\)"),
     (lambda: conv2d(np.ones((1, 1, 2, 8)), np.ones((1, 1, 3, 3))),
-     r"kernel of `w` \(3x3\) is larger than the padded input \(2x8\)"),
+     r"kernel of `w` \(3x3\) is larger than the padded input `x` \(2x8\)"),
     (lambda: conv2d(np.ones((1, 1, 8, 2)), np.ones((1, 1, 3, 3))), r"\(8x2\)"),
-    (lambda: conv2d(np.ones((1, 1, 1, 8)), np.ones((1, 1, 4, 3)), padding=1), r"\(3x10\)"),
-    (lambda: conv2d(np.ones((1, 1, 8, 1)), np.ones((1, 1, 3, 4)), padding=(0, 1)), r"\(8x3\)"),
+    (lambda: conv2d(np.ones((1, 1, 1, 8)), np.ones((1, 1, 4, 3)), padding=1), r"\(1x8, padded to 3x10\)"),
+    (lambda: conv2d(np.ones((1, 1, 8, 1)), np.ones((1, 1, 3, 4)), padding=(0, 1)), r"\(8x1, padded to 8x3\)"),
 ])
 def test_a_kernel_larger_than_the_padded_input_is_refused_with_the_sizes(call, match):
     with pytest.raises(ValueError, match=match):

@@ -5,6 +5,7 @@ download path is tested against a local server in test_svrimg.py.
 """
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -81,9 +82,15 @@ def test_a_damaged_shipped_file_is_refused(monkeypatch):
 
 def test_the_storms_and_their_licence_are_in_the_wheel(tmp_path):
     """Colab installs coursekit from git: the package data must be in what pip builds."""
+    # Build from a copy, so that setuptools' build/ folder never lands in the checkout.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "coursekit", source / "coursekit", ignore=shutil.ignore_patterns("__pycache__"))
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(tmp_path), str(ROOT)],
+         "--wheel-dir", str(tmp_path), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]

@@ -1,105 +1,113 @@
-"""Every gradient of coursekit.nn, checked by central differences and against PyTorch."""
+"""Every gradient of coursekit.nn, checked by central differences over generated shapes, strides
+and paddings; the convolution layer proven to be cross-correlation; the one training loop."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import signal
 
-from coursekit import nn
-from coursekit.lenet import LeNet
+from coursekit import conv, nn
+from coursekit.lenet import LeNet, random_affine
+from coursekit.testing import check_gradients, check_loss_gradient, conv2d_reference
+from strategies import conv_configs, normal, pool_configs, seeds, shapes_nchw, small
 
-
-def numerical_gradient(f, array, indices, eps=1e-6):
-    """Central differences of the scalar f() with respect to chosen entries of `array`."""
-    grads = []
-    for index in indices:
-        saved = array[index]
-        array[index] = saved + eps
-        plus = f()
-        array[index] = saved - eps
-        minus = f()
-        array[index] = saved
-        grads.append((plus - minus) / (2 * eps))
-    return np.array(grads)
+GRADIENTS = settings(max_examples=25)
 
 
-def sample_indices(array, rng, count=25):
-    flat = rng.choice(array.size, size=min(count, array.size), replace=False)
-    return [np.unravel_index(i, array.shape) for i in flat]
+def make_conv(config, dtype=np.float64):
+    return nn.Conv2D(config["c_in"], config["c_out"], config["kernel"], stride=config["stride"],
+                     padding=config["padding"], rng=config["seed"], dtype=dtype)
 
 
-def check_layer(layer, x, rng):
-    """Compare backward() with central differences for the input and every parameter."""
-    upstream = rng.normal(size=layer.forward(x).shape)
-
-    def loss():
-        return float(np.sum(layer.forward(x) * upstream))
-
-    layer.forward(x)
-    dx = layer.backward(upstream)
-    analytic = {"input": (x, dx)}
-    for number, (param, grad) in enumerate(zip(layer.params, layer.grads)):
-        analytic[f"parameter {number} {param.shape}"] = (param, grad.copy())
-    for name, (array, grad) in analytic.items():
-        indices = sample_indices(array, rng)
-        numeric = numerical_gradient(loss, array, indices)
-        computed = np.array([grad[i] for i in indices])
-        worst = np.max(np.abs(numeric - computed) / (np.abs(numeric) + np.abs(computed) + 1e-8))
-        assert worst < 1e-5, (
-            f"{layer!r}: the gradient with respect to {name} disagrees with central differences "
-            f"(worst relative error {worst:.2e}); backward() does not match forward()")
+def conv_input(config):
+    return normal(config["seed"] + 1, (config["n"], config["c_in"], *config["shape"]))
 
 
-@pytest.mark.parametrize("make_layer, shape", [
-    (lambda rng: nn.Conv2D(2, 3, 3, rng=rng), (2, 2, 7, 6)),
-    (lambda rng: nn.Conv2D(1, 4, 5, padding=2, rng=rng), (2, 1, 9, 9)),
-    (lambda rng: nn.Conv2D(3, 2, (3, 2), stride=2, padding=1, rng=rng), (2, 3, 8, 7)),
-    (lambda rng: nn.AvgPool2D(2), (2, 3, 6, 8)),
-    (lambda rng: nn.AvgPool2D(3, stride=2), (1, 2, 7, 7)),
-    (lambda rng: nn.MaxPool2D(2), (2, 3, 6, 8)),
-    (lambda rng: nn.MaxPool2D(3, stride=1), (1, 2, 5, 6)),
-    (lambda rng: nn.Sigmoid(), (3, 7)),
-    (lambda rng: nn.ReLU(), (3, 2, 4, 4)),
-    (lambda rng: nn.Flatten(), (2, 3, 2, 2)),
-    (lambda rng: nn.Dense(6, 4, rng=rng), (5, 6)),
-    (lambda rng: nn.Unpool2D(3, mode="repeat"), (2, 3, 4, 5)),
-    (lambda rng: nn.Unpool2D(2, mode="zeros"), (2, 3, 4, 5)),
-])
-def test_gradients_match_central_differences(make_layer, shape):
-    rng = np.random.default_rng(sum(shape))
-    layer = make_layer(rng)
-    x = rng.normal(size=shape)
-    if isinstance(layer, nn.ReLU):
-        x[np.abs(x) < 1e-3] = 0.5  # keep away from the kink, where differences are meaningless
-    check_layer(layer, x, rng)
+# --- gradients, by central differences -----------------------------------------------
 
 
-def test_softmax_cross_entropy_gradient():
-    rng = np.random.default_rng(1)
-    logits, labels = rng.normal(size=(4, 10)), np.array([3, 0, 9, 3])
-    loss = nn.SoftmaxCrossEntropy()
-    loss.forward(logits, labels)
-    analytic = loss.backward()
-    indices = [np.unravel_index(i, logits.shape) for i in range(logits.size)]
-    numeric = numerical_gradient(lambda: float(loss.forward(logits, labels)), logits, indices)
-    np.testing.assert_allclose(analytic.ravel(), numeric, atol=1e-7)
+@GRADIENTS
+@given(conv_configs())
+def test_conv2d_gradients(config):
+    check_gradients(make_conv(config), conv_input(config), rng=config["seed"], samples=40)
 
 
-def test_softmax_cross_entropy_is_stable_for_huge_logits():
-    loss = nn.SoftmaxCrossEntropy()
-    value = loss.forward(np.array([[1000.0, 0.0], [0.0, -1000.0]]), np.array([0, 0]))
-    assert np.isfinite(value) and value == pytest.approx(0.0)
+@GRADIENTS
+@given(pool_configs(), st.sampled_from([nn.AvgPool2D, nn.MaxPool2D]))
+def test_pooling_gradients(config, pool):
+    layer = pool(config["size"], stride=config["stride"])
+    check_gradients(layer, normal(config["seed"], config["shape"]), rng=config["seed"])
 
 
-def test_whole_lenet_gradient_by_central_differences():
-    rng = np.random.default_rng(2)
+@GRADIENTS
+@given(shapes_nchw, small, st.sampled_from(["zeros", "repeat"]), seeds)
+def test_unpool_gradients(shape, size, mode, seed):
+    check_gradients(nn.Unpool2D(size, mode=mode), normal(seed, shape), rng=seed)
+
+
+@GRADIENTS
+@given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 6), seeds)
+def test_dense_gradients(n, in_features, out_features, seed):
+    check_gradients(nn.Dense(in_features, out_features, rng=seed), normal(seed + 1, (n, in_features)), rng=seed)
+
+
+@GRADIENTS
+@given(shapes_nchw, st.sampled_from([nn.Sigmoid, nn.ReLU, nn.Flatten]), seeds)
+def test_activation_gradients(shape, layer, seed):
+    x = normal(seed, shape)
+    x[np.abs(x) < 1e-3] = 0.5  # away from ReLU's kink, where differences are meaningless
+    check_gradients(layer(), x, rng=seed)
+
+
+@GRADIENTS
+@given(st.integers(1, 5), st.integers(2, 6), seeds)
+def test_softmax_cross_entropy_gradient(n, classes, seed):
+    rng = np.random.default_rng(seed)
+    check_loss_gradient(nn.SoftmaxCrossEntropy(), 3 * rng.normal(size=(n, classes)), rng.integers(0, classes, n))
+
+
+@GRADIENTS
+@given(shapes_nchw, seeds)
+def test_weighted_mean_squared_error_gradient(shape, seed):
+    rng = np.random.default_rng(seed)
+    check_loss_gradient(nn.MeanSquaredError(), rng.normal(size=shape), rng.normal(size=shape),
+                        rng.uniform(1, 5, shape))
+
+
+@GRADIENTS
+@given(conv_configs())
+def test_skip_concat_gradients(config):
+    config = {**config, "stride": (1, 1), "padding": tuple(k // 2 for k in config["kernel"])}
+    config["kernel"] = tuple(2 * (k // 2) + 1 for k in config["kernel"])   # odd: same size out
+    check_gradients(nn.SkipConcat(make_conv(config)), conv_input(config), rng=config["seed"], samples=40)
+
+
+@settings(max_examples=15)
+@given(conv_configs(), st.sampled_from([nn.ReLU, nn.Sigmoid]), st.sampled_from([nn.AvgPool2D, nn.MaxPool2D]))
+def test_small_network_gradients(config, activation, pool):
+    """Conv, activation, pooling, dense: the chain rule through a whole generated network."""
+    conv_layer = make_conv(config)
+    x = conv_input(config)
+    side = min(conv_layer(x).shape[-2:])
+    stages = [conv_layer, activation(), pool(min(2, side)), nn.Flatten()]
+    features = nn.Sequential(stages)(x).shape[1]
+    network = nn.Sequential([*stages, nn.Dense(features, 3, rng=config["seed"])])
+    check_gradients(network, x, rng=config["seed"], samples=20)
+
+
+def test_whole_lenet_gradients():
     model = LeNet(seed=3, dtype=np.float64)
-    x, labels = rng.normal(size=(2, 1, 28, 28)), np.array([4, 7])
-    loss = nn.SoftmaxCrossEntropy()
-    loss.forward(model(x), labels)
-    model.backward(loss.backward())
-    for param, grad in zip(model.parameters(), model.gradients()):
-        indices = sample_indices(param, rng, count=4)
-        numeric = numerical_gradient(lambda: float(loss.forward(model(x), labels)), param, indices)
-        np.testing.assert_allclose([grad[i] for i in indices], numeric, rtol=1e-4, atol=1e-9)
+    check_gradients(model, normal(2, (2, 1, 28, 28)), rng=2, samples=4)
+
+
+def test_the_check_explains_a_wrong_gradient():
+    class Doubled(nn.Dense):
+        def backward(self, grad):
+            return 2 * super().backward(grad)
+
+    with pytest.raises(AssertionError, match=r"the input x \(2, 3\) disagrees .* backward\(\) gives"):
+        check_gradients(Doubled(3, 2, rng=0), normal(0, (2, 3)))
 
 
 def test_max_pool_gradient_goes_to_the_first_maximum_on_ties():
@@ -108,61 +116,136 @@ def test_max_pool_gradient_goes_to_the_first_maximum_on_ties():
     np.testing.assert_array_equal(layer.backward(np.ones((1, 1, 1, 1)))[0, 0], [[1, 0], [0, 0]])
 
 
+def test_first_conv_layer_can_skip_the_input_gradient():
+    full, first = nn.Conv2D(1, 3, 3, rng=0), nn.Conv2D(1, 3, 3, rng=0, input_grad=False)
+    x, upstream = normal(5, (2, 1, 6, 6)), normal(6, (2, 3, 4, 4))
+    full.forward(x), first.forward(x)
+    assert full.backward(upstream) is not None and first.backward(upstream) is None
+    for a, b in zip(full.parameters(), first.parameters()):
+        np.testing.assert_array_equal(a.grad, b.grad)
+
+
+# --- Conv2D is conv2d, and both are cross-correlation -----------------------------------
+
+
+def assert_cross_correlation(x, w, b, stride, padding, out):
+    """`out` must be the definition's loop and SciPy's correlate (never convolve) of x with w."""
+    np.testing.assert_allclose(out, conv2d_reference(x, w, b, stride, padding), atol=1e-10,
+                               err_msg="differs from the definition of cross-correlation")
+    xp = np.pad(x, [(0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2])
+    for n in range(len(x)):
+        for o in range(len(w)):
+            full = sum(signal.correlate(xp[n, c], w[o, c], mode="valid") for c in range(x.shape[1])) + b[o]
+            np.testing.assert_allclose(out[n, o], full[::stride[0], ::stride[1]], atol=1e-10,
+                                       err_msg="differs from scipy.signal.correlate")
+
+
+def layer_and_function(config):
+    layer = make_conv(config)
+    x = conv_input(config)
+    w, b = layer.weight.value, layer.bias.value
+    from_layer = layer(x)
+    from_function = conv.conv2d(x, w, b, stride=config["stride"], padding=config["padding"])
+    return x, w, b, from_layer, from_function
+
+
+@settings(max_examples=30)
+@given(conv_configs())
+def test_conv2d_layer_equals_conv2d_and_both_are_cross_correlation(config):
+    x, w, b, from_layer, from_function = layer_and_function(config)
+    np.testing.assert_array_equal(from_layer, from_function)
+    assert_cross_correlation(x, w, b, config["stride"], config["padding"], from_layer)
+
+
+def test_a_flipped_kernel_true_convolution_fails_the_cross_correlation_check(monkeypatch):
+    """If the shared path flipped the kernel (a true convolution), the check above must catch it."""
+    correlate = conv._correlate
+
+    def convolve(x, w, b, stride, padding):
+        return correlate(x, w[..., ::-1, ::-1], b, stride, padding)
+
+    monkeypatch.setattr(conv, "_correlate", convolve)
+    config = {"n": 1, "c_in": 2, "c_out": 2, "kernel": (3, 2), "stride": (1, 2), "padding": (1, 0),
+              "shape": (5, 6), "seed": 7}
+    x, w, b, from_layer, from_function = layer_and_function(config)
+    np.testing.assert_array_equal(from_layer, from_function)   # both go through the one path...
+    for out in (from_layer, from_function):                    # ...and both are caught
+        with pytest.raises(AssertionError, match="definition of cross-correlation"):
+            assert_cross_correlation(x, w, b, config["stride"], config["padding"], out)
+
+
+# --- against PyTorch ----------------------------------------------------------------------
+
+
 def test_layers_match_torch_autograd():
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
     rng = np.random.default_rng(4)
     x = rng.normal(size=(3, 2, 9, 8))
-    conv = nn.Conv2D(2, 4, 3, stride=2, padding=1, rng=rng)
-    pool_avg, pool_max = nn.AvgPool2D(2), nn.MaxPool2D(2)
-    # Compare conv + pooling + activations one by one, value and gradient.
+    conv_layer = nn.Conv2D(2, 4, 3, stride=2, padding=1, rng=rng)
     cases = [
-        (conv, lambda t, w, b: F.conv2d(t, w, b, stride=2, padding=1), [conv.weight, conv.bias]),
-        (pool_avg, lambda t: F.avg_pool2d(t, 2), []),
-        (pool_max, lambda t: F.max_pool2d(t, 2), []),
+        (conv_layer, lambda t, w, b: F.conv2d(t, w, b, stride=2, padding=1), conv_layer.parameters()),
+        (nn.AvgPool2D(2), lambda t: F.avg_pool2d(t, 2), []),
+        (nn.MaxPool2D(2), lambda t: F.max_pool2d(t, 2), []),
         (nn.Sigmoid(), torch.sigmoid, []),
         (nn.ReLU(), torch.relu, []),
         (nn.Unpool2D(3), lambda t: F.interpolate(t, scale_factor=3, mode="nearest"), []),
     ]
     for layer, reference, params in cases:
         xt = torch.tensor(x, requires_grad=True)
-        pt = [torch.tensor(p, requires_grad=True) for p in params]
+        pt = [torch.tensor(p.value, requires_grad=True) for p in params]
         yt = reference(xt, *pt)
         upstream = rng.normal(size=tuple(yt.shape))
         (yt * torch.tensor(upstream)).sum().backward()
-        y = layer.forward(x)
-        np.testing.assert_allclose(y, yt.detach().numpy(), atol=1e-12, err_msg=repr(layer))
+        np.testing.assert_allclose(layer.forward(x), yt.detach().numpy(), atol=1e-12, err_msg=repr(layer))
         np.testing.assert_allclose(layer.backward(upstream), xt.grad.numpy(), atol=1e-12, err_msg=repr(layer))
-        for grad, tensor in zip(layer.grads, pt):
-            np.testing.assert_allclose(grad, tensor.grad.numpy(), atol=1e-10, err_msg=repr(layer))
+        for p, tensor in zip(params, pt):
+            np.testing.assert_allclose(p.grad, tensor.grad.numpy(), atol=1e-10, err_msg=repr(layer))
+
+
+# --- parameters and optimizers -----------------------------------------------------------
 
 
 def test_sgd_with_momentum_and_adam_follow_their_formulas():
-    p, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])
-    sgd = nn.SGD([p], [g], lr=0.1, momentum=0.9)
+    g = np.array([0.5, 0.25])
+    p = nn.Parameter(np.array([1.0, -2.0]))
+    p.grad[...] = g
+    sgd = nn.SGD([p], lr=0.1, momentum=0.9)
     sgd.step()
     sgd.step()  # v1 = -0.1 g; v2 = 0.9 v1 - 0.1 g = -0.19 g
-    np.testing.assert_allclose(p, np.array([1.0, -2.0]) - 0.29 * g)
-    q = np.array([1.0, -2.0])
-    adam = nn.Adam([q], [g], lr=0.01)
+    np.testing.assert_allclose(p.value, [1.0 - 0.29 * 0.5, -2.0 - 0.29 * 0.25])
+    q = nn.Parameter(np.array([1.0, -2.0]))
+    q.grad[...] = g
+    adam = nn.Adam([q], lr=0.01)
     for _ in range(3):
         adam.step()  # constant gradient: every bias-corrected step is lr * sign(g)
-    np.testing.assert_allclose(q, np.array([1.0, -2.0]) - 0.03 * np.sign(g), rtol=1e-6)
+    np.testing.assert_allclose(q.value, [0.97, -2.03], rtol=1e-6)
 
 
-def test_optimizers_minimise_a_quadratic():
-    for make in (lambda p, g: nn.SGD(p, g, lr=0.1, momentum=0.5), lambda p, g: nn.Adam(p, g, lr=0.1)):
-        w, grad = np.array([3.0, -4.0]), np.zeros(2)
-        optimizer = make([w], [grad])
-        for _ in range(300):
-            grad[...] = 2 * w  # gradient of |w|^2
-            optimizer.step()
-        assert np.linalg.norm(w) < 1e-2
+@pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, lr=0.1, momentum=0.5), lambda ps: nn.Adam(ps, lr=0.1)])
+def test_optimizers_minimise_a_quadratic(make):
+    w = nn.Parameter(np.array([3.0, -4.0]))
+    optimizer = make([w])
+    for _ in range(300):
+        w.grad[...] = 2 * w.value  # gradient of |w|^2
+        optimizer.step()
+    assert np.linalg.norm(w.value) < 1e-2
+
+
+def test_every_parameter_of_a_model_is_listed_once():
+    model = LeNet()
+    params = model.parameters()
+    assert all(isinstance(p, nn.Parameter) for p in params)
+    assert len({id(p) for p in params}) == len(params) == 10   # 5 layers with weights, weight and bias each
+    assert model["conv 1"].weight is params[0] and model["dense 3"].bias is params[-1]
+
+
+# --- LeNet ---------------------------------------------------------------------------------
 
 
 def test_lenet_architecture():
     model = LeNet()
-    assert sum(p.size for p in model.parameters()) == 61706
+    assert sum(p.value.size for p in model.parameters()) == 61706   # LeCun et al. (1998) with 10 outputs
     assert model(np.zeros((3, 1, 28, 28))).shape == (3, 10)
     summary = model.summary()
     for expected in ("(6, 28, 28)", "(6, 14, 14)", "(16, 10, 10)", "(16, 5, 5)", "(400,)", "(120,)", "(84,)",
@@ -172,39 +255,113 @@ def test_lenet_architecture():
         model(np.zeros((2, 1, 32, 32)))
 
 
-def test_first_conv_layer_can_skip_the_input_gradient():
-    rng = np.random.default_rng(5)
-    full, first = nn.Conv2D(1, 3, 3, rng=np.random.default_rng(0)), nn.Conv2D(1, 3, 3, rng=np.random.default_rng(0),
-                                                                             input_grad=False)
-    x, upstream = rng.normal(size=(2, 1, 6, 6)), rng.normal(size=(2, 3, 4, 4))
-    full.forward(x), first.forward(x)
-    assert full.backward(upstream) is not None and first.backward(upstream) is None
-    for a, b in zip(full.grads, first.grads):
-        np.testing.assert_array_equal(a, b)
+def test_lenet_activations_are_the_maps_of_each_named_layer():
+    model = LeNet(seed=1, dtype=np.float64)
+    x = normal(0, (2, 1, 28, 28))
+    maps = model.activations(x)
+    assert list(maps)[:3] == ["conv 1", "activation 1", "pool 1"]
+    np.testing.assert_allclose(maps["conv 1"], conv2d_reference(x, model["conv 1"].weight.value,
+                                                                 model["conv 1"].bias.value, padding=2))
+    np.testing.assert_allclose(maps["activation 1"], 1 / (1 + np.exp(-maps["conv 1"])))
+    np.testing.assert_array_equal(maps["dense 3"], model(x))
 
 
-def test_weighted_mean_squared_error_gradient():
-    rng = np.random.default_rng(6)
-    prediction, target, weight = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), rng.uniform(1, 5, (3, 4))
-    loss = nn.MeanSquaredError()
-    assert np.isclose(loss.forward(prediction, target, weight), np.mean(weight * (prediction - target) ** 2))
-    analytic = loss.backward()
-    numeric = numerical_gradient(lambda: loss.forward(prediction, target, weight), prediction,
-                                 list(np.ndindex(prediction.shape)))
-    np.testing.assert_allclose(analytic.ravel(), numeric, rtol=1e-6)
-    with pytest.raises(ValueError, match="has shape"):
-        loss.forward(prediction, target[:2])
+def test_random_affine_without_range_is_the_identity_and_with_range_moves_the_digit():
+    x = normal(0, (3, 1, 28, 28)).astype(np.float32)
+    same = random_affine(x, 0, max_degrees=0, scale=(1, 1), max_shift=0)
+    np.testing.assert_allclose(same, x, atol=1e-5)
+    moved = random_affine(x, 0)
+    assert all(np.abs(moved[i] - x[i]).max() > 0.1 for i in range(3))
+    # An int seeds a generator: the same seed, the same transforms.
+    np.testing.assert_array_equal(moved, random_affine(x, np.random.default_rng(0)))
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: nn.Conv2D(0, 6, 5), "`in_channels` must be positive"),
-    (lambda: nn.Conv2D(1, 6, 5).forward(np.zeros((1, 2, 8, 8))), "expects 1 input channels"),
-    (lambda: nn.Dense(4, 2).forward(np.zeros((1, 5))), "expects 4 features"),
-    (lambda: nn.SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0, 3])), "integers in 0..2"),
-    (lambda: nn.SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0])), "1 entries for 2 rows"),
-    (lambda: nn.Unpool2D(2, mode="bilinear"), "`mode` must be 'zeros' or 'repeat'"),
-    (lambda: nn.Unpool2D(0), "`size` must be positive"),
+# --- the one training loop ------------------------------------------------------------------
+
+
+def linear_problem(n=64):
+    x = normal(0, (n, 3))
+    return x, x @ np.array([[1.0], [-2.0], [0.5]])
+
+
+def test_fit_learns_a_linear_map_and_records_each_epoch():
+    x, y = linear_problem()
+    model = nn.Dense(3, 1, rng=0)
+    history = nn.fit(model, nn.MeanSquaredError(), x, y, epochs=30, batch_size=8, lr=0.05,
+                     evaluate=lambda m: {"weight_error": np.abs(m.weight.value - [1.0, -2.0, 0.5]).max()})
+    assert set(history) == {"loss", "lr", "seconds", "weight_error"}
+    assert all(len(values) == 30 for values in history.values())
+    assert history["loss"][-1] < 1e-3 * history["loss"][0]
+    assert history["weight_error"][-1] < 0.01
+    np.testing.assert_allclose(nn.predict(model, x, batch_size=7), x @ model.weight.value.T + model.bias.value)
+
+
+def test_fit_cosine_schedule_and_seed():
+    x, y = linear_problem()
+    runs = [nn.fit(nn.Dense(3, 1, rng=0), nn.MeanSquaredError(), x, y, epochs=4, lr=0.1, schedule="cosine", seed=s)
+            for s in (1, 1, 2)]
+    # (1 + cos(pi e / 4)) / 2 for e = 0..3: 1, (2 + sqrt 2) / 4, 1/2, (2 - sqrt 2) / 4.
+    np.testing.assert_allclose(runs[0]["lr"], [0.1, 0.0853553, 0.05, 0.0146447], rtol=1e-5)
+    assert runs[0]["loss"] == runs[1]["loss"] and runs[0]["loss"] != runs[2]["loss"]
+
+
+def test_fit_augments_every_batch_with_a_generator_and_without_y_the_target_is_the_input():
+    x = normal(0, (10, 4))
+    seen = []
+
+    def augment(batch, rng):
+        assert isinstance(rng, np.random.Generator)
+        seen.append(len(batch))
+        return batch + 1
+
+    class Identity(nn.Layer):
+        def forward(self, inputs):
+            self.inputs = inputs
+            return inputs
+
+        def backward(self, grad):
+            return grad
+
+    model = Identity()
+    history = nn.fit(model, nn.MeanSquaredError(), x, epochs=2, batch_size=4, augment=augment,
+                     optimizer=nn.SGD([], lr=0.1))
+    assert seen == [4, 4, 2, 4, 4, 2]
+    assert history["loss"] == [0.0, 0.0]   # autoencoder: the augmented input is its own target
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: nn.fit(LeNet(), nn.SoftmaxCrossEntropy(), np.zeros((5, 1, 28, 28)), np.zeros(3, int)),
+     ValueError, r"`y` has 3 entries but `x` has 5"),
+    (lambda: nn.fit(nn.Dense(2, 1), nn.MeanSquaredError(), np.zeros((4, 2)), np.zeros((4, 1)), schedule="linear"),
+     ValueError, "`schedule` must be"),
+    (lambda: nn.fit(nn.Dense(2, 1), nn.MeanSquaredError(), np.zeros((4, 2)), np.zeros((4, 1)),
+                    optimizer=nn.SGD([]), lr=0.1), ValueError, "`lr` to the `optimizer`"),
+    (lambda: nn.SGD([np.zeros(3)]), TypeError, "Parameter objects"),
+    (lambda: nn.MaxPool2D(5)(np.zeros((1, 1, 3, 3))), ValueError, r"window `size` \(5x5\) .* input `x` \(3x3\)"),
+    (lambda: nn.AvgPool2D((2, 4))(np.zeros((1, 1, 3, 3))), ValueError, r"`size` \(2x4\)"),
+    (lambda: nn.Conv2D(1, 1, 5)(np.zeros((1, 1, 3, 3))), ValueError, r"`kernel_size` \(5x5\)"),
+    (lambda: nn.Conv2D(1, 1, 5, padding=1)(np.zeros((1, 1, 2, 2))), ValueError, r"2x2, padded to 4x4"),
+    (lambda: random_affine(np.zeros((1, 1, 28, 28)), "0"), TypeError, "`rng` must be a numpy.random.Generator"),
+    (lambda: nn.Conv2D(1, 1, 3, rng=1.5), TypeError, "`rng`"),
+    (lambda: nn.Conv2D(0, 6, 5), ValueError, "`in_channels` must be positive"),
+    (lambda: nn.Conv2D(1, 6, 5).forward(np.zeros((1, 2, 8, 8))), ValueError, "expects 1 input channels"),
+    (lambda: nn.Dense(4, 2).forward(np.zeros((1, 5))), ValueError, "expects 4 features"),
+    (lambda: nn.SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0, 3])), ValueError, "integers in 0..2"),
+    (lambda: nn.SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0])), ValueError,
+     "`labels` has 1 entries but `logits` has 2"),
+    (lambda: nn.MeanSquaredError().forward(np.zeros((2, 3)), np.zeros((3, 3))), ValueError, "has shape"),
+    (lambda: nn.Unpool2D(2, mode="bilinear"), ValueError, "`mode` must be 'zeros' or 'repeat'"),
+    (lambda: nn.Unpool2D(0), ValueError, "`size` must be positive"),
+    (lambda: nn.Sequential([nn.ReLU(), np.zeros(3)]), TypeError, "must hold Layer objects"),
+    (lambda: LeNet()["conv 3"], KeyError, "no layer named 'conv 3'"),
+    (lambda: nn.predict(LeNet(), np.zeros((0, 1, 28, 28))), ValueError, "at least one example"),
 ])
-def test_bad_input(call, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
         call()
+
+
+def test_pool_size_error_never_blames_a_parameter_the_caller_did_not_pass():
+    with pytest.raises(ValueError) as caught:
+        nn.MaxPool2D(5)(np.zeros((1, 1, 3, 3)))
+    assert "`k`" not in str(caught.value)

@@ -207,7 +207,7 @@ def test_windows_mark_the_padding_grey():
     (lambda: show_windows(np.zeros((5, 5)), kernel=1.5), TypeError,
      "`kernel` must be an integer; got 1.5"),
     (lambda: show_windows(np.zeros((3, 3)), kernel=5), ValueError,
-     r"`kernel` \(5\) is larger than the padded input"),
+     r"window `kernel` \(5x5\) is larger than the padded input `x` \(3x3\)"),
     (lambda: show_windows(np.zeros((5, 5)), 3, stride=0), ValueError,
      "`stride` must be positive"),
     (lambda: show_overlap(np.ones((2, 2)), np.ones((2, 3))),

@@ -14,9 +14,10 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ["coursekit.book", "coursekit.conv", "coursekit.data", "coursekit.lenet", "coursekit.metrics", "coursekit.nn",
-           "coursekit.plotting", "coursekit.pooling", "coursekit.quantize", "coursekit.synthetic", "coursekit.unet",
-           "coursekit.widgets"]
+MODULES = ["coursekit.book", "coursekit.conv", "coursekit.data", "coursekit.echo", "coursekit.encoder_decoder",
+           "coursekit.lenet", "coursekit.metrics", "coursekit.nn.containers", "coursekit.nn.fit", "coursekit.nn.layers",
+           "coursekit.nn.losses", "coursekit.nn.optim", "coursekit.plotting", "coursekit.pooling", "coursekit.quantize",
+           "coursekit.synthetic", "coursekit.testing", "coursekit.widgets"]
 
 
 def test_layout():

@@ -23,9 +23,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# coursekit.nn, lenet, unet (to become encoder_decoder) and testing are being rebuilt for
-# issue 16 on another branch; they join this list when that work is merged.
+# coursekit.nn, lenet, encoder_decoder, echo and testing come from the other half of issue 16;
+# they join this list once their owners have checked their own "Used in:" lines. Until then
+# they are only searched for the functions that "through X" names.
 MODULES = ["book", "conv", "data", "metrics", "plotting", "pooling", "quantize", "synthetic", "widgets"]
+THROUGH_ONLY = ["echo", "encoder_decoder", "lenet", "nn", "testing"]
 
 #: How docstrings name each chapter, and the chapter's file in book/.
 CHAPTERS = {
@@ -81,7 +83,7 @@ def used_in(function):
 
 
 def _defining_module(name):
-    for module_name in MODULES:
+    for module_name in MODULES + THROUGH_ONLY:
         module = importlib.import_module(f"coursekit.{module_name}")
         if name in getattr(module, "__all__", ()):
             return module_name, getattr(module, name)

@@ -5,10 +5,13 @@ The encoder is three stages of 3x3 convolution, ReLU and 3x3 max pooling
 (by repetition) and 3x3 convolution back to 135. With ``skip=True`` the
 decoder's 45x45 stage also receives the encoder's 45x45 maps, concatenated along
 the channels: the skip connection of U-Net (Ronneberger et al., 2015), at one
-level. :func:`hand_made` runs the same pipeline with fixed kernels instead, so
-that the chapter can measure what learning the kernels buys.
+level. :func:`encode` and :func:`decode` run the same pipeline by hand, on one
+image with one fixed kernel, and :func:`hand_made` scores it, so that the chapter
+can measure what learning the kernels buys.
 
-Images go in and come out in dBZ; inside, the network works on dBZ / 80.
+Images go in and come out in dBZ; inside, the network works on dBZ / 80. The
+network trains with :func:`coursekit.nn.fit`, :class:`ReconstructionError` and
+the recipe :data:`RECIPE`.
 
 Used in: Encoder–decoder.
 """
@@ -17,21 +20,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, as_int
-from .conv import classic_kernel
+from ._validation import as_array, as_generator, as_int, odd_square_kernel
+from .conv import classic_kernel, corr2d, pad2d
 from .metrics import iou
-from .nn import Adam, Conv2D, MaxPool2D, MeanSquaredError, ReLU, Sequential, Unpool2D
-from .pooling import decode, encode
+from .nn import Conv2D, MaxPool2D, MeanSquaredError, ReLU, Sequential, SkipConcat, Unpool2D, predict
+from .pooling import max_pool2d, unpool2d
 
 __all__ = [
+    "DBZ_SCALE",
     "EDGE_KERNEL",
     "SMOOTH_KERNEL",
-    "DBZ_SCALE",
+    "RECIPE",
     "EncoderDecoder",
+    "ReconstructionError",
+    "decode",
     "echo_weight",
+    "encode",
     "evaluate",
-    "fit",
     "hand_made",
+    "network_input",
+    "random_crop_flip",
     "reconstruct",
 ]
 
@@ -44,6 +52,29 @@ SMOOTH_KERNEL = 2.0 * np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0])
 #: Reflectivity is divided by this before it enters the network.
 DBZ_SCALE = 80.0
 _SIZE = 3
+
+
+def network_input(images):
+    """Radar images in dBZ as the network takes them: (N, 1, H, W) float32, dBZ / 80.
+
+    Parameters
+    ----------
+    images : (N, H, W) or (N, H, W, 1) array_like
+        Reflectivity in dBZ; each side at least 27 pixels (three 3x3 poolings).
+
+    Returns
+    -------
+    (N, 1, H, W) float32 ndarray
+        About 0..1.
+
+    Examples
+    --------
+    >>> network_input(np.full((2, 136, 136, 1), 40, np.uint8))[0, 0, 0, 0]
+    np.float32(0.5)
+
+    Used in: Encoder–decoder.
+    """
+    return _images(images, "images")
 
 
 def _images(x, name):
@@ -67,8 +98,12 @@ def _target(x):
     return x[..., :rows, :cols]
 
 
-class EncoderDecoder:
+class EncoderDecoder(Sequential):
     """Three pooling stages down, three unpooling stages up; optionally one skip connection.
+
+    A :class:`~coursekit.nn.Sequential` of six stages, ``down 1`` to ``up 3``
+    (each a Sequential of its own); with ``skip=True`` the four middle stages sit
+    inside a :class:`~coursekit.nn.SkipConcat` named ``skip``.
 
     Parameters
     ----------
@@ -89,6 +124,8 @@ class EncoderDecoder:
     (2, 1, 135, 135)
     >>> model.code_shape((136, 136))
     (8, 5, 5)
+    >>> model.names
+    ['down 1', 'skip', 'up 3']
 
     Used in: Encoder–decoder.
     """
@@ -110,41 +147,27 @@ class EncoderDecoder:
         self.up2 = Sequential([Unpool2D(_SIZE), conv(c2, c1), ReLU()])
         # The last stage ends in dBZ / 80, so no ReLU there.
         self.up3 = Sequential([Unpool2D(_SIZE), conv(2 * c1 if self.skip else c1, 1)])
-        self.stages = [self.down1, self.down2, self.down3, self.up1, self.up2, self.up3]
+        middle = {"down 2": self.down2, "down 3": self.down3, "up 1": self.up1, "up 2": self.up2}
+        if self.skip:
+            super().__init__({"down 1": self.down1, "skip": SkipConcat(Sequential(middle)), "up 3": self.up3})
+        else:
+            super().__init__({"down 1": self.down1, **middle, "up 3": self.up3})
 
-    def __call__(self, x):
-        return self.forward(x)
-
-    def forward(self, x):
-        """(N, 1, H, W) scaled images -> (N, 1, H', W') with H' = H rounded down to a multiple of 27."""
+    def _inputs(self, x):
         x = as_array(x, "x", 4)
         if min(x.shape[-2:]) < _SIZE**3:
             raise ValueError(f"`x` must be at least {_SIZE**3} pixels a side (three 3x3 poolings); got {x.shape}")
         # Pixels beyond a multiple of 27 cannot come back through three unpoolings: leave them out,
         # so that the skip's maps and the decoder's always have the same size.
-        x = _target(x)
-        self._first = self.down1(x)
-        code = self.down3(self.down2(self._first))
-        y = self.up2(self.up1(code))
-        if self.skip:
-            y = np.concatenate([y, self._first], axis=1)
-        return self.up3(y)
+        return _target(x)
 
-    def backward(self, grad):
-        """Gradients of all parameters from the loss gradient at the output."""
-        grad = self.up3.backward(grad)
-        if self.skip:
-            grad, to_first = grad[:, :self.channels[0]], grad[:, self.channels[0]:]
-        grad = self.down2.backward(self.down3.backward(self.up1.backward(self.up2.backward(grad))))
-        if self.skip:
-            grad = grad + to_first
-        self.down1.backward(grad)
+    def forward(self, x):
+        """(N, 1, H, W) scaled images -> (N, 1, H', W') with H' = H rounded down to a multiple of 27."""
+        return super().forward(self._inputs(x))
 
-    def parameters(self):
-        return [p for stage in self.stages for p in stage.params]
-
-    def gradients(self):
-        return [g for stage in self.stages for g in stage.grads]
+    def activations(self, x):
+        """Every stage's output for a batch (N, 1, H, W), by stage name."""
+        return super().activations(self._inputs(x))
 
     def code_shape(self, image_shape):
         """Shape of one image's code (channels, rows, cols) at the bottleneck."""
@@ -153,6 +176,77 @@ class EncoderDecoder:
 
     def __repr__(self):
         return f"EncoderDecoder(channels={self.channels}, skip={self.skip})"
+
+
+class ReconstructionError(MeanSquaredError):
+    """The encoder–decoder's training loss: the squared error of each reconstruction against
+    the input it rebuilds, each pixel weighted by :func:`echo_weight`.
+
+    ``forward(prediction, images)`` takes the network's output (N, 1, H', W') and its
+    input (N, 1, H, W), dBZ / 80, cropped to the output's H' x W'; with
+    :func:`coursekit.nn.fit` and ``y=None`` the input is the target.
+
+    Examples
+    --------
+    >>> images = np.full((1, 1, 28, 28), 0.5)          # 40 dBZ: weight 10
+    >>> float(ReconstructionError().forward(np.zeros((1, 1, 27, 27)), images))
+    2.5
+
+    Used in: Encoder–decoder.
+    """
+
+    def forward(self, prediction, images):
+        target = _target(np.asarray(images))
+        return super().forward(prediction, target, echo_weight(target * DBZ_SCALE))
+
+
+def random_crop_flip(batch, rng, side=81):
+    """A random square crop of each image, the whole batch then mirrored at random.
+
+    The network is fully convolutional, so it can learn on crops and then run on
+    whole images; crops of 81 = 3 x 27 pixels cost a third of whole images. Storms
+    have no preferred side: mirrored images are as good as new ones.
+
+    Parameters
+    ----------
+    batch : (N, C, H, W) array_like
+    rng : numpy.random.Generator or int
+        The source of the crops and flips; an int seeds a new generator.
+    side : int, optional
+        Side of the crops, at least 27 and at most the images' shorter side.
+
+    Returns
+    -------
+    (N, C, side, side) ndarray
+        Each image cropped at its own random place; left-right and up-down flips
+        each with probability 1/2, for the whole batch.
+
+    Examples
+    --------
+    >>> random_crop_flip(np.zeros((2, 1, 136, 136)), 0).shape
+    (2, 1, 81, 81)
+
+    Used in: Encoder–decoder.
+    """
+    batch = as_array(batch, "batch", 4)
+    rng = as_generator(rng, "rng")
+    side = as_int(side, "side", _SIZE**3)
+    if side > min(batch.shape[-2:]):
+        raise ValueError(f"The parameter `side` ({side}) must not exceed the images' side {min(batch.shape[-2:])}")
+    rows = rng.integers(0, batch.shape[-2] - side + 1, len(batch))
+    cols = rng.integers(0, batch.shape[-1] - side + 1, len(batch))
+    crops = np.stack([image[:, r:r + side, c:c + side] for image, r, c in zip(batch, rows, cols)])
+    if rng.random() < 0.5:
+        crops = crops[..., ::-1]
+    if rng.random() < 0.5:
+        crops = crops[..., ::-1, :]
+    return np.ascontiguousarray(crops)
+
+
+#: The chapter's recipe for :func:`coursekit.nn.fit` (with :class:`ReconstructionError`
+#: and :func:`network_input`): Adam on batches of 8 random 81-pixel crops, the step
+#: size decaying along a cosine.
+RECIPE = {"epochs": 15, "batch_size": 8, "lr": 3e-3, "schedule": "cosine", "augment": random_crop_flip}
 
 
 def reconstruct(model, images, batch_size=32):
@@ -177,9 +271,7 @@ def reconstruct(model, images, batch_size=32):
 
     Used in: Encoder–decoder.
     """
-    x = _images(images, "images")
-    out = [model(x[i:i + batch_size])[:, 0] for i in range(0, len(x), as_int(batch_size, "batch_size", 1))]
-    return np.clip(np.concatenate(out) * DBZ_SCALE, 0, DBZ_SCALE)
+    return np.clip(predict(model, _images(images, "images"), batch_size)[:, 0] * DBZ_SCALE, 0, DBZ_SCALE)
 
 
 def echo_weight(dbz):
@@ -211,76 +303,88 @@ def echo_weight(dbz):
     return np.select([dbz >= 40, dbz >= 30, dbz >= 20], [10.0, 5.0, 2.0], 1.0).astype(np.result_type(dbz.dtype, np.float32), copy=False)
 
 
-def fit(model, images, epochs=15, batch_size=8, lr=3e-3, crop=81, seed=0, log=None):
-    """Teach `model` to rebuild its input: Adam on the mean squared error, cosine-decayed steps.
-
-    The network is fully convolutional, so it can learn on random crops and then
-    run on whole images; crops of 81 = 3 x 27 pixels cost a third of whole images.
+def encode(image, kernel, size=3, depth=3):
+    """A hand-made encoder: `depth` times cross-correlate (same padding), ReLU, max pool.
 
     Parameters
     ----------
-    model : EncoderDecoder
-    images : (N, 136, 136) or (N, 136, 136, 1) array_like
-        Training images in dBZ.
-    epochs, batch_size : int, optional
-    lr : float, optional
-        Initial step size; it decays to 0 along a half cosine.
-    crop : int or None, optional
-        Side of the random square crops trained on (None: whole images).
-    seed : int, optional
-        Order of the mini-batches, crops and random flips.
-    log : callable(str), optional
-        Called with one line per epoch.
+    image : (H, W) array_like
+    kernel : (k, k) array_like
+        Odd size; applied with padding (k - 1) / 2 so that only pooling shrinks the map.
+    size : int, optional
+        Pooling window and stride.
+    depth : int, optional
+        Number of stages.
 
     Returns
     -------
-    list of float
-        Mean training loss of each epoch (on images scaled by 1/80).
+    list of (str, ndarray)
+        Every intermediate map, named: ``conv 1``, ``relu 1``, ``pool 1``, ... The last
+        is the code, of side ``H // size**depth`` (136 -> 45 -> 15 -> 5 for size 3).
 
     Examples
     --------
-    >>> images = np.random.default_rng(0).uniform(0, 60, (4, 136, 136))
-    >>> losses = fit(EncoderDecoder(channels=(2, 2, 2)), images, epochs=2, batch_size=2, crop=54)
-    >>> len(losses), losses[-1] < losses[0]
-    (2, True)
+    >>> stages = encode(np.ones((136, 136)), np.ones((3, 3)) / 9)
+    >>> [img.shape[0] for name, img in stages if name.startswith("pool")]
+    [45, 15, 5]
 
     Used in: Encoder–decoder.
     """
-    x = _images(images, "images")
-    epochs, batch_size = as_int(epochs, "epochs", 1), as_int(batch_size, "batch_size", 1)
-    side = x.shape[-1] if crop is None else as_int(crop, "crop", _SIZE**3)
-    if side > min(x.shape[-2:]):
-        raise ValueError(f"The parameter `crop` ({side}) must not exceed the images' side {min(x.shape[-2:])}")
-    rng = np.random.default_rng(as_int(seed, "seed", 0))
-    loss = MeanSquaredError()
-    optimizer = Adam(model.parameters(), model.gradients(), lr=lr)
-    history = []
-    for epoch in range(epochs):
-        optimizer.lr = lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
-        order, total = rng.permutation(len(x)), 0.0
-        for first in range(0, len(order), batch_size):
-            chosen = order[first:first + batch_size]
-            rows = rng.integers(0, x.shape[-2] - side + 1, len(chosen))
-            cols = rng.integers(0, x.shape[-1] - side + 1, len(chosen))
-            batch = np.stack([x[i, :, r:r + side, c:c + side] for i, r, c in zip(chosen, rows, cols)])
-            # Storms have no preferred side: mirrored images are as good as new ones.
-            if rng.random() < 0.5:
-                batch = batch[..., ::-1]
-            if rng.random() < 0.5:
-                batch = batch[..., ::-1, :]
-            batch = np.ascontiguousarray(batch)
-            target = _target(batch)
-            total += float(loss.forward(model(batch), target, echo_weight(target * DBZ_SCALE))) * len(batch)
-            model.backward(loss.backward())
-            optimizer.step()
-        history.append(total / len(x))
-        if log is not None:
-            log(f"epoch {epoch + 1:>2}: loss {history[-1]:.5f}")
-    return history
+    x = as_array(image, "image", 2).astype(float)
+    kernel = odd_square_kernel(kernel, "kernel")
+    stages = []
+    for stage in range(1, as_int(depth, "depth", 1) + 1):
+        x = corr2d(pad2d(x, len(kernel) // 2), kernel)
+        stages.append((f"conv {stage}", x))
+        x = np.maximum(x, 0)
+        stages.append((f"relu {stage}", x))
+        x = max_pool2d(x, size)
+        stages.append((f"pool {stage}", x))
+    return stages
+
+
+def decode(code, kernel, size=3, depth=3, mode="zeros"):
+    """A hand-made decoder: `depth` times unpool, cross-correlate (same padding), ReLU.
+
+    Parameters
+    ----------
+    code : (h, w) array_like
+    kernel : (k, k) array_like
+        The reconstruction kernel, odd size.
+    size : int, optional
+        Enlargement per stage.
+    depth : int, optional
+    mode : {'zeros', 'repeat'}, optional
+        How :func:`~coursekit.pooling.unpool2d` enlarges.
+
+    Returns
+    -------
+    list of (str, ndarray)
+        ``unpool 1``, ``conv 1``, ``relu 1``, ...; the last map has side ``h * size**depth``.
+
+    Examples
+    --------
+    >>> stages = decode(np.ones((5, 5)), np.ones((3, 3)) / 9)
+    >>> stages[-1][1].shape
+    (135, 135)
+
+    Used in: Encoder–decoder.
+    """
+    x = as_array(code, "code", 2).astype(float)
+    kernel = odd_square_kernel(kernel, "kernel")
+    stages = []
+    for stage in range(1, as_int(depth, "depth", 1) + 1):
+        x = unpool2d(x, size, mode)
+        stages.append((f"unpool {stage}", x))
+        x = corr2d(pad2d(x, len(kernel) // 2), kernel)
+        stages.append((f"conv {stage}", x))
+        x = np.maximum(x, 0)
+        stages.append((f"relu {stage}", x))
+    return stages
 
 
 def hand_made(images, mode="zeros", fit=None, edge=EDGE_KERNEL, smooth=SMOOTH_KERNEL):
-    """The fixed pipeline: :func:`~coursekit.pooling.encode` then :func:`~coursekit.pooling.decode`.
+    """The fixed pipeline: :func:`encode` then :func:`decode`.
 
     Its output is in arbitrary units, so a gain and an offset map it to dBZ: the
     least-squares fit over the images `fit` (training images), which gives the

@@ -1,0 +1,45 @@
+"""Neural networks in NumPy, on the course's own primitives.
+
+Layers (:mod:`~coursekit.nn.layers`) with forward and backward passes hold
+:class:`Parameter` objects (``value`` and ``grad``); containers
+(:mod:`~coursekit.nn.containers`) build models from layers; losses
+(:mod:`~coursekit.nn.losses`) start the backward pass; optimizers
+(:mod:`~coursekit.nn.optim`) take one list, ``model.parameters()``; and
+:func:`fit` (:mod:`~coursekit.nn.fit`) is the one training loop::
+
+    from coursekit import nn
+    model = nn.Sequential([nn.Flatten(), nn.Dense(784, 10)])
+    history = nn.fit(model, nn.SoftmaxCrossEntropy(), x, y, epochs=5, schedule="cosine")
+
+Batches are NCHW; convolution weights are (C_out, C_in, kH, kW) as in PyTorch.
+
+Used in: LeNet; Encoder–decoder.
+"""
+
+from .containers import Sequential, SkipConcat
+from .fit import cosine, fit, predict
+from .layers import AvgPool2D, Conv2D, Dense, Flatten, Layer, MaxPool2D, Parameter, ReLU, Sigmoid, Unpool2D
+from .losses import MeanSquaredError, SoftmaxCrossEntropy
+from .optim import SGD, Adam
+
+__all__ = [
+    "Adam",
+    "AvgPool2D",
+    "Conv2D",
+    "Dense",
+    "Flatten",
+    "Layer",
+    "MaxPool2D",
+    "MeanSquaredError",
+    "Parameter",
+    "ReLU",
+    "SGD",
+    "Sequential",
+    "Sigmoid",
+    "SkipConcat",
+    "SoftmaxCrossEntropy",
+    "Unpool2D",
+    "cosine",
+    "fit",
+    "predict",
+]
