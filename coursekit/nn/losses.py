@@ -130,8 +130,12 @@ class PixelCrossEntropy:
             raise ValueError(f"`labels` must be integers in 0..{n_classes - 1}")
         if self.weights is not None and len(self.weights) != n_classes:
             raise ValueError(f"`weights` has {len(self.weights)} entries but `logits` has {n_classes} classes")
-        log_probs = logits - logsumexp(logits, axis=1, keepdims=True)
-        self._probs = np.exp(log_probs)
+        # log softmax, shifted by the largest logit so that exp never overflows (and float32 stays float32)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        self._probs = exp / total
+        log_probs = shifted - np.log(total)
         self._one_hot = labels[:, None] == np.arange(n_classes)[None, :, None, None]
         weight = np.ones(labels.shape, logits.dtype) if self.weights is None else \
             self.weights.astype(logits.dtype)[labels]
