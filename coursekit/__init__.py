@@ -17,8 +17,8 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-_SUBMODULES = ("book", "conv", "data", "echo", "encoder_decoder", "grading", "lenet", "metrics", "nn", "plotting",
-               "pooling", "quantize", "synthetic", "testing", "widgets")
+_SUBMODULES = ("book", "conv", "data", "echo", "encoder_decoder", "grading", "lenet", "metrics", "nn", "pixel_classifier",
+               "plotting", "pooling", "quantize", "synthetic", "testing", "widgets")
 __all__ = [*_SUBMODULES, "__version__"]
 
 

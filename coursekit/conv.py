@@ -241,9 +241,22 @@ def _correlate_backward(grad, columns, w, x_shape, stride, padding, input_grad=T
     grad_b = grad.sum(axis=(0, 2))
     if not input_grad:
         return grad_w, grad_b, None
+    return grad_w, grad_b, _transpose_correlate(grad, w, x_shape, stride, padding)
+
+
+def _transpose_correlate(grad, w, x_shape, stride, padding):
+    """The gradient of :func:`_correlate` with respect to its input: ``W^T @ grad``, folded back
+    onto the pixels of an (N, C, H, W) map of shape `x_shape` (:func:`_col2im`).
+
+    ``grad`` is (N, C_out, H_out, W_out) or already flattened to (N, C_out, H_out * W_out).
+    As a function of ``grad`` this is the transposed convolution
+    (:class:`coursekit.nn.ConvTranspose2D`), whose own gradient is therefore :func:`_correlate`.
+    """
+    n_filters = len(w)
+    grad = grad.reshape(len(grad), n_filters, -1)
     # A C-ordered W^T makes this product about twice as fast as the transposed view.
     columns_grad = np.matmul(np.ascontiguousarray(w.reshape(n_filters, -1).T), grad)
-    return grad_w, grad_b, _col2im(columns_grad, x_shape, w.shape[2:], stride, padding)
+    return _col2im(columns_grad, x_shape, w.shape[2:], stride, padding)
 
 
 def _windows(size, stride, out_shape):
@@ -289,6 +302,10 @@ def _col2im(columns, x_shape, kernel_shape, stride, padding):
     out_rows = output_size(height, k_rows, pad_r, stride_r)
     out_cols = output_size(width, k_cols, pad_c, stride_c)
     taps = columns.reshape(n_images, channels, k_rows, k_cols, out_rows, out_cols)
+    if (k_rows, k_cols) == (stride_r, stride_c) and (out_rows * k_rows, out_cols * k_cols) == (height, width) \
+            and not (pad_r or pad_c):
+        # The windows tile the map without overlap (a 2x2 kernel at stride 2): folding back is a reshape.
+        return taps.transpose(0, 1, 4, 2, 5, 3).reshape(x_shape)
     padded = np.zeros((n_images, channels, height + 2 * pad_r, width + 2 * pad_c), dtype=columns.dtype)
     for (a, b), window in _windows(kernel_shape, stride, (out_rows, out_cols)):
         padded[window] += taps[:, :, a, b]

@@ -29,8 +29,8 @@ import numpy as np
 
 from ._validation import as_array, as_int, binary_mask, same_shape
 
-__all__ = ["Counts", "accuracy", "confusion_counts", "csi", "dice", "far", "iou", "iou_per_class", "mean_iou", "pod",
-           "shift_down"]
+__all__ = ["Counts", "accuracy", "confusion_counts", "confusion_matrix", "csi", "dice", "far", "iou", "iou_per_class",
+           "mean_iou", "pod", "shift_down"]
 
 
 class Counts(NamedTuple):
@@ -231,6 +231,43 @@ def far(target, prediction):
 
 
 @_document(_LABELS)
+def confusion_matrix(target, prediction, n_classes):
+    """How many pixels of each true class got each predicted class, over every pixel of the batch.
+
+    Row ``i``, column ``j`` counts the pixels labelled ``i`` and predicted ``j``, as
+    ``sklearn.metrics.confusion_matrix`` arranges it; the diagonal holds the hits.
+    {shapes}
+
+    Returns
+    -------
+    (n_classes, n_classes) int64 ndarray
+        Sums to the number of pixels.
+
+    Examples
+    --------
+    >>> confusion_matrix([[0, 0, 1, 1, 1]], [[0, 1, 1, 1, 2]], 3)
+    array([[1, 1, 0],
+           [0, 2, 1],
+           [0, 0, 0]])
+
+    Used in: Encoder–decoder; Pixel-wise metrics.
+    """
+    n_classes = as_int(n_classes, "n_classes", 1)
+
+    def labels(array, name):
+        wrong = (array < 0) | (array >= n_classes) | (array != np.round(array))
+        if wrong.any():
+            raise ValueError(f"The parameter `{name}` must hold class labels 0 to {n_classes - 1} "
+                             f"(`n_classes` = {n_classes}); got values {np.unique(array[wrong])[:5]}")
+        return array.astype(np.int64, copy=False)
+
+    target, prediction = _pair(target, prediction, labels)
+    # Confusion matrix in one bincount: row = true class, column = predicted class.
+    matrix = np.bincount((target * n_classes + prediction).ravel(), minlength=n_classes**2)
+    return matrix.reshape(n_classes, n_classes).astype(np.int64, copy=False)
+
+
+@_document(_LABELS)
 def iou_per_class(target, prediction, n_classes):
     """IoU of each class of integer label maps, pooled over every pixel of the batch.
 
@@ -250,19 +287,7 @@ def iou_per_class(target, prediction, n_classes):
 
     Used in: Pixel-wise metrics.
     """
-    n_classes = as_int(n_classes, "n_classes", 1)
-
-    def labels(array, name):
-        wrong = (array < 0) | (array >= n_classes) | (array != np.round(array))
-        if wrong.any():
-            raise ValueError(f"The parameter `{name}` must hold class labels 0 to {n_classes - 1} "
-                             f"(`n_classes` = {n_classes}); got values {np.unique(array[wrong])[:5]}")
-        return array.astype(np.int64, copy=False)
-
-    target, prediction = _pair(target, prediction, labels)
-    # Confusion matrix in one bincount: row = true class, column = predicted class.
-    matrix = np.bincount((target * n_classes + prediction).ravel(), minlength=n_classes**2)
-    matrix = matrix.reshape(n_classes, n_classes)
+    matrix = confusion_matrix(target, prediction, n_classes)
     tp = np.diag(matrix)
     return _ratio(tp, matrix.sum(axis=0) + matrix.sum(axis=1) - tp, np.nan)
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from ._validation import as_array, as_generator, as_int, as_pair
 
-__all__ = ["check_gradients", "check_loss_gradient", "conv2d_reference", "convective_stratiform_loop",
-           "numerical_gradient"]
+__all__ = ["check_gradients", "check_loss_gradient", "conv2d_reference", "conv_transpose2d_reference",
+           "convective_stratiform_loop", "numerical_gradient"]
 
 
 def conv2d_reference(x, w, b=None, stride=1, padding=0):
@@ -62,6 +62,53 @@ def conv2d_reference(x, w, b=None, stride=1, padding=0):
                     window = xp[n, :, i * stride_r:i * stride_r + k_rows, j * stride_c:j * stride_c + k_cols]
                     out[n, o, i, j] = np.sum(window * w[o]) + (0.0 if b is None else b[o])
     return out
+
+
+def conv_transpose2d_reference(x, w, b=None, stride=1, padding=0, output_padding=0):
+    """Transposed convolution by its definition: every input value scatters its kernel.
+
+    ``full[n, o, i*s + a, j*s + b'] += x[n, c, i, j] * w[c, o, a, b']`` over all
+    inputs and kernel taps; the output is ``full`` with `padding` rows and columns
+    cut from each side (and `output_padding` zero rows and columns added at the
+    bottom and right before cutting), plus ``b[o]``.
+
+    Parameters
+    ----------
+    x : (N, C_in, H, W) array_like
+    w : (C_in, C_out, kH, kW) array_like
+        The layout of ``torch.nn.functional.conv_transpose2d``.
+    b : (C_out,) array_like, optional
+    stride, padding, output_padding : int or (int, int), optional
+
+    Returns
+    -------
+    (N, C_out, H_out, W_out) float64 ndarray
+        ``H_out = (H - 1) * stride - 2 * padding + kH + output_padding``, likewise ``W_out``.
+
+    Examples
+    --------
+    >>> x = np.array([[[[1.0, 2.0]]]])                  # two values, stride 2: two copies side by side
+    >>> conv_transpose2d_reference(x, np.ones((1, 1, 1, 3)), stride=2)
+    array([[[[1., 1., 3., 2., 2.]]]])
+
+    Used in: Encoder–decoder.
+    """
+    x = as_array(x, "x", 4).astype(np.float64)
+    w = as_array(w, "w", 4).astype(np.float64)
+    (stride_r, stride_c), (pad_r, pad_c) = as_pair(stride, "stride", 1), as_pair(padding, "padding", 0)
+    extra_r, extra_c = as_pair(output_padding, "output_padding", 0)
+    n_images, channels, rows, cols = x.shape
+    k_rows, k_cols = w.shape[2:]
+    full = np.zeros((n_images, w.shape[1], (rows - 1) * stride_r + k_rows + extra_r,
+                     (cols - 1) * stride_c + k_cols + extra_c))
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(rows):
+                for j in range(cols):
+                    full[n, :, i * stride_r:i * stride_r + k_rows, j * stride_c:j * stride_c + k_cols] += \
+                        x[n, c, i, j] * w[c]
+    out = full[:, :, pad_r:full.shape[2] - pad_r, pad_c:full.shape[3] - pad_c]
+    return out + (0.0 if b is None else np.asarray(b, dtype=np.float64)[None, :, None, None])
 
 
 def numerical_gradient(f, array, indices=None, eps=1e-6):

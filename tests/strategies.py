@@ -39,3 +39,18 @@ shapes_nchw = st.tuples(st.integers(1, 2), small, st.integers(1, 5), st.integers
 def normal(seed, shape):
     """Standard normal float64 values: ties (in max pooling) have probability zero."""
     return np.random.default_rng(seed).normal(size=shape)
+
+
+@st.composite
+def conv_transpose_configs(draw):
+    """A ConvTranspose2D set-up whose output is at least one pixel: batch, channels, kernel, stride,
+    padding, output padding (less than the stride), input side."""
+    kernel, stride = draw(pairs(1, 4)), draw(pairs(1, 3))
+    padding = tuple(draw(st.integers(0, k)) for k in kernel)
+    output_padding = tuple(draw(st.integers(0, s - 1)) for s in stride)
+    # Smallest input side whose output (n - 1) s - 2 p + k + output_padding is at least 1.
+    smallest = [max(1, -(-(2 * p - k - e + 1) // s) + 1) for k, s, p, e in zip(kernel, stride, padding, output_padding)]
+    rows, cols = (draw(st.integers(low, low + 4)) for low in smallest)
+    return {"n": draw(st.integers(1, 2)), "c_in": draw(small), "c_out": draw(small), "kernel": kernel,
+            "stride": stride, "padding": padding, "output_padding": output_padding, "shape": (rows, cols),
+            "seed": draw(seeds)}

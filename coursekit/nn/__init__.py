@@ -18,20 +18,23 @@ Used in: LeNet; Encoder–decoder.
 
 from .containers import Sequential, SkipConcat
 from .fit import cosine, fit, predict
-from .layers import AvgPool2D, Conv2D, Dense, Flatten, Layer, MaxPool2D, Parameter, ReLU, Sigmoid, Unpool2D
-from .losses import MeanSquaredError, SoftmaxCrossEntropy
+from .layers import (AvgPool2D, Conv2D, ConvTranspose2D, Dense, Flatten, Layer, MaxPool2D, Parameter, ReLU, Sigmoid,
+                     Unpool2D)
+from .losses import MeanSquaredError, PixelCrossEntropy, SoftmaxCrossEntropy
 from .optim import SGD, Adam
 
 __all__ = [
     "Adam",
     "AvgPool2D",
     "Conv2D",
+    "ConvTranspose2D",
     "Dense",
     "Flatten",
     "Layer",
     "MaxPool2D",
     "MeanSquaredError",
     "Parameter",
+    "PixelCrossEntropy",
     "ReLU",
     "SGD",
     "Sequential",

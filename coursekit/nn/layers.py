@@ -4,7 +4,8 @@ Each layer computes ``forward(x)`` and, from the gradient of the loss with respe
 to its output, ``backward(grad)``: the gradient with respect to its input, while
 writing the gradient of each of its parameters into that parameter's ``.grad``.
 Few primitives do the work: the cross-correlation of :mod:`coursekit.conv` (whose
-gradients are computed through the same unfolded columns), the pooling and window
+gradients are computed through the same unfolded columns; the transposed
+convolution is its gradient with respect to the input, run forward), the pooling and window
 offsets of :mod:`coursekit.pooling` and :mod:`coursekit.conv`, and
 :func:`~coursekit.pooling.unpool2d`.
 
@@ -21,8 +22,8 @@ from .. import conv
 from .._validation import as_array, as_generator, as_int, as_pair, window_fits
 from ..pooling import avg_pool2d, max_pool2d, unpool2d
 
-__all__ = ["AvgPool2D", "Conv2D", "Dense", "Flatten", "Layer", "MaxPool2D", "Parameter", "ReLU", "Sigmoid",
-           "Unpool2D"]
+__all__ = ["AvgPool2D", "Conv2D", "ConvTranspose2D", "Dense", "Flatten", "Layer", "MaxPool2D", "Parameter", "ReLU",
+           "Sigmoid", "Unpool2D"]
 
 
 class Parameter:
@@ -149,6 +150,113 @@ class Conv2D(Layer):
     def __repr__(self):
         o, i, kh, kw = self.weight.value.shape
         return f"Conv2D({i}, {o}, kernel={kh}x{kw}, stride={self.stride[0]}, padding={self.padding[0]})"
+
+
+class ConvTranspose2D(Layer):
+    """Transposed convolution: learnable upsampling, the decoder's step up in U-Net.
+
+    Each input value scatters a copy of its kernel, scaled by the value, onto the
+    output, the copies `stride` pixels apart; where copies overlap they add up:
+    ``out[n, o, i*s + a - p, j*s + b - p] += x[n, c, i, j] * w[c, o, a, b]``, plus a
+    bias per output channel (:func:`coursekit.testing.conv_transpose2d_reference`
+    does exactly this, one value at a time). It is the gradient of a convolution
+    with respect to its input, run forward, so it goes through the same columns
+    (:func:`coursekit.conv._col2im`), and its own input gradient is a plain
+    cross-correlation with the same weights. Equivalently: insert ``s - 1`` zeros
+    between the input values, pad by ``k - 1 - p`` and cross-correlate with the
+    kernel rotated by 180 degrees. With a kernel that is not a multiple of the stride
+    the overlap is uneven, which draws checkerboards.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+    padding : int or (int, int), optional
+        Rows and columns removed from each side of the full output.
+    output_padding : int or (int, int), optional
+        Rows and columns added at the bottom and right, less than `stride`: picks
+        one of the `stride` input sizes that a strided convolution maps to the same size.
+    rng : numpy.random.Generator or int, optional
+        Weights start uniform in +-1/sqrt(out_channels * kH * kW), as in PyTorch.
+    dtype : numpy dtype, optional
+
+    Attributes
+    ----------
+    weight : Parameter of shape (in_channels, out_channels, kH, kW)
+        As in ``torch.nn.ConvTranspose2d``: the transpose of a convolution's layout.
+    bias : Parameter of shape (out_channels,)
+
+    Notes
+    -----
+    Output size along each axis: ``(H - 1) * stride - 2 * padding + kH + output_padding``.
+    With ``kernel_size = stride = 2`` each pixel becomes a 2x2 block: sizes double.
+
+    Examples
+    --------
+    >>> layer = ConvTranspose2D(16, 8, 2, stride=2, rng=0)
+    >>> layer(np.zeros((2, 16, 17, 17))).shape
+    (2, 8, 34, 34)
+    >>> layer = ConvTranspose2D(1, 1, 3, stride=2, padding=1, output_padding=1, rng=0)
+    >>> layer(np.zeros((1, 1, 5, 5))).shape
+    (1, 1, 10, 10)
+
+    Used in: Encoder–decoder.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, rng=None,
+                 dtype=np.float64):
+        in_channels = as_int(in_channels, "in_channels", 1)
+        out_channels = as_int(out_channels, "out_channels", 1)
+        self.kernel = as_pair(kernel_size, "kernel_size", 1)
+        self.stride = as_pair(stride, "stride", 1)
+        self.padding = as_pair(padding, "padding", 0)
+        self.output_padding = as_pair(output_padding, "output_padding", 0)
+        if any(extra >= step for extra, step in zip(self.output_padding, self.stride)):
+            raise ValueError(f"The parameter `output_padding` ({output_padding}) must be smaller than the "
+                             f"`stride` ({stride})")
+        rng = as_generator(rng, "rng")
+        bound = 1 / np.sqrt(out_channels * self.kernel[0] * self.kernel[1])
+        self.weight = _uniform(rng, bound, (in_channels, out_channels, *self.kernel), dtype)
+        self.bias = _uniform(rng, bound, (out_channels,), dtype)
+
+    def parameters(self):
+        return [self.weight, self.bias]
+
+    def output_shape(self, rows, cols):
+        """(rows, cols) of the output for an input of `rows` x `cols`."""
+        return tuple((n - 1) * s - 2 * p + k + extra for n, s, p, k, extra in
+                     zip((rows, cols), self.stride, self.padding, self.kernel, self.output_padding))
+
+    def forward(self, x):
+        weight = self.weight.value
+        x = as_array(x, "x", 4)
+        if x.shape[1] != weight.shape[0]:
+            raise ValueError(f"ConvTranspose2D expects {weight.shape[0]} input channels; `x` has shape {x.shape}")
+        out_rows, out_cols = self.output_shape(*x.shape[2:])
+        if out_rows < 1 or out_cols < 1:
+            raise ValueError(f"The `padding` {self.padding} removes the whole output of ConvTranspose2D for `x` "
+                             f"of shape {x.shape}")
+        self._x = x.astype(weight.dtype, copy=False)
+        out = conv._transpose_correlate(self._x, weight, (len(x), weight.shape[1], out_rows, out_cols),
+                                        self.stride, self.padding)
+        out += self.bias.value[:, None, None]
+        return out
+
+    def backward(self, grad):
+        # The forward pass is the input gradient of a convolution with these weights, so the
+        # backward pass is that convolution; its columns also give the weight gradient.
+        weight = self.weight.value
+        grad_x, columns = conv._correlate(grad.astype(weight.dtype, copy=False), weight, None, self.stride,
+                                          self.padding)
+        x = self._x.reshape(len(self._x), len(weight), -1)
+        self.weight.grad[...] = np.matmul(x, columns.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
+        self.bias.grad[...] = grad.sum(axis=(0, 2, 3))
+        return grad_x
+
+    def __repr__(self):
+        i, o, kh, kw = self.weight.value.shape
+        return f"ConvTranspose2D({i}, {o}, kernel={kh}x{kw}, stride={self.stride[0]}, padding={self.padding[0]})"
 
 
 class _Pool(Layer):
