@@ -245,6 +245,17 @@ def test_scores_and_confusion_matrix_match_scikit_learn():
     assert np.isnan(pc.label_scores(np.zeros((4, 4), int), np.zeros((4, 4), int))["iou"][2])
 
 
+def test_class_edges_mark_both_sides_of_every_border_and_nothing_else():
+    labels = np.zeros((2, 6, 6), int)
+    labels[0, 2:4, 2:4] = 2
+    edges = pc.class_edges(labels)
+    assert not edges[1].any()
+    expected = np.zeros((6, 6), bool)
+    expected[1:5, 1:5] = True
+    np.testing.assert_array_equal(edges[0], expected)
+    np.testing.assert_array_equal(pc.class_edges(labels[0]), expected)
+
+
 # --- a short training ----------------------------------------------------------------------
 
 
