@@ -152,7 +152,7 @@ def _he_start(layer, rng):
     """Start every weight uniform in +-sqrt(6 / fan_in) and every bias at 0 (He et al., 2015).
 
     PyTorch's default start, +-1/sqrt(fan_in), divides the spread of the maps by about
-    2.5 at each convolution-ReLU; through the seven layers of a U-Net the signal (and
+    2.5 at each convolution-ReLU; through the eight layers of this U-Net the signal (and
     the gradient) all but vanish, and training crawls. He's start keeps the spread
     constant through ReLUs. A transposed convolution of stride 2 and kernel 2 sums
     over the input channels only: its fan-in is ``in_channels``.
@@ -296,16 +296,16 @@ def train(images, skip=True, channels=(8, 16, 32), recipe=None, seed=0, log=None
     log : callable(str), optional
         One line per epoch (``print`` to watch).
 
-    Notes
-    -----
-    NumPy's matrix products run on one thread meanwhile (see ``_one_blas_thread``):
-    for matrices this small a second thread costs more than it saves.
-
     Returns
     -------
     model : UNet
     history : dict of lists
         As :func:`coursekit.nn.fit` returns it (``loss``, ``lr``, ``seconds`` per epoch).
+
+    Notes
+    -----
+    NumPy's matrix products run on one thread meanwhile (see ``_one_blas_thread``):
+    for matrices this small a second thread costs more than it saves.
 
     Examples
     --------
