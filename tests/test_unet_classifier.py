@@ -290,6 +290,22 @@ def test_a_short_training_lowers_the_loss_and_finds_convection_the_threshold_mis
     assert learned["iou"][echo.NO_ECHO] > 0.99 and learned["iou"][echo.STRATIFORM] > 0.95
 
 
+def test_train_uses_at_most_the_recipes_number_of_images(monkeypatch):
+    images = bumps(6, seed=2, side=16)
+    crops = pc.training_crops
+    counts = []
+
+    def counting(chosen, **options):
+        counts.append(len(chosen))
+        assert all(any(np.array_equal(image, original) for original in images) for image in chosen)
+        return crops(chosen, **options)
+
+    monkeypatch.setattr(pc, "training_crops", counting)
+    for limit in (2, 10):
+        pc.train(images, channels=(2, 2), recipe={"images": limit, "side": 16, "crops": 1, "epochs": 1})
+    assert counts == [2, 6]
+
+
 @pytest.mark.parametrize("call, error, match", [
     (lambda: nn.ConvTranspose2D(1, 1, 3, stride=2, output_padding=2), ValueError, "`output_padding` \\(2\\)"),
     (lambda: nn.ConvTranspose2D(1, 1, 3, padding=2)(np.zeros((1, 1, 1, 1))), ValueError, "removes the whole output"),
