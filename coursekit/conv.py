@@ -253,6 +253,16 @@ def _transpose_correlate(grad, w, x_shape, stride, padding):
     (:class:`coursekit.nn.ConvTranspose2D`), whose own gradient is therefore :func:`_correlate`.
     """
     n_filters = len(w)
+    (k_rows, k_cols), (pad_r, pad_c) = w.shape[2:], padding
+    if stride == (1, 1) and pad_r < k_rows and pad_c < k_cols:
+        # At stride 1 the same sum is a cross-correlation of the gradient, padded by k - 1 - p,
+        # with the kernel rotated by 180 degrees and its channel axes swapped: unfolding the
+        # gradient's C_out maps costs less than folding back C_in * kH * kW columns.
+        out_rows, out_cols = x_shape[2] + 2 * pad_r - k_rows + 1, x_shape[3] + 2 * pad_c - k_cols + 1
+        flipped = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[..., ::-1, ::-1])
+        grad_x, _ = _correlate(grad.reshape(len(grad), n_filters, out_rows, out_cols), flipped, None, stride,
+                               (k_rows - 1 - pad_r, k_cols - 1 - pad_c))
+        return grad_x
     grad = grad.reshape(len(grad), n_filters, -1)
     # A C-ordered W^T makes this product about twice as fast as the transposed view.
     columns_grad = np.matmul(np.ascontiguousarray(w.reshape(n_filters, -1).T), grad)

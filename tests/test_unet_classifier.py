@@ -245,6 +245,17 @@ def test_scores_and_confusion_matrix_match_scikit_learn():
     assert np.isnan(pc.label_scores(np.zeros((4, 4), int), np.zeros((4, 4), int))["iou"][2])
 
 
+def test_class_edges_mark_both_sides_of_every_border_and_nothing_else():
+    labels = np.zeros((2, 6, 6), int)
+    labels[0, 2:4, 2:4] = 2
+    edges = pc.class_edges(labels)
+    assert not edges[1].any()
+    expected = np.zeros((6, 6), bool)
+    expected[1:5, 1:5] = True
+    np.testing.assert_array_equal(edges[0], expected)
+    np.testing.assert_array_equal(pc.class_edges(labels[0]), expected)
+
+
 # --- a short training ----------------------------------------------------------------------
 
 
@@ -277,6 +288,22 @@ def test_a_short_training_lowers_the_loss_and_finds_convection_the_threshold_mis
     assert baseline["iou"][echo.CONVECTIVE] == 0
     assert learned["iou"][echo.CONVECTIVE] > 0.3
     assert learned["iou"][echo.NO_ECHO] > 0.99 and learned["iou"][echo.STRATIFORM] > 0.95
+
+
+def test_train_uses_at_most_the_recipes_number_of_images(monkeypatch):
+    images = bumps(6, seed=2, side=16)
+    crops = pc.training_crops
+    counts = []
+
+    def counting(chosen, **options):
+        counts.append(len(chosen))
+        assert all(any(np.array_equal(image, original) for original in images) for image in chosen)
+        return crops(chosen, **options)
+
+    monkeypatch.setattr(pc, "training_crops", counting)
+    for limit in (2, 10):
+        pc.train(images, channels=(2, 2), recipe={"images": limit, "side": 16, "crops": 1, "epochs": 1})
+    assert counts == [2, 6]
 
 
 @pytest.mark.parametrize("call, error, match", [
