@@ -226,7 +226,7 @@ def random_crop_flip(batch, rng, side=81):
     >>> random_crop_flip(np.zeros((2, 1, 136, 136)), 0).shape
     (2, 1, 81, 81)
 
-    Used in: Encoder–decoder.
+    Used in: :data:`RECIPE`, as its augmentation.
     """
     batch = as_array(batch, "batch", 4)
     rng = as_generator(rng, "rng")
@@ -297,7 +297,7 @@ def echo_weight(dbz):
     >>> echo_weight(np.array([0.0, 25.0, 35.0, 55.0]))
     array([ 1.,  2.,  5., 10.])
 
-    Used in: Encoder–decoder.
+    Used in: :class:`ReconstructionError`, the learned decoders' loss.
     """
     dbz = np.asarray(dbz)
     return np.select([dbz >= 40, dbz >= 30, dbz >= 20], [10.0, 5.0, 2.0], 1.0).astype(np.result_type(dbz.dtype, np.float32), copy=False)

@@ -250,7 +250,7 @@ def confusion_matrix(target, prediction, n_classes):
            [0, 2, 1],
            [0, 0, 0]])
 
-    Used in: Encoder–decoder; Pixel-wise metrics.
+    Used in: Encoder–decoder.
     """
     n_classes = as_int(n_classes, "n_classes", 1)
 

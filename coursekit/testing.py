@@ -45,7 +45,7 @@ def conv2d_reference(x, w, b=None, stride=1, padding=0):
     array([[[[-4., -4.],
              [-4., -4.]]]])
 
-    Used in: LeNet.
+    Used in: the tests of :mod:`coursekit.conv` and :mod:`coursekit.nn`.
     """
     x = as_array(x, "x", 4).astype(np.float64)
     w = as_array(w, "w", 4).astype(np.float64)
@@ -91,7 +91,7 @@ def conv_transpose2d_reference(x, w, b=None, stride=1, padding=0, output_padding
     >>> conv_transpose2d_reference(x, np.ones((1, 1, 1, 3)), stride=2)
     array([[[[1., 1., 3., 2., 2.]]]])
 
-    Used in: Encoder–decoder.
+    Used in: the tests of ``nn.ConvTranspose2D``.
     """
     x = as_array(x, "x", 4).astype(np.float64)
     w = as_array(w, "w", 4).astype(np.float64)
@@ -139,7 +139,7 @@ def numerical_gradient(f, array, indices=None, eps=1e-6):
     >>> numerical_gradient(lambda: float(np.sum(a**2)), a).round(6)
     array([2., 4.])
 
-    Used in: LeNet.
+    Used in: the tests of :mod:`coursekit.nn`.
     """
     chosen = list(np.ndindex(array.shape)) if indices is None else indices
     grads = []
@@ -251,7 +251,7 @@ def check_loss_gradient(loss, prediction, *targets, samples=None, rng=0, eps=1e-
     >>> from coursekit import nn
     >>> check_loss_gradient(nn.MeanSquaredError(), np.array([1.0, -2.0]), np.zeros(2))
 
-    Used in: LeNet.
+    Used in: the tests of :mod:`coursekit.nn`.
     """
     rng = as_generator(rng, "rng")
     samples = None if samples is None else as_int(samples, "samples", 1)
@@ -294,7 +294,7 @@ def convective_stratiform_loop(dbz, pixel_km):
     array([[0, 1],
            [1, 2]])
 
-    Used in: Encoder-decoder (through the tests of :func:`coursekit.echo.convective_stratiform`).
+    Used in: the tests and benchmark of :func:`coursekit.echo.convective_stratiform`.
     """
     dbz = np.asarray(as_array(dbz, "dbz", 2), dtype=float)
     height, width = dbz.shape
