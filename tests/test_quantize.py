@@ -78,10 +78,11 @@ def test_nearest_level_keeps_the_rule_when_levels_are_closer_than_the_float_spac
     # lowest levels, which argmin gives to the first (lower) one. Comparing only the two
     # levels around the value would pick 1 + 2**-52.
     levels = [1.0, 1.0 + 2**-52, 2.0**60]
-    x = np.full((2, 3), 2.0**53)
-    np.testing.assert_array_equal(nearest_level(x, levels), np.ones((2, 3)))
-    img = np.full((1, 2), 2.0**53)
-    assert floyd_steinberg(img, levels).tobytes() == floyd_steinberg_loop(img, levels).tobytes()
+    x = np.full((2, 4), 2.0**53)
+    np.testing.assert_array_equal(nearest_level(x, levels), np.ones((2, 4)))
+    for shape in [(1, 2), (1, 5), (3, 1)]:  # wide and tall images alike
+        img = np.full(shape, 2.0**53)
+        assert floyd_steinberg(img, levels).tobytes() == floyd_steinberg_loop(img, levels).tobytes()
 
 
 def test_unsorted_levels_give_the_sorted_answer_in_both_dithering_functions():
@@ -173,6 +174,10 @@ def test_output_holds_only_levels_and_local_means_track_the_original(radar):
     (lambda: nearest_level([1, 2], [[0, 20]]), ValueError, "`levels` must be a 1-dimensional"),
     (lambda: nearest_level([1, -np.inf], [0, 20]), ValueError, "`x` must hold finite values.*-inf"),
     (lambda: nearest_level([1j], [0, 20]), TypeError, "`x` must hold real numbers"),
+    (lambda: nearest_level([True], [0, 20]), TypeError, "`x` must hold numbers, not bool"),
+    (lambda: quantize(np.ones((2, 2), bool)), TypeError, "`img` must hold numbers, not bool"),
+    (lambda: floyd_steinberg(np.ones((2, 2), bool), [0, 1]), TypeError, "`images` must hold numbers, not bool"),
+    (lambda: floyd_steinberg_loop(np.ones((2, 2), bool), [0, 1]), TypeError, "`img` must hold numbers, not bool"),
 ])
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
