@@ -192,3 +192,15 @@ def as_generator(value, name: str) -> np.random.Generator:
         f"The parameter `{name}` must be a numpy.random.Generator (np.random.default_rng(seed)) or an "
         f"integer seed; got {_describe(value)}"
     )
+
+
+def as_image_batch(value, name: str) -> np.ndarray:
+    """A batch of one-channel images, (N, H, W) or (N, H, W, 1), as an (N, H, W) array with N >= 1."""
+    images = as_array(value, name, (3, 4))
+    if images.ndim == 4:
+        if images.shape[-1] != 1:
+            raise ValueError(f"`{name}` must hold one channel, (N, H, W) or (N, H, W, 1); got shape {images.shape}")
+        images = images[..., 0]
+    if len(images) == 0:
+        raise ValueError(f"`{name}` holds no image")
+    return images

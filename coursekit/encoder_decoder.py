@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, as_generator, as_int, odd_square_kernel
+from ._validation import as_array, as_generator, as_image_batch, as_int, odd_square_kernel
 from .conv import classic_kernel, corr2d, pad2d
 from .metrics import iou
 from .nn import Conv2D, MaxPool2D, MeanSquaredError, ReLU, Sequential, SkipConcat, Unpool2D, predict
@@ -79,13 +79,7 @@ def network_input(images):
 
 def _images(x, name):
     """(N, 136, 136[, 1]) dBZ -> (N, 1, H, W) float32 scaled to about 0..1."""
-    x = as_array(x, name, (3, 4))
-    if x.ndim == 4:
-        if x.shape[-1] != 1:
-            raise ValueError(f"`{name}` must hold one channel, (N, H, W) or (N, H, W, 1); got shape {x.shape}")
-        x = x[..., 0]
-    if len(x) == 0:
-        raise ValueError(f"`{name}` holds no image")
+    x = as_image_batch(x, name)
     if min(x.shape[1:]) < _SIZE**3:
         raise ValueError(f"`{name}` must be at least {_SIZE**3} x {_SIZE**3} pixels (three 3x3 poolings); "
                          f"got shape {x.shape}")

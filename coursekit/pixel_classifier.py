@@ -25,7 +25,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import echo
-from ._validation import as_array, as_generator, as_int
+from ._validation import as_array, as_generator, as_image_batch, as_int
 from .encoder_decoder import DBZ_SCALE
 from .metrics import confusion_matrix, iou_per_class
 from .nn import (Conv2D, ConvTranspose2D, MaxPool2D, PixelCrossEntropy, ReLU, Sequential, SkipConcat, fit,
@@ -176,14 +176,7 @@ def _he_start(layer, rng):
 
 def _dbz(images, name="images"):
     """(N, H, W) or (N, H, W, 1) dBZ, as float32 (N, H, W)."""
-    x = as_array(images, name, (3, 4))
-    if x.ndim == 4:
-        if x.shape[-1] != 1:
-            raise ValueError(f"`{name}` must hold one channel, (N, H, W) or (N, H, W, 1); got shape {x.shape}")
-        x = x[..., 0]
-    if len(x) == 0:
-        raise ValueError(f"`{name}` holds no image")
-    return x.astype(np.float32, copy=False)
+    return as_image_batch(images, name).astype(np.float32, copy=False)
 
 
 def classifier_input(images):
