@@ -8,21 +8,12 @@ ratio is the median over the pairs.
 from coursekit import data, nn
 from coursekit.lenet import TRAINING, LeNet, model_accuracy
 
-from .timing import interleaved, pairs_note
+from .timing import interleaved, numpy_epoch, pairs_note
 
 
 def _numpy_epoch(x, y, batch_size):
     model = LeNet(seed=0)
-    loss = nn.SoftmaxCrossEntropy()
-    optimizer = nn.Adam(model.parameters(), lr=1e-3)
-
-    def epoch():
-        for start in range(0, len(x), batch_size):
-            loss.forward(model(x[start:start + batch_size]), y[start:start + batch_size])
-            model.backward(loss.backward())
-            optimizer.step()
-
-    return epoch
+    return numpy_epoch(model, nn.SoftmaxCrossEntropy(), nn.Adam(model.parameters(), lr=1e-3), x, y, batch_size)
 
 
 def _torch_epoch(torch, x, y, batch_size):

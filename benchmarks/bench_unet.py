@@ -14,12 +14,11 @@ is the median over the pairs.
 
 import time
 
-import numpy as np
 
 from coursekit import data, echo, nn
 from coursekit import pixel_classifier as pc
 
-from .timing import interleaved, pairs_note
+from .timing import interleaved, numpy_epoch, pairs_note
 
 
 def _label_scores(model, images):
@@ -30,15 +29,7 @@ def _label_scores(model, images):
 def _numpy_epoch(x, y, batch_size, lr):
     model = pc.UNet(seed=0)
     loss = nn.PixelCrossEntropy(pc.CLASS_WEIGHTS, dice=pc.DICE)
-    optimizer = nn.Adam(model.parameters(), lr=lr)
-
-    def epoch():
-        for start in range(0, len(x), batch_size):
-            loss.forward(model(x[start:start + batch_size]), y[start:start + batch_size])
-            model.backward(loss.backward())
-            optimizer.step()
-
-    return epoch
+    return numpy_epoch(model, loss, nn.Adam(model.parameters(), lr=lr), x, y, batch_size)
 
 
 def _torch_unet(torch, channels=(8, 16, 32), in_channels=2, classes=3):

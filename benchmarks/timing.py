@@ -51,3 +51,19 @@ def pairs_note(result, unit="ms", scale=1e3):
     """A short note for a figure: how many pairs, and the median times of each side."""
     return (f"median of {result['pairs']} interleaved pairs; {result['candidate'] * scale:.2f} vs "
             f"{result['reference'] * scale:.2f} {unit}")
+
+
+def numpy_epoch(model, loss, optimizer, x, y, batch_size):
+    """One pass of mini-batch training of a coursekit.nn model, as a callable to time.
+
+    The same steps as :func:`coursekit.nn.fit` without its shuffling and bookkeeping,
+    so that the comparison with a bare torch loop is like for like.
+    """
+
+    def epoch():
+        for start in range(0, len(x), batch_size):
+            loss.forward(model(x[start:start + batch_size]), y[start:start + batch_size])
+            model.backward(loss.backward())
+            optimizer.step()
+
+    return epoch
