@@ -27,19 +27,95 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_array, as_int, binary_mask, same_shape
+from scipy import ndimage
 
-__all__ = ["Counts", "accuracy", "confusion_counts", "confusion_matrix", "csi", "dice", "far", "iou", "iou_per_class",
-           "mean_iou", "pod", "shift_down"]
+from ._validation import as_array, as_int, as_number, binary_mask, same_shape
+
+__all__ = ["Counts", "accuracy", "confusion_counts", "confusion_matrix", "csi", "dice", "ets", "far",
+           "frequency_bias", "fss", "iou", "iou_per_class", "mean_iou", "pod", "shift_down", "success_ratio"]
 
 
 class Counts(NamedTuple):
-    """The confusion counts: ints for one (H, W) pair, (N,) int64 arrays for a batch."""
+    """The confusion counts, ints for one (H, W) pair or (N,) int64 arrays for a batch, and every score they give.
+
+    Each score of this module is one ratio of these counts, written once here as a
+    property; the functions that take masks (:func:`iou`, :func:`pod`, ...) count
+    and then read the property. Sum a batch's counts with :meth:`pooled` to score
+    a whole test set at once, as forecast verification does.
+
+    Examples
+    --------
+    >>> counts = Counts(tp=6, fp=2, fn=4, tn=88)
+    >>> counts.pod, counts.success_ratio, counts.csi, counts.bias
+    (0.6, 0.75, 0.5, 0.8)
+    >>> round(counts.ets, 4)   # 6 hits, of which (8 * 10) / 100 = 0.8 by chance
+    0.4643
+
+    Used in: Pixel-wise metrics.
+    """
 
     tp: int | np.ndarray
     fp: int | np.ndarray
     fn: int | np.ndarray
     tn: int | np.ndarray
+
+    def pooled(self):
+        """The counts of a batch summed over its images: one table for the whole set (ints)."""
+        return Counts(*(int(np.sum(count)) for count in self))
+
+    @property
+    def iou(self):
+        """``TP / (TP + FP + FN)``; 1.0 when both masks are empty."""
+        return _ratio(self.tp, self.tp + self.fp + self.fn, 1.0)
+
+    csi = iou   # the critical success index is the same number under its forecasting name
+
+    @property
+    def dice(self):
+        """``2 TP / (2 TP + FP + FN)``; 1.0 when both masks are empty."""
+        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn, 1.0)
+
+    @property
+    def accuracy(self):
+        """``(TP + TN) / (TP + FP + FN + TN)``; always defined (a mask has a pixel)."""
+        return _ratio(self.tp + self.tn, self.tp + self.fp + self.fn + self.tn, np.nan)
+
+    @property
+    def pod(self):
+        """Probability of detection ``TP / (TP + FN)``; 1.0 when the target is empty."""
+        return _ratio(self.tp, self.tp + self.fn, 1.0)
+
+    @property
+    def success_ratio(self):
+        """Success ratio (precision) ``TP / (TP + FP)`` = 1 - FAR; 1.0 when nothing is predicted."""
+        return _ratio(self.tp, self.tp + self.fp, 1.0)
+
+    @property
+    def far(self):
+        """False alarm ratio ``FP / (TP + FP)``; 0.0 when nothing is predicted."""
+        return _ratio(self.fp, self.tp + self.fp, 0.0)
+
+    @property
+    def bias(self):
+        """Frequency bias ``(TP + FP) / (TP + FN)``: forecast area over observed area.
+
+        1.0 when both masks are empty; inf when only the prediction has pixels.
+        """
+        predicted = np.asarray(self.tp + self.fp, dtype=np.float64)
+        return _ratio(predicted, self.tp + self.fn, np.where(predicted > 0, np.inf, 1.0))
+
+    @property
+    def ets(self):
+        """Equitable threat score (Gilbert skill score): CSI with the hits of a random forecast taken out.
+
+        ``(TP - R) / (TP + FP + FN - R)`` with ``R = (TP + FP)(TP + FN) / (TP + FP + FN + TN)``,
+        the hits expected from a forecast of the same area placed at random. 1 is
+        perfect, 0 no better than chance, -1/3 the worst. NaN where it is 0/0: when
+        both masks are empty, or both full, chance does as well as any forecast.
+        """
+        total = np.asarray(self.tp + self.fp + self.fn + self.tn, dtype=np.float64)
+        chance = (self.tp + self.fp) * np.asarray(self.tp + self.fn, dtype=np.float64) / total
+        return _ratio(self.tp - chance, self.tp + self.fp + self.fn - chance, np.nan)
 
 
 def _pair(target, prediction, check):
@@ -141,8 +217,7 @@ def iou(target, prediction):
 
     Used in: Pixel-wise metrics.
     """
-    tp, fp, fn, _ = confusion_counts(target, prediction)
-    return _ratio(tp, tp + fp + fn, 1.0)
+    return confusion_counts(target, prediction).iou
 
 
 @_document(_MASKS)
@@ -174,8 +249,7 @@ def dice(target, prediction):
 
     Used in: Pixel-wise metrics.
     """
-    tp, fp, fn, _ = confusion_counts(target, prediction)
-    return _ratio(2 * tp, 2 * tp + fp + fn, 1.0)
+    return confusion_counts(target, prediction).dice
 
 
 @_document(_MASKS)
@@ -190,8 +264,7 @@ def accuracy(target, prediction):
 
     Used in: Pixel-wise metrics.
     """
-    tp, fp, fn, tn = confusion_counts(target, prediction)
-    return _ratio(tp + tn, tp + fp + fn + tn, np.nan)  # the denominator, H * W, is never 0
+    return confusion_counts(target, prediction).accuracy
 
 
 @_document(_MASKS)
@@ -208,8 +281,7 @@ def pod(target, prediction):
 
     Used in: Pixel-wise metrics.
     """
-    tp, _, fn, _ = confusion_counts(target, prediction)
-    return _ratio(tp, tp + fn, 1.0)
+    return confusion_counts(target, prediction).pod
 
 
 @_document(_MASKS)
@@ -226,8 +298,115 @@ def far(target, prediction):
 
     Used in: Pixel-wise metrics.
     """
-    tp, fp, _, _ = confusion_counts(target, prediction)
-    return _ratio(fp, tp + fp, 0.0)
+    return confusion_counts(target, prediction).far
+
+
+@_document(_MASKS)
+def success_ratio(target, prediction):
+    """Success ratio (precision): ``TP / (TP + FP)`` = 1 - FAR; 1.0 when nothing is predicted.
+
+    The x axis of the performance diagram (:func:`coursekit.plotting.performance_diagram`).
+    {shapes}
+
+    Examples
+    --------
+    >>> success_ratio([[1, 1], [0, 0]], [[1, 0], [1, 0]])   # one of the two predicted pixels is right
+    0.5
+
+    Used in: Pixel-wise metrics.
+    """
+    return confusion_counts(target, prediction).success_ratio
+
+
+@_document(_MASKS)
+def frequency_bias(target, prediction):
+    """Frequency bias: ``(TP + FP) / (TP + FN)``, the predicted area over the observed area.
+
+    1 is unbiased, above 1 over-forecasts, below 1 under-forecasts. It says nothing
+    of place: a forecast of the right size in the wrong place has bias 1 and CSI 0.
+    1.0 when both masks are empty, inf when only the prediction has pixels.
+    {shapes}
+
+    Examples
+    --------
+    >>> frequency_bias([[1, 1], [0, 0]], [[1, 1], [1, 0]])   # three pixels forecast, two observed
+    1.5
+
+    Used in: Pixel-wise metrics.
+    """
+    return confusion_counts(target, prediction).bias
+
+
+@_document(_MASKS)
+def ets(target, prediction):
+    """Equitable threat score (Gilbert skill score): CSI less the hits a random forecast would score.
+
+    ``(TP - R) / (TP + FP + FN - R)``, ``R = (TP + FP)(TP + FN) / (H W)``: 1 perfect,
+    0 no better than the same area scattered at random, -1/3 the worst. NaN when it
+    is 0/0 (both masks empty, or both full: chance cannot be beaten).
+    {shapes}
+
+    Examples
+    --------
+    >>> round(ets([[1, 1, 0, 0]], [[1, 0, 0, 0]]), 4)   # R = 1 * 2 / 4 = 0.5
+    0.3333
+
+    Used in: Pixel-wise metrics.
+    """
+    return confusion_counts(target, prediction).ets
+
+
+def fss(forecast, observed, threshold, scale):
+    """Fractions skill score (Roberts and Lean, 2008): do the two fields exceed `threshold` as often nearby?
+
+    Both fields become binary at ``>= threshold``; a square moving average of side
+    `scale` pixels turns each into the fraction of its neighbourhood that exceeds
+    it (``scipy.ndimage.uniform_filter``, centred as it centres, zeros beyond the
+    edges, as pysteps computes it); then
+
+        FSS = 1 - sum((Pf - Po)^2) / (sum(Pf^2) + sum(Po^2)).
+
+    At scale 1 the fractions are the masks themselves and a displaced forecast is
+    punished twice, as by CSI; as the scale grows, a near miss counts as a partial
+    hit. A forecast is often called useful at the scales where FSS reaches
+    ``0.5 + f / 2``, with ``f`` the observed fraction of the domain.
+
+    Parameters
+    ----------
+    forecast, observed : (H, W) or (N, H, W) array_like
+        Fields of the same shape (dBZ, say, or labels); NaN counts as below the threshold.
+    threshold : float
+    scale : int
+        Side of the square neighbourhood in pixels, at least 1.
+
+    Returns
+    -------
+    float or (N,) ndarray of float
+        One score per image, from 0 (no overlap at this scale) to 1. 1.0 when
+        neither field reaches the threshold (pysteps gives NaN there).
+
+    Examples
+    --------
+    >>> one = np.zeros((1, 5)); one[0, 1] = 50
+    >>> other = np.zeros((1, 5)); other[0, 2] = 50
+    >>> fss(one, other, 40, 1), round(fss(one, other, 40, 3), 4)   # missed by a pixel: a partial hit at scale 3
+    (0.0, 0.6667)
+
+    Used in: Pixel-wise metrics.
+    """
+    forecast = as_array(forecast, "forecast", (2, 3))
+    observed = as_array(observed, "observed", (2, 3))
+    same_shape(forecast, observed, "forecast", "observed")
+    threshold = as_number(threshold, "threshold")
+    scale = as_int(scale, "scale", 1)
+    size = (scale, scale) if forecast.ndim == 2 else (1, scale, scale)   # never average across images
+
+    def fractions(field):
+        return ndimage.uniform_filter((field >= threshold).astype(np.float64), size=size, mode="constant")
+
+    f, o = fractions(forecast), fractions(observed)
+    pixels = (-2, -1)
+    return 1.0 - _ratio(np.sum((f - o) ** 2, axis=pixels), np.sum(f**2, axis=pixels) + np.sum(o**2, axis=pixels), 0.0)
 
 
 @_document(_LABELS)

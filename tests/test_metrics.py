@@ -13,12 +13,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.ndimage import gaussian_filter
-from sklearn.metrics import accuracy_score, f1_score, jaccard_score, precision_score, recall_score
+from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, jaccard_score, precision_score, recall_score
 
-from coursekit.metrics import (Counts, accuracy, confusion_counts, csi, dice, far, iou, iou_per_class, mean_iou,
-                               pod, shift_down)
+from coursekit.metrics import (Counts, accuracy, confusion_counts, csi, dice, ets, far, frequency_bias, fss, iou,
+                               iou_per_class, mean_iou, pod, shift_down, success_ratio)
 
-SCORES = [iou, csi, dice, accuracy, pod, far]
+SCORES = [iou, csi, dice, accuracy, pod, far, success_ratio, frequency_bias, ets]
 
 masks = st.tuples(st.integers(1, 12), st.integers(1, 12)).flatmap(
     lambda shape: st.tuples(arrays(bool, shape), arrays(bool, shape)))
@@ -35,6 +35,7 @@ def sklearn_scores(target, prediction):
         accuracy: accuracy_score(y_true, y_pred),
         pod: recall_score(y_true, y_pred, zero_division=1.0),
         far: 1.0 - precision_score(y_true, y_pred, zero_division=1.0),
+        success_ratio: precision_score(y_true, y_pred, zero_division=1.0),
     }
 
 
@@ -63,7 +64,8 @@ def test_batches_give_one_value_per_image_equal_to_sklearn(pair):
         values = score(target, prediction)
         assert isinstance(values, np.ndarray) and values.shape == (len(target),)
         np.testing.assert_array_equal(values, [score(t, p) for t, p in zip(target, prediction)])
-        np.testing.assert_allclose(values, [r[iou if score is csi else score] for r in references], atol=1e-12)
+        if score in references[0] or score is csi:
+            np.testing.assert_allclose(values, [r[iou if score is csi else score] for r in references], atol=1e-12)
 
 
 @given(batches)
@@ -226,6 +228,143 @@ def test_shift_down_moves_rows_and_drops_the_bottom():
     assert shift_down(mask, 0) is not mask  # a new array: the caller's mask stays as it was
 
 
+# --- the rest of the contingency-table family: success ratio, frequency bias, ETS ---------
+
+
+def tally(target, prediction):
+    """The four counts by a loop over pixels, independent of confusion_counts."""
+    tp = fp = fn = tn = 0
+    for t, p in zip(np.ravel(target), np.ravel(prediction)):
+        tp, fp, fn, tn = tp + (t and p), fp + (p and not t), fn + (t and not p), tn + (not t and not p)
+    return tp, fp, fn, tn
+
+
+@given(masks)
+def test_frequency_bias_is_forecast_area_over_observed_area(pair):
+    target, prediction = pair
+    tp, fp, fn, _ = tally(target, prediction)
+    bias = frequency_bias(target, prediction)
+    if target.any():
+        assert bias == pytest.approx(prediction.sum() / target.sum(), abs=1e-12)
+        assert bias == pytest.approx((tp + fp) / (tp + fn), abs=1e-12)
+        if prediction.any() and tp:
+            assert bias == pytest.approx(pod(target, prediction) / success_ratio(target, prediction), abs=1e-12)
+    else:
+        assert bias == (np.inf if prediction.any() else 1.0)
+
+
+def test_bias_one_and_csi_zero_for_the_right_area_in_the_wrong_place():
+    target = np.zeros((10, 10), bool)
+    target[:3, :3] = True
+    prediction = shift_down(target, 5)
+    assert frequency_bias(target, prediction) == 1.0 and csi(target, prediction) == 0.0
+    assert frequency_bias(target, target | shift_down(target, 3)) == 2.0   # twice the area: over-forecast
+    assert frequency_bias(target, target[:, ::-1] & False) == 0.0          # nothing forecast
+
+
+@given(masks)
+def test_ets_is_the_heidke_skill_score_that_sklearn_calls_cohens_kappa_rescaled(pair):
+    """For two classes Cohen's kappa is the Heidke skill score, and ETS = HSS / (2 - HSS)."""
+    target, prediction = pair
+    y_true, y_pred = target.ravel().astype(int), prediction.ravel().astype(int)
+    chance = target.mean() * prediction.mean() + (1 - target.mean()) * (1 - prediction.mean())
+    assume(chance < 1 - 1e-9)   # kappa is 0/0 when chance agreement is certain
+    kappa = cohen_kappa_score(y_true, y_pred)
+    assert ets(target, prediction) == pytest.approx(kappa / (2 - kappa), abs=1e-12)
+
+
+@given(masks)
+def test_ets_by_its_formula_and_its_range(pair):
+    target, prediction = pair
+    tp, fp, fn, tn = tally(target, prediction)
+    n = tp + fp + fn + tn
+    random_hits = (tp + fp) * (tp + fn) / n
+    denominator = tp + fp + fn - random_hits
+    value = ets(target, prediction)
+    if abs(denominator) < 1e-12:
+        assert np.isnan(value)
+    else:
+        assert value == pytest.approx((tp - random_hits) / denominator, abs=1e-12)
+        assert -1 / 3 - 1e-12 <= value <= 1 + 1e-12
+        assert value <= csi(target, prediction) + 1e-12   # taking chance hits out never raises the score
+
+
+def test_ets_by_hand():
+    # 100 pixels, 10 observed, 8 forecast, 6 of them right: R = 8 * 10 / 100 = 0.8 hits by chance,
+    # ETS = (6 - 0.8) / (6 + 2 + 4 - 0.8) = 5.2 / 11.2 while CSI = 6 / 12.
+    target, prediction = np.zeros(100, bool), np.zeros(100, bool)
+    target[:10], prediction[4:12] = True, True
+    target, prediction = target.reshape(10, 10), prediction.reshape(10, 10)
+    assert confusion_counts(target, prediction) == Counts(6, 2, 4, 88)
+    assert ets(target, prediction) == pytest.approx(5.2 / 11.2, abs=1e-15)
+    assert csi(target, prediction) == 0.5
+    checkerboard = (np.indices((6, 6)).sum(axis=0) % 2).astype(bool)
+    assert ets(checkerboard, ~checkerboard) == pytest.approx(-1 / 3, abs=1e-15)   # the worst score
+    assert np.isnan(ets(np.zeros((3, 3)), np.zeros((3, 3)))) and np.isnan(ets(np.ones((3, 3)), np.ones((3, 3))))
+
+
+@given(batches)
+def test_pooled_counts_score_the_whole_batch_as_one_image(pair):
+    target, prediction = pair
+    pooled = confusion_counts(target, prediction).pooled()
+    assert all(type(c) is int for c in pooled)
+    whole = confusion_counts(np.concatenate(target), np.concatenate(prediction))   # images stacked into one
+    assert pooled == whole
+    for name in ("iou", "csi", "dice", "accuracy", "pod", "far", "success_ratio", "bias", "ets"):
+        np.testing.assert_equal(getattr(pooled, name), getattr(whole, name))
+
+
+# --- fractions skill score ----------------------------------------------------------------
+
+
+def fss_by_loops(forecast, observed, threshold, scale):
+    """Roberts and Lean's FSS, fractions counted window by window, zeros beyond the edges. The window
+    of pixel i spans i - scale // 2 to i - scale // 2 + scale - 1 (uniform_filter's centring)."""
+    rows, cols = forecast.shape
+    f_frac, o_frac = np.zeros((rows, cols)), np.zeros((rows, cols))
+    for r in range(rows):
+        for c in range(cols):
+            r0, c0 = r - scale // 2, c - scale // 2
+            for i in range(max(r0, 0), min(r0 + scale, rows)):
+                for j in range(max(c0, 0), min(c0 + scale, cols)):
+                    f_frac[r, c] += forecast[i, j] >= threshold
+                    o_frac[r, c] += observed[i, j] >= threshold
+    f_frac, o_frac = f_frac / scale**2, o_frac / scale**2
+    worst = np.sum(f_frac**2) + np.sum(o_frac**2)
+    return 1.0 if worst == 0 else 1 - np.sum((f_frac - o_frac) ** 2) / worst
+
+
+fields = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**32 - 1)).map(
+    lambda c: np.random.default_rng(c[2]).choice([0.0, 20.0, 45.0, np.nan], size=(2, c[0], c[1]), p=[.4, .3, .25, .05]))
+
+
+@given(fields, st.integers(1, 7))
+def test_fss_equals_the_window_by_window_definition(pair, scale):
+    forecast, observed = pair
+    assert fss(forecast, observed, 40, scale) == pytest.approx(fss_by_loops(forecast, observed, 40, scale), abs=1e-12)
+
+
+@given(fields, st.integers(1, 5))
+def test_fss_of_a_batch_scores_each_image_alone(pair, scale):
+    batch = np.concatenate([pair, pair[:1]])   # three images, the first again at the end
+    values = fss(batch, batch[::-1], 10, scale)
+    assert values.shape == (3,)   # no window may reach into a neighbouring image
+    np.testing.assert_allclose(values, [fss(f, o, 10, scale) for f, o in zip(batch, batch[::-1])], atol=1e-12)
+
+
+def test_fss_rewards_a_near_miss_as_the_scale_grows():
+    storm = np.zeros((60, 60))
+    storm[20:30, 20:30] = 50
+    moved = shift_down(storm, 4)
+    assert fss(storm, storm, 40, 1) == 1.0
+    assert fss(storm, moved, 40, 1) == pytest.approx(1 - 80 / 200)   # 40 + 40 pixels differ; 100 + 100 in all
+    scores = [fss(storm, moved, 40, n) for n in (1, 5, 9, 15, 25)]
+    assert all(a < b for a, b in zip(scores, scores[1:])) and scores[-1] > 0.9
+    far_away = shift_down(storm, 30)
+    assert fss(storm, far_away, 40, 1) == 0.0 and fss(storm, far_away, 40, 9) == 0.0   # windows do not touch
+    assert fss(np.zeros((5, 5)), np.zeros((5, 5)), 40, 3) == 1.0   # nothing to find, nothing forecast
+
+
 @pytest.mark.parametrize(
     "call, error, match",
     [
@@ -258,6 +397,13 @@ def test_shift_down_moves_rows_and_drops_the_bottom():
         (lambda: mean_iou([[0, 1]], [[0, -1]], 3), ValueError, r"`prediction` must hold class labels.*\[-1\]"),
         (lambda: iou_per_class([[0, 1.5]], [[0, 1]], 3), ValueError, r"`target` must hold class labels.*1\.5"),
         (lambda: iou_per_class([[0, 1]], [[[0, 1]]], 3), ValueError, "Shape mismatch"),
+        (lambda: fss(np.ones((4, 4)), np.ones((4, 4)), 40, 0), ValueError, "`scale` must be positive; got 0"),
+        (lambda: fss(np.ones((4, 4)), np.ones((4, 4)), 40, 2.5), TypeError, "`scale` must be an integer"),
+        (lambda: fss(np.ones((4, 4)), np.ones((4, 4)), "40", 3), TypeError, "`threshold` must be a real number"),
+        (lambda: fss(np.ones((4, 4)), np.ones((4, 4)), np.nan, 3), ValueError, "`threshold` must be finite"),
+        (lambda: fss(np.ones((4, 4)), np.ones((5, 4)), 40, 3), ValueError, r"`forecast` has shape \(4, 4\)"),
+        (lambda: fss(np.ones(4), np.ones(4), 40, 3), ValueError, "`forecast` must be a 2-dimensional"),
+        (lambda: ets(np.ones((4, 4)), np.full((4, 4), 3)), ValueError, "`prediction` must be a binary mask"),
     ],
 )
 def test_bad_input(call, error, match):
