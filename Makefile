@@ -13,7 +13,7 @@ JB_FLAGS := --builder html -W -n --keep-going
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book html notebooks test bench torch lock clean exercises grade browser
+.PHONY: help venv book html notebooks test bench torch lock clean exercises grade browser weights
 
 help:
 	@echo "make book    build the HTML book into _build/html (executes every chapter)"
@@ -21,6 +21,7 @@ help:
 	@echo "make test    run the whole test suite, including a strict book build"
 	@echo "make exercises  regenerate exercises/ from solutions/ (nbgrader's generate_assignment steps)"
 	@echo "make grade SUBMISSIONS=dir OUT=dir  grade a class: grades.csv, feedback/, summary.png"
+	@echo "make weights retrain the U-Net weights the metrics chapter loads -> coursekit/weights (about a minute)"
 	@echo "make bench   speed ratios against reference implementations -> _build/bench.json"
 	@echo "make torch   add the CPU build of PyTorch to .venv (a benchmark and test reference)"
 	@echo "make clean   remove _build (the execution cache included)"
@@ -85,6 +86,9 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+weights: $(STAMP)
+	$(BIN)/python tools/train_weights.py
 
 torch: $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0

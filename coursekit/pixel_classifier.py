@@ -20,6 +20,7 @@ Used in: Encoder–decoder.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
@@ -29,10 +30,10 @@ from ._validation import as_array, as_generator, as_image_batch, as_int
 from .encoder_decoder import DBZ_SCALE
 from .metrics import confusion_matrix, iou_per_class
 from .nn import (Conv2D, ConvTranspose2D, MaxPool2D, PixelCrossEntropy, ReLU, Sequential, SkipConcat, fit,
-                 predict)
+                 load_parameters, predict)
 
 __all__ = ["CLASS_WEIGHTS", "CLASSIFIER_RECIPE", "DICE", "UNet", "class_edges", "classifier_input", "label_scores",
-           "predict_labels", "threshold_labels", "train", "training_crops"]
+           "predict_labels", "pretrained", "threshold_labels", "train", "training_crops"]
 
 #: Weights of no echo, stratiform and convective in the cross-entropy: convective
 #: echo covers about 3 % of the pixels, so each of its pixels counts more. (With 3
@@ -40,6 +41,8 @@ __all__ = ["CLASS_WEIGHTS", "CLASSIFIER_RECIPE", "DICE", "UNet", "class_edges", 
 CLASS_WEIGHTS = (1.0, 1.0, 2.0)
 #: Weight of the soft Dice term of the loss.
 DICE = 0.5
+#: Where the shipped weights are: ``make weights`` (tools/train_weights.py) writes them.
+WEIGHTS = Path(__file__).parent / "weights"
 
 
 class UNet(Sequential):
@@ -321,6 +324,40 @@ def train(images, skip=True, channels=(8, 16, 32), recipe=None, seed=0, log=None
     with _one_blas_thread():
         history = fit(model, PixelCrossEntropy(CLASS_WEIGHTS, dice=DICE), x, y, seed=seed, log=log, **recipe)
     return model, history
+
+
+def pretrained(skip=True):
+    """The U-Net (or, ``skip=False``, its baseline without skips) as trained for the book, ready to use.
+
+    The weights ship with coursekit (``coursekit/weights/``, about 60 kB each). They
+    were made by :func:`train` with :data:`CLASSIFIER_RECIPE` and seed 0 on the
+    synthetic training split (``load_radar("training", source="synthetic")``), so
+    they are the same on every machine and need no download; ``make weights``
+    makes them again, and a test checks that a fresh training scores as they do.
+
+    Parameters
+    ----------
+    skip : bool, optional
+
+    Returns
+    -------
+    model : UNet
+    info : dict
+        How the weights were made: ``recipe``, ``channels``, ``seed``, ``data``, and
+        ``scores`` on the synthetic testing split (``mean_iou``, ``iou`` per class).
+
+    Examples
+    --------
+    >>> model, info = pretrained()
+    >>> model, info["seed"], info["recipe"]["epochs"]
+    (UNet(channels=(8, 16, 32), skip=True, classes=3), 0, 5)
+
+    Used in: Pixel-wise metrics.
+    """
+    path = WEIGHTS / ("unet.npz" if skip else "unet_noskip.npz")
+    model = UNet(channels=(8, 16, 32), skip=bool(skip))
+    info = load_parameters(model, path)
+    return model, info
 
 
 def predict_labels(model, images, batch_size=16):

@@ -19,6 +19,7 @@ __all__ = [
     "DBZ_BOUNDS",
     "NWS_COLORS",
     "north_arrow",
+    "performance_diagram",
     "radar_cmap",
     "show_images",
     "show_overlap",
@@ -380,3 +381,71 @@ def show_overlap(target, prediction, ax=None, title=None):
     if title:
         ax.set_title(title)
     return counts
+
+
+def performance_diagram(forecasts, ax=None, csi_levels=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+                        bias_levels=(0.5, 0.8, 1.0, 1.25, 2.0, 4.0), title=None):
+    """Roebber's (2009) performance diagram: POD against success ratio, with CSI and bias read off the grid.
+
+    Each forecast is a point at (success ratio, POD), ``1 - FAR`` across and the
+    share of the observed pixels found up. Solid curves join the points of equal
+    CSI, ``1 / (1 / SR + 1 / POD - 1)``; dashed lines through the origin join those
+    of equal frequency bias, ``POD / SR``. A perfect forecast sits in the top right
+    corner; over-forecasting moves a point up and left, under-forecasting down and right.
+
+    Parameters
+    ----------
+    forecasts : mapping of str -> Counts
+        One point per name, from the counts :func:`coursekit.metrics.confusion_counts`
+        gives (pool a batch with ``.pooled()`` first).
+    ax : matplotlib.axes.Axes, optional
+    csi_levels, bias_levels : sequence of float, optional
+        The CSI curves and bias lines drawn.
+    title : str, optional
+
+    Returns
+    -------
+    dict of str -> (float, float)
+        Each forecast's (success ratio, POD), where its marker is.
+
+    Examples
+    --------
+    >>> from coursekit.metrics import Counts
+    >>> performance_diagram({"a forecast": Counts(tp=6, fp=2, fn=4, tn=88)})
+    {'a forecast': (0.75, 0.6)}
+
+    Used in: Pixel-wise metrics.
+    """
+    if not hasattr(forecasts, "items") or not forecasts:
+        raise TypeError(f"The parameter `forecasts` must be a non-empty mapping of names to Counts; got {forecasts!r}")
+    points = {}
+    for name, counts in forecasts.items():
+        if not all(hasattr(counts, score) for score in ("success_ratio", "pod")) or np.ndim(counts.tp):
+            raise TypeError(f"`forecasts[{name!r}]` must be the Counts of one image or of a pooled batch; "
+                            f"got {counts!r}")
+        points[name] = (float(counts.success_ratio), float(counts.pod))
+    for level in (*csi_levels, *bias_levels):
+        as_number(level, "csi_levels and bias_levels", positive=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.6, 5.2))
+    sr, pod = np.meshgrid(np.linspace(0.005, 1, 200), np.linspace(0.005, 1, 200))
+    curves = ax.contour(sr, pod, 1 / (1 / sr + 1 / pod - 1), levels=sorted(csi_levels), colors="0.55",
+                        linewidths=0.8)
+    curves.set_gid("csi")
+    ax.clabel(curves, fmt="CSI %.1f", fontsize=7)
+    for bias in bias_levels:
+        end = (1.0, bias) if bias <= 1 else (1 / bias, 1.0)   # the line POD = bias * SR, up to the frame
+        ax.plot([0, end[0]], [0, end[1]], ls="--", color="0.35", lw=0.8, gid=f"bias {bias:g}")
+        # Labelled just outside the frame, where the line leaves it: the top right stays clear for the points.
+        ax.annotate(f"bias {bias:g}", end, xytext=(3, 0) if bias <= 1 else (0, 3), textcoords="offset points",
+                    ha="left" if bias <= 1 else "center", va="center" if bias <= 1 else "bottom",
+                    fontsize=7, color="0.25", annotation_clip=False)
+    markers = "osD^vP*X"
+    for k, (name, (x, y)) in enumerate(points.items()):
+        ax.plot(x, y, markers[k % len(markers)], ms=9, mec="black", label=name, zorder=3)
+    ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel="success ratio (1 - FAR)",
+           ylabel="probability of detection (POD)")
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.95)
+    if title:
+        ax.set_title(title, pad=16)   # above the bias labels
+    return points

@@ -6,8 +6,9 @@ import pytest
 from matplotlib.colors import to_hex
 
 from coursekit import data
-from coursekit.plotting import (DBZ_BOUNDS, north_arrow, radar_cmap, show_images, show_overlap, show_radar,
-                                show_windows)
+from coursekit.metrics import Counts
+from coursekit.plotting import (DBZ_BOUNDS, north_arrow, performance_diagram, radar_cmap, show_images, show_overlap,
+                                show_radar, show_windows)
 
 
 def test_nws_scale_has_a_colour_every_5_dbz_from_white_at_zero():
@@ -221,3 +222,48 @@ def test_windows_mark_the_padding_grey():
 def test_bad_input_names_the_parameter(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_performance_diagram_puts_each_forecast_at_its_success_ratio_and_pod():
+    forecasts = {"good": Counts(tp=8, fp=2, fn=2, tn=88),      # SR 0.8, POD 0.8
+                 "timid": Counts(tp=2, fp=0, fn=8, tn=90),     # SR 1.0, POD 0.2
+                 "eager": Counts(tp=9, fp=27, fn=1, tn=63)}    # SR 0.25, POD 0.9
+    fig, ax = plt.subplots()
+    points = performance_diagram(forecasts, ax=ax, title="t")
+    assert points == {"good": (0.8, 0.8), "timid": (1.0, 0.2), "eager": (0.25, 0.9)}
+    markers = {line.get_label(): (line.get_xdata()[0], line.get_ydata()[0]) for line in ax.lines
+               if not line.get_label().startswith("_") and line.get_gid() is None}
+    assert markers == points
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["good", "timid", "eager"]
+    assert ax.get_xlim() == (0, 1) and ax.get_ylim() == (0, 1) and ax.get_title() == "t"
+    assert "success ratio" in ax.get_xlabel() and "POD" in ax.get_ylabel()
+
+
+def test_performance_diagram_bias_lines_have_slope_bias_and_csi_curves_their_csi():
+    fig, ax = plt.subplots()
+    performance_diagram({"x": Counts(1, 1, 1, 1)}, ax=ax, csi_levels=(0.2, 0.5), bias_levels=(0.5, 1.0, 2.0))
+    lines = {line.get_gid(): line for line in ax.lines if line.get_gid()}
+    assert set(lines) == {"bias 0.5", "bias 1", "bias 2"}
+    for gid, line in lines.items():
+        bias = float(gid.split()[1])
+        (x0, x1), (y0, y1) = line.get_xdata(), line.get_ydata()
+        assert (x0, y0) == (0, 0) and y1 == pytest.approx(bias * x1) and max(x1, y1) == pytest.approx(1.0)
+        assert line.get_linestyle() == "--"
+    contour = next(c for c in ax.findobj() if getattr(c, "get_gid", lambda: None)() == "csi")
+    assert list(contour.levels) == [0.2, 0.5]
+    for level, path in zip(contour.levels, contour.get_paths()):
+        sr, pod = path.vertices.T
+        assert len(sr) > 10
+        # Every vertex drawn for a level has that CSI: 1 / CSI = 1 / SR + 1 / POD - 1.
+        np.testing.assert_allclose(1 / (1 / sr + 1 / pod - 1), level, atol=0.01)
+
+
+@pytest.mark.parametrize("forecasts, match", [
+    ({}, "`forecasts` must be a non-empty mapping"),
+    ([Counts(1, 1, 1, 1)], "`forecasts` must be a non-empty mapping"),
+    ({"a": (0.5, 0.5)}, r"`forecasts\['a'\]` must be the Counts"),
+    ({"a": Counts(np.ones(2, int), np.ones(2, int), np.ones(2, int), np.ones(2, int))}, "pooled batch"),
+])
+def test_performance_diagram_bad_input(forecasts, match):
+    with pytest.raises(TypeError, match=match):
+        performance_diagram(forecasts)

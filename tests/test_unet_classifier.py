@@ -1,6 +1,9 @@
 """The pixel classifier: the transposed convolution, the per-pixel loss, the U-Net, its baselines
 and scores, and a short training that must learn something a threshold cannot."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,6 +17,7 @@ from coursekit.testing import check_gradients, check_loss_gradient, conv_transpo
 from strategies import conv_transpose_configs, normal, seeds
 
 GRADIENTS = settings(max_examples=25)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_transpose(config, dtype=np.float64):
@@ -304,6 +308,59 @@ def test_train_uses_at_most_the_recipes_number_of_images(monkeypatch):
     for limit in (2, 10):
         pc.train(images, channels=(2, 2), recipe={"images": limit, "side": 16, "crops": 1, "epochs": 1})
     assert counts == [2, 6]
+
+
+# --- the shipped weights ------------------------------------------------------------------
+
+
+def synthetic_testing_scores(model):
+    from coursekit import data
+    testing = data.load_radar("testing", source="synthetic", progressbar=False)
+    return pc.label_scores(echo.convective_stratiform(testing.x[..., 0]), pc.predict_labels(model, testing.x))
+
+
+@pytest.mark.parametrize("skip", [True, False])
+def test_shipped_weights_score_as_their_file_says_and_a_fresh_training_scores_the_same(skip):
+    """`make weights` is reproducible: training again with the recipe gives the scores the shipped
+    file records (exactly here; a machine with another BLAS may round differently along the way)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from train_weights import train_and_score
+
+    model, info = pc.pretrained(skip=skip)
+    assert model.skip is skip and info["skip"] is skip and info["recipe"] == pc.CLASSIFIER_RECIPE
+    assert "synthetic" in info["data"] and info["class_weights"] == list(pc.CLASS_WEIGHTS)
+    shipped = synthetic_testing_scores(model)
+    assert shipped["mean_iou"] == pytest.approx(info["scores"]["mean_iou"], abs=1e-4)
+    assert shipped["mean_iou"] > (0.85 if skip else 0.75)   # the skips are worth it, as the chapters say
+    fresh, fresh_info = train_and_score(skip)
+    assert fresh_info["scores"]["mean_iou"] == pytest.approx(info["scores"]["mean_iou"], abs=0.01)
+    np.testing.assert_allclose(fresh_info["scores"]["iou"], info["scores"]["iou"], atol=0.015)
+    assert fresh_info["final_loss"] == pytest.approx(info["final_loss"], rel=0.05)
+
+
+def test_saved_parameters_load_into_the_same_architecture_only(tmp_path):
+    model = pc.UNet(channels=(2, 4), seed=3)
+    path = tmp_path / "small.npz"
+    nn.save_parameters(model, path, {"note": "test", "scores": [0.5, 0.25]})
+    assert [p.name for p in tmp_path.iterdir()] == ["small.npz"]   # no temporary file left behind
+    other = pc.UNet(channels=(2, 4), seed=4)
+    x = normal(0, (1, 2, 8, 8)).astype(np.float32)
+    assert not np.allclose(other(x), model(x))
+    assert nn.load_parameters(other, path) == {"note": "test", "scores": [0.5, 0.25]}
+    np.testing.assert_array_equal(other(x), model(x))
+    before = [p.value.copy() for p in pc.UNet(channels=(2, 8)).parameters()]
+    wrong = pc.UNet(channels=(2, 8))
+    with pytest.raises(ValueError, match=r"holds the parameters of UNet\(channels=\(2, 4\)"):
+        nn.load_parameters(wrong, path)
+    assert all(np.array_equal(a, p.value) for a, p in zip(before, wrong.parameters()))   # left untouched
+    with pytest.raises(FileNotFoundError, match="No saved parameters at .*missing.npz"):
+        nn.load_parameters(model, tmp_path / "missing.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="junk.npz is not a file of saved parameters"):
+        nn.load_parameters(model, tmp_path / "junk.npz")
+    with pytest.raises(TypeError, match="`info` must hold only JSON values"):
+        nn.save_parameters(model, tmp_path / "bad.npz", {"array": np.zeros(2)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.npz", "small.npz"]
 
 
 @pytest.mark.parametrize("call, error, match", [

@@ -22,6 +22,7 @@ from .layers import (AvgPool2D, Conv2D, ConvTranspose2D, Dense, Flatten, Layer, 
                      Unpool2D)
 from .losses import MeanSquaredError, PixelCrossEntropy, SoftmaxCrossEntropy
 from .optim import SGD, Adam
+from .saving import load_parameters, save_parameters
 
 __all__ = [
     "Adam",
@@ -44,5 +45,7 @@ __all__ = [
     "Unpool2D",
     "cosine",
     "fit",
+    "load_parameters",
     "predict",
+    "save_parameters",
 ]
