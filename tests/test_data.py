@@ -80,7 +80,7 @@ def test_a_damaged_shipped_file_is_refused(monkeypatch):
         data.example_storms()
 
 
-def test_the_storms_and_their_licence_are_in_the_wheel(tmp_path):
+def test_the_storms_their_licence_and_the_weights_are_in_the_wheel(tmp_path):
     """Colab installs coursekit from git: the package data must be in what pip builds."""
     # Build from a copy, so that setuptools' build/ folder never lands in the checkout.
     source = tmp_path / "source"
@@ -98,6 +98,8 @@ def test_the_storms_and_their_licence_are_in_the_wheel(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in ("svrimg_test_imgs.npy", "LICENSE", "README.md"):
         assert f"coursekit/storms/{name}" in names
+    for name in ("unet.npz", "unet_noskip.npz"):   # the metrics chapter loads them in Colab too
+        assert f"coursekit/weights/{name}" in names
 
 
 def test_strongest_storm_counts_pixels_at_the_threshold():
