@@ -17,7 +17,7 @@ def release_folder(solutions_dir="solutions", exercises_dir="exercises"):
 
     import nbformat
 
-    from .grade import atomic_write
+    from ._files import atomic_write
 
     written = []
     for name, exercise in load_exercises(solutions_dir).items():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from ._files import atomic_write
+
 __all__ = ["summary_plot", "write_page"]
 
 _STYLE = """
@@ -30,8 +32,6 @@ def write_page(path, row):
 
     Only messages reach the page, never test source, so hidden tests stay hidden.
     """
-    from .grade import atomic_write
-
     esc = html.escape
     lines = [
         "<!DOCTYPE html>",

@@ -16,11 +16,11 @@ import csv
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import feedback
+from ._files import atomic_write
 from .notebooks import NotebookError, assemble, graded_cells, read_notebook, release
 
 __all__ = ["Exercise", "Submission", "find_submissions", "grade_folder", "load_exercises"]
@@ -284,15 +284,6 @@ def _save(store, sub, digest, row):
     path = _result_path(store, sub)
     atomic_write(path, json.dumps({"digest": digest, "row": row}, indent=1))
     return row
-
-
-def atomic_write(path, text):
-    """Write a file so that readers see the old content or the new, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _write_csv(path, rows, exercises):
