@@ -54,6 +54,9 @@ def test_chapters_render_their_figures(built_book, source):
     assert len(images) >= 3, f"{source.name}: only {len(images)} figures"
     for src in images:
         assert (page.parent / src).resolve().is_file(), src
+    missing = images_without_alt_text(page.read_text())
+    assert not missing, f"{source.name}: figures without alt text (give their cells mystnb: image: alt:)\n" + \
+        "\n".join(missing)
 
 
 def test_execution_cache_is_on_and_holds_every_chapter(built_book):
@@ -111,6 +114,30 @@ def test_a_failing_cell_fails_the_build(tmp_path):
     result = make_html(book)
     assert result.returncode != 0
     assert "cell exploded" in result.stdout + result.stderr
+
+
+def images_without_alt_text(page_html):
+    """The <img> tags of a page whose alt text is missing, or is only the file name
+    (myst-nb's default, which a screen reader reads out as a hash)."""
+    missing = []
+    for tag in re.findall(r"<img[^>]*>", page_html):
+        alt = re.search(r'alt="([^"]*)"', tag)
+        text = alt.group(1) if alt else ""
+        if len(text) < 20 or text.endswith(".png") or "_images/" in text:
+            missing.append(tag[:120])
+    return missing
+
+
+def test_figure_alt_text_comes_from_the_cell_metadata(tmp_path):
+    """The mechanism every chapter uses: `mystnb: image: alt:` on the figure's cell."""
+    cells = ("```{code-cell} ipython3\n---\nmystnb:\n  image:\n    alt: A straight rising line on white, "
+             "labelled y = x.\n---\nimport matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()\n```\n\n"
+             "```{code-cell} ipython3\nplt.plot([1, 0])\nplt.show()\n```\n")
+    result = make_html(_throwaway_book(tmp_path, NOTEBOOK_HEADER + "# Figures\n\n" + cells))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    page = (tmp_path / "_build" / "html" / "page.html").read_text()
+    assert 'alt="A straight rising line on white, labelled y = x."' in page
+    assert len(images_without_alt_text(page)) == 1   # the second figure has none, and is caught
 
 
 def test_a_sphinx_warning_fails_the_build(tmp_path):
