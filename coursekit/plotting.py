@@ -269,9 +269,11 @@ def _km_ticks(ax, shape, pixel_km, left, bottom):
 def show_windows(x, kernel, padding=0, stride=1, ax=None, values=True):
     """Draw where a ``kernel x kernel`` window lands on a (zero-padded) image.
 
-    The centre of every window visited is marked with a dot; the windows themselves
-    are outlined (all of them when there are at most nine, else the first and the
-    last), the first shaded. Padding cells are grey.
+    The centre of every window visited is marked with a dot, so the grid of dots
+    is the output's grid. Three windows are drawn, no more, so that overlapping
+    outlines never hide the picture: the first, shaded; the next one along the row,
+    dashed, with an arrow from the first's centre to its centre, one stride long;
+    and the last. Padding cells are grey.
 
     Parameters
     ----------
@@ -320,21 +322,25 @@ def show_windows(x, kernel, padding=0, stride=1, ax=None, values=True):
                     color="dimgray" if is_pad[r, c] else "black")
     count = out_rows * out_cols
     colors = plt.cm.viridis(np.linspace(0, 0.9, count))
+    styles = {0: {"fill": True, "alpha": 0.25}, 1: {"fill": False, "ls": "--"}, count - 1: {"fill": False}}
     for number, (i, j) in enumerate(np.ndindex(out_rows, out_cols)):
         top, left = i * stride - 0.5, j * stride - 0.5
-        if count <= 9 or number in (0, count - 1):
-            # Few windows: outline each. Many: outline the first and the last only.
-            inset = 0.06 * (number % 4)  # overlapping outlines stay distinguishable
-            ax.add_patch(plt.Rectangle((left + inset, top + inset), kernel - 2 * inset, kernel - 2 * inset,
-                                       fill=number == 0, alpha=0.25 if number == 0 else 1, lw=1.6,
-                                       edgecolor=colors[number], facecolor=colors[number]))
+        if number in styles and (number != 1 or out_cols > 1):
+            ax.add_patch(plt.Rectangle((left, top), kernel, kernel, lw=2, edgecolor=colors[number],
+                                       facecolor=colors[number], **styles[number]))
         # A dot at the centre of every window visited shows the grid of positions.
         centre = (left + kernel / 2, top + kernel / 2)
-        ax.plot(*centre, "o", color=colors[number], markersize=5, markeredgecolor="white")
+        ax.plot(*centre, "o", color=colors[number], markersize=6, markeredgecolor="white")
+    if out_cols > 1:   # one step of the stride, from the first window's centre to the next's
+        start = (kernel / 2 - 0.5, kernel / 2 - 0.5)
+        ax.annotate("", xy=(start[0] + stride, start[1]), xytext=start,
+                    arrowprops={"arrowstyle": "->", "color": "crimson", "lw": 2})
+        ax.text(start[0] + stride / 2, start[1] - 0.25, f"stride {stride}", color="crimson", ha="center",
+                va="bottom", fontsize=9, fontweight="bold")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"n={x.shape[0]}x{x.shape[1]}, k={kernel}, p={padding}, s={stride}: output {out_rows}x{out_cols}",
-                 fontsize=9)
+                 fontsize=11)
     return out_rows, out_cols
 
 
