@@ -45,3 +45,37 @@ def test_the_line_check_sees_long_lines(tmp_path):
     page.write_text("```{code-cell} ipython3\n---\nmystnb:\n  image:\n    alt: " + "words " * 30 + "\n---\n"
                     "x = 1\n" + "y = " + "1 + " * 30 + "1\n```\n")
     assert len(long_lines(page)) == 1   # the code line, not the alt text
+
+
+# --- numbers in prose -----------------------------------------------------------------------
+
+FENCED = re.compile(r"```.*?```", flags=re.S)
+
+
+def prose_paragraphs(text):
+    text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)   # the jupytext header
+    return [p for p in re.split(r"\n\s*\n", FENCED.sub("\n\n", text)) if p.strip()]
+
+
+def typed_figures(paragraph):
+    """Decimal numbers and percentages typed into a paragraph: glued values, maths, code,
+    citations and dates in brackets are left out."""
+    text = re.sub(r"\{glue:[a-z]+\}`[^`]*`", " ", paragraph)
+    text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", " ", text, flags=re.S)
+    text = re.sub(r"\{(cite|doc|numref)\}`[^`]*`|`[^`]*`", " ", text)
+    return re.findall(r"(?<![\w.])\d+\.\d+%?|(?<![\w.])\d+%", text)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_typed_figure_beside_a_glued_one(path):
+    """A paragraph that glues its measurements must glue all of them: a decimal or a
+    percentage typed next to glued values is a measurement that will go stale."""
+    found = [(typed_figures(p), p[:100]) for p in prose_paragraphs(path.read_text()) if "{glue:" in p]
+    found = [f"{numbers} in: {start}..." for numbers, start in found if numbers]
+    assert not found, "\n".join(found)
+
+
+def test_the_figure_check_sees_a_typed_number_and_spares_glue_maths_and_code():
+    paragraph = ("IoU is {glue:text}`iou:.3f` here and 0.131 there, 12% of the pixels; "
+                 "$x = 0.5$, `a = 2.5`, and 40 dBZ are fine.")
+    assert typed_figures(paragraph) == ["0.131", "12%"]
