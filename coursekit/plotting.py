@@ -21,8 +21,10 @@ from .nn import (AvgPool2D, Conv2D, ConvTranspose2D, Dense, Flatten, Layer, MaxP
 __all__ = [
     "BLOCK_COLORS",
     "Block",
+    "CHANNEL_COLORS",
     "DBZ_BOUNDS",
     "NWS_COLORS",
+    "draw_multichannel_conv",
     "draw_network",
     "network_blocks",
     "north_arrow",
@@ -458,7 +460,7 @@ def performance_diagram(forecasts, ax=None, csi_levels=(0.1, 0.2, 0.3, 0.4, 0.5,
     return points
 
 
-# Schematics: architecture diagrams read off the model objects.
+# Schematics: architecture diagrams read off the model objects, and multi-channel convolution.
 
 #: Fill colour of each kind of block in :func:`draw_network`.
 BLOCK_COLORS = {
@@ -749,3 +751,122 @@ def draw_network(model, input_shape, ax=None, layout="auto"):
                 style="italic", color=_SKIP_COLOR, gid="skip label",
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"})
     return blocks
+
+
+#: Colour of each input channel in :func:`draw_multichannel_conv` (Tableau 10).
+CHANNEL_COLORS = ("#e15759", "#59a14f", "#4e79a7", "#f28e2b", "#b07aa1", "#edc948")
+
+
+def _grid_square(ax, left, bottom, side, cells, facecolor, gid=None, lw=1.0):
+    """A square of cells x cells pixels: a filled outline with thin lines between the pixels."""
+    ax.add_patch(plt.Rectangle((left, bottom), side, side, facecolor=facecolor, edgecolor="#333333", lw=lw,
+                               gid=gid))
+    for k in range(1, cells):
+        offset = k * side / cells
+        ax.plot([left + offset] * 2, [bottom, bottom + side], color="#333333", lw=0.4, alpha=0.6)
+        ax.plot([left, left + side], [bottom + offset] * 2, color="#333333", lw=0.4, alpha=0.6)
+
+
+def draw_multichannel_conv(c_in=3, c_out=2, ax=None):
+    """Draw how a convolutional layer turns `c_in` input channels into `c_out` output maps.
+
+    One filter per output channel; each filter is a stack of `c_in` kernels, one per
+    input channel (same colour). Each kernel is cross-correlated with its own channel,
+    and the `c_in` results are summed, plus the filter's bias, into one output map:
+    ``y[o] = b[o] + sum over c of x[c] ⋆ w[o, c]``. A 5x5 input and 3x3 kernels give
+    3x3 maps.
+
+    Parameters
+    ----------
+    c_in : int, optional
+        Input channels, 1 to 6.
+    c_out : int, optional
+        Output channels (filters), 1 to 4.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure, one inch per unit of the drawing, when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Kernels are drawn with gid ``"kernel"``, sums with the text "Σ".
+
+    Examples
+    --------
+    >>> ax = draw_multichannel_conv(c_in=3, c_out=2)
+    >>> sum(patch.get_gid() == "kernel" for patch in ax.patches)   # 2 filters of 3 kernels
+    6
+    >>> sum(text.get_text() == "Σ" for text in ax.texts)
+    2
+
+    Used in: Convolution.
+    """
+    from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+
+    c_in, c_out = as_int(c_in, "c_in", 1), as_int(c_out, "c_out", 1)
+    for name, value, most in (("c_in", c_in, len(CHANNEL_COLORS)), ("c_out", c_out, 4)):
+        if value > most:
+            raise ValueError(f"The parameter `{name}` must be at most {most}, or the figure is unreadable; "
+                             f"got {value}")
+    fontsize, row, band_gap, header = 9, 0.62, 0.4, 0.62
+    band = max(c_in * row, 1.5)   # room for the bias above each sum, even with one channel
+    height = c_out * band + (c_out - 1) * band_gap + header
+    width = 6.75
+    if ax is None:
+        ax = plt.figure(figsize=(width, height)).add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    arrow = {"arrowstyle": "-|>", "mutation_scale": 9, "color": "#222222", "lw": 1.0, "shrinkA": 0, "shrinkB": 0}
+    body = height - header    # the drawing below the column headings
+
+    def heading(x, text):
+        ax.text(x, height - 0.08, text, ha="center", va="top", fontsize=fontsize, fontweight="bold", linespacing=1.15)
+
+    # Input: the channels stacked, centred on the drawing.
+    side, pitch = 0.62, 0.8
+    top = body / 2 + (c_in * pitch - (pitch - side)) / 2
+    inputs = []
+    for c in range(c_in):
+        bottom = top - side - c * pitch
+        _grid_square(ax, 0.45, bottom, side, 5, CHANNEL_COLORS[c], gid="input channel")
+        ax.text(0.35, bottom + side / 2, f"$x_{c + 1}$", ha="right", va="center", fontsize=fontsize + 1)
+        inputs.append(bottom + side / 2)
+    heading(0.76, f"input\n{c_in} channel{'s' if c_in > 1 else ''}")
+    heading(2.3, "one filter per\noutput channel")
+    heading(3.75, "cross-correlations,\none per channel")
+    heading(5.15, "sum\n+ bias")
+    heading(6.1, f"output\n{c_out} channel{'s' if c_out > 1 else ''}")
+
+    kernel, product = 0.36, 0.42
+    for o in range(c_out):
+        band_top = body - o * (band + band_gap)
+        centre = band_top - band / 2
+        rows = [centre + ((c_in - 1) / 2 - c) * row for c in range(c_in)]   # the centre of each kernel's row
+        # The filter: c_in kernels in a frame, each the colour of the channel it reads.
+        frame_top = rows[0] + kernel / 2 + 0.08
+        ax.add_patch(FancyBboxPatch((1.95, rows[-1] - kernel / 2 - 0.08), 0.7, frame_top - rows[-1] + kernel / 2 + 0.08,
+                                    boxstyle="round,pad=0,rounding_size=0.06", facecolor="#f5f5f5",
+                                    edgecolor="#555555", lw=1.0, gid="filter"))
+        ax.text(2.3, frame_top + 0.03, f"filter {o + 1}", ha="center", va="bottom", fontsize=fontsize)
+        ax.add_patch(FancyArrowPatch((0.45 + side + 0.05, body / 2), (1.95, centre),
+                                     **{**arrow, "color": "#777777"}))
+        for c, y in enumerate(rows):
+            _grid_square(ax, 2.12, y - kernel / 2, kernel, 3, CHANNEL_COLORS[c], gid="kernel")
+            ax.add_patch(FancyArrowPatch((2.65, y), (2.95, y), **arrow))
+            _grid_square(ax, 2.95, y - product / 2, product, 3, CHANNEL_COLORS[c], gid="product")
+            ax.text(3.45, y, rf"$x_{c + 1} \star w_{{{o + 1},{c + 1}}}$", ha="left", va="center",
+                    fontsize=fontsize, gid="product label")
+            # Into the sum's circle, stopping at its rim.
+            dx, dy = 5.15 - 4.2, centre - y
+            reach = 1 - 0.2 / np.hypot(dx, dy)
+            ax.add_patch(FancyArrowPatch((4.2, y), (4.2 + dx * reach, y + dy * reach), **arrow))
+        ax.add_patch(Circle((5.15, centre), 0.2, facecolor="white", edgecolor="#222222", lw=1.2, gid="sum"))
+        ax.text(5.15, centre, "Σ", ha="center", va="center", fontsize=fontsize + 4)
+        ax.annotate(f"$+\\,b_{o + 1}$", xy=(5.15, centre + 0.2), xytext=(5.15, centre + 0.55), ha="center",
+                    va="bottom", fontsize=fontsize, arrowprops={**arrow, "shrinkA": 1}, gid="bias")
+        ax.add_patch(FancyArrowPatch((5.35, centre), (5.78, centre), **arrow))
+        out = 0.62
+        _grid_square(ax, 5.8, centre - out / 2, out, 3, "#bdbdbd", gid="output channel")
+        ax.text(6.5, centre, f"$y_{o + 1}$", ha="left", va="center", fontsize=fontsize + 1)
+    return ax

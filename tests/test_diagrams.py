@@ -2,7 +2,7 @@
 
 The architecture diagrams are read off the model objects, so these tests compare what
 is drawn (the text in each box, the skip arrows, where the boxes sit) with what the
-model itself computes.
+model itself computes; the multi-channel convolution with the counts it is given.
 """
 
 import matplotlib.pyplot as plt
@@ -13,7 +13,7 @@ from matplotlib.colors import to_hex
 from coursekit import nn
 from coursekit.lenet import LeNet
 from coursekit.pixel_classifier import UNet
-from coursekit.plotting import draw_network, network_blocks
+from coursekit.plotting import CHANNEL_COLORS, draw_multichannel_conv, draw_network, network_blocks
 
 
 def _texts(ax, gid):
@@ -190,3 +190,37 @@ def test_draw_network_rejects_what_it_cannot_draw():
         draw_network(LeNet(), (0, 28, 28))
     with pytest.raises(ValueError, match="`layout` must be 'auto', 'chain' or 'u'"):
         draw_network(LeNet(), (1, 28, 28), layout="v")
+
+
+# Multi-channel convolution
+
+
+@pytest.mark.parametrize("c_in, c_out", [(1, 1), (3, 2), (6, 4)])
+def test_multichannel_conv_draws_one_filter_of_c_in_kernels_per_output(c_in, c_out):
+    ax = draw_multichannel_conv(c_in=c_in, c_out=c_out)
+    assert len(_patches(ax, "input channel")) == c_in
+    assert len(_patches(ax, "filter")) == len(_patches(ax, "sum")) == len(_patches(ax, "output channel")) == c_out
+    assert len(_patches(ax, "kernel")) == len(_patches(ax, "product")) == c_in * c_out
+    assert sum(text.get_text() == "Σ" for text in ax.texts) == c_out
+    assert sorted(_texts(ax, "product label")) == sorted(
+        rf"$x_{c} \star w_{{{o},{c}}}$" for o in range(1, c_out + 1) for c in range(1, c_in + 1))
+    assert [ann.get_text() for ann in ax.texts if ann.get_gid() == "bias"] == \
+        [f"$+\\,b_{o}$" for o in range(1, c_out + 1)]
+
+
+def test_each_kernel_has_the_colour_of_the_channel_it_reads():
+    ax = draw_multichannel_conv(c_in=3, c_out=2)
+    inputs = [to_hex(p.get_facecolor()) for p in _patches(ax, "input channel")]
+    assert inputs == list(CHANNEL_COLORS[:3])
+    assert [to_hex(p.get_facecolor()) for p in _patches(ax, "kernel")] == inputs * 2
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"c_in": 0}, ValueError, "`c_in` must be positive; got 0"),
+    ({"c_in": 7}, ValueError, "`c_in` must be at most 6"),
+    ({"c_out": 5}, ValueError, "`c_out` must be at most 4"),
+    ({"c_out": 2.5}, TypeError, "`c_out` must be an integer"),
+])
+def test_multichannel_conv_rejects_counts_it_cannot_draw(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        draw_multichannel_conv(**kwargs)
