@@ -17,6 +17,7 @@ from ._validation import as_array, as_int, as_number, binary_mask, one_of, same_
 from .data import PIXEL_KM
 from .nn import (AvgPool2D, Conv2D, ConvTranspose2D, Dense, Flatten, Layer, MaxPool2D, ReLU, Sequential, Sigmoid,
                  SkipConcat, Unpool2D)
+from .pooling import max_pool2d
 
 __all__ = [
     "BLOCK_COLORS",
@@ -24,6 +25,8 @@ __all__ = [
     "CHANNEL_COLORS",
     "DBZ_BOUNDS",
     "NWS_COLORS",
+    "WINDOW_COLORS",
+    "draw_max_pooling",
     "draw_multichannel_conv",
     "draw_network",
     "network_blocks",
@@ -460,7 +463,8 @@ def performance_diagram(forecasts, ax=None, csi_levels=(0.1, 0.2, 0.3, 0.4, 0.5,
     return points
 
 
-# Schematics: architecture diagrams read off the model objects, and multi-channel convolution.
+# Schematics: architecture diagrams read off the model objects, and the two operations
+# that are easier to see than to read, multi-channel convolution and max pooling.
 
 #: Fill colour of each kind of block in :func:`draw_network`.
 BLOCK_COLORS = {
@@ -870,3 +874,99 @@ def draw_multichannel_conv(c_in=3, c_out=2, ax=None):
         _grid_square(ax, 5.8, centre - out / 2, out, 3, "#bdbdbd", gid="output channel")
         ax.text(6.5, centre, f"$y_{o + 1}$", ha="left", va="center", fontsize=fontsize + 1)
     return ax
+
+
+#: Fill colours of neighbouring pooling windows in :func:`draw_max_pooling` (no two neighbours alike).
+WINDOW_COLORS = ("#a6cee3", "#fdbf6f", "#b2df8a", "#cab2d6")
+
+
+def draw_max_pooling(x=None, size=2, ax=None):
+    """Draw max pooling on a small grid: each window in its colour, its maximum marked, and the output.
+
+    The output's numbers are those :func:`coursekit.pooling.max_pool2d` returns. The
+    windows tile the input (stride = size); each output cell has its window's colour.
+    In each window the maximum is bold and framed (the first in reading order when
+    several are equal, the one max pooling's gradient goes to).
+
+    Parameters
+    ----------
+    x : (H, W) array_like, optional
+        At most 12 x 12, sides multiples of `size`; the 4 x 4 example of
+        :func:`coursekit.pooling.max_pool2d` by default.
+    size : int, optional
+        Window side, which is also the stride.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure, one inch per unit of the drawing, when omitted.
+
+    Returns
+    -------
+    (H // size, W // size) ndarray
+        The pooled map drawn on the right: ``max_pool2d(x, size)``.
+
+    Examples
+    --------
+    >>> draw_max_pooling(np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [1, 1, 7, 3]]))
+    array([[6, 5],
+           [2, 9]])
+
+    Used in: Padding, stride and pooling.
+    """
+    from matplotlib.patches import FancyArrowPatch
+
+    if x is None:
+        x = np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [1, 1, 7, 3]])
+    x = as_array(x, "x", 2, allow_bool=False)
+    size = as_int(size, "size", 1)
+    if max(x.shape) > 12:
+        raise ValueError(f"The parameter `x` must be at most 12 x 12 to be drawn readably; got shape {x.shape}")
+    if x.shape[0] % size or x.shape[1] % size:
+        raise ValueError(f"The parameter `x` must have sides that are multiples of the window `size` ({size}), "
+                         f"so that the windows tile it; got shape {x.shape}")
+    pooled = max_pool2d(x, size)
+    cell, fontsize = 0.42, 11
+    rows, cols = x.shape
+    gap = 1.6   # between the grids, for the arrow and its label
+    out_left = cols * cell + gap
+    width, height = out_left + pooled.shape[1] * cell + 0.1, rows * cell + 0.45
+    if ax is None:
+        ax = plt.figure(figsize=(width, height)).add_axes((0, 0, 1, 1))
+    ax.set_xlim(-0.05, width - 0.05)
+    ax.set_ylim(-0.05, height - 0.05)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+    def number(value):
+        return f"{value:g}"
+
+    def draw_cell(left, top, value, color, bold, gid):
+        ax.add_patch(plt.Rectangle((left, top - cell), cell, cell, facecolor=color, edgecolor="white", lw=1.0))
+        ax.text(left + cell / 2, top - cell / 2, number(value), ha="center", va="center", fontsize=fontsize,
+                fontweight="bold" if bold else "normal", gid=gid)
+
+    out_top = rows * cell / 2 + pooled.shape[0] * cell / 2   # the output centred beside the input
+    for (i, j), value in np.ndenumerate(pooled):
+        color = WINDOW_COLORS[2 * (i % 2) + j % 2]
+        window = x[i * size:(i + 1) * size, j * size:(j + 1) * size]
+        winner = np.unravel_index(np.argmax(window), window.shape)
+        for (r, c), entry in np.ndenumerate(window):
+            row, col = i * size + r, j * size + c
+            draw_cell(col * cell, rows * cell - row * cell, entry, color, (r, c) == winner, "input value")
+            if (r, c) == winner:
+                ax.add_patch(plt.Rectangle((col * cell + 0.04, rows * cell - (row + 1) * cell + 0.04),
+                                           cell - 0.08, cell - 0.08, fill=False, edgecolor="#222222", lw=1.6,
+                                           gid="maximum"))
+        # A dark frame around each window.
+        ax.add_patch(plt.Rectangle((j * size * cell, rows * cell - (i + 1) * size * cell), size * cell,
+                                   size * cell, fill=False, edgecolor="#333333", lw=1.4, gid="window"))
+        draw_cell(out_left + j * cell, out_top - i * cell, value, color, True, "output value")
+    ax.add_patch(plt.Rectangle((out_left, out_top - pooled.shape[0] * cell), pooled.shape[1] * cell,
+                               pooled.shape[0] * cell, fill=False, edgecolor="#333333", lw=1.4))
+    middle = rows * cell / 2
+    ax.add_patch(FancyArrowPatch((cols * cell + 0.15, middle), (out_left - 0.15, middle), arrowstyle="-|>",
+                                 mutation_scale=12, color="#222222", lw=1.3))
+    ax.text(cols * cell + gap / 2, middle + 0.1, f"max pool\n{size}×{size}, stride {size}", ha="center", va="bottom",
+            fontsize=fontsize - 1.5, linespacing=1.15)
+    ax.text(cols * cell / 2, rows * cell + 0.08, f"input {rows}×{cols}", ha="center", va="bottom", fontsize=fontsize - 1.5)
+    ax.text(out_left + pooled.shape[1] * cell / 2, out_top + 0.08, f"output {pooled.shape[0]}×{pooled.shape[1]}",
+            ha="center", va="bottom", fontsize=fontsize - 1.5)
+    return pooled

@@ -2,7 +2,8 @@
 
 The architecture diagrams are read off the model objects, so these tests compare what
 is drawn (the text in each box, the skip arrows, where the boxes sit) with what the
-model itself computes; the multi-channel convolution with the counts it is given.
+model itself computes; the multi-channel convolution with the counts it is given; the
+max-pooling schematic with coursekit.pooling's numbers.
 """
 
 import matplotlib.pyplot as plt
@@ -13,7 +14,9 @@ from matplotlib.colors import to_hex
 from coursekit import nn
 from coursekit.lenet import LeNet
 from coursekit.pixel_classifier import UNet
-from coursekit.plotting import CHANNEL_COLORS, draw_multichannel_conv, draw_network, network_blocks
+from coursekit.plotting import (CHANNEL_COLORS, draw_max_pooling, draw_multichannel_conv, draw_network,
+                                network_blocks)
+from coursekit.pooling import max_pool2d
 
 
 def _texts(ax, gid):
@@ -224,3 +227,67 @@ def test_each_kernel_has_the_colour_of_the_channel_it_reads():
 def test_multichannel_conv_rejects_counts_it_cannot_draw(kwargs, error, message):
     with pytest.raises(error, match=message):
         draw_multichannel_conv(**kwargs)
+
+
+# Max pooling
+
+
+def _cells(ax, gid):
+    """(row, column) -> text of the cells drawn with this gid, rows from the top."""
+    texts = [t for t in ax.texts if t.get_gid() == gid]
+    xs = sorted({round(t.get_position()[0], 6) for t in texts})
+    ys = sorted({round(t.get_position()[1], 6) for t in texts}, reverse=True)
+    return {(ys.index(round(t.get_position()[1], 6)), xs.index(round(t.get_position()[0], 6))): t for t in texts}
+
+
+@pytest.mark.parametrize("seed, shape, size", [(0, (4, 4), 2), (1, (6, 6), 3), (2, (6, 8), 2), (3, (3, 3), 1)])
+def test_max_pooling_shows_coursekit_numbers(seed, shape, size):
+    x = np.random.default_rng(seed).integers(0, 20, size=shape)
+    out = draw_max_pooling(x, size)
+    ax = plt.gca()
+    np.testing.assert_array_equal(out, max_pool2d(x, size))
+    inputs, outputs = _cells(ax, "input value"), _cells(ax, "output value")
+    assert {cell: int(t.get_text()) for cell, t in inputs.items()} == {cell: v for cell, v in np.ndenumerate(x)}
+    assert {cell: int(t.get_text()) for cell, t in outputs.items()} == \
+        {cell: v for cell, v in np.ndenumerate(max_pool2d(x, size))}
+
+
+def test_max_pooling_marks_each_window_maximum_and_colours_the_output_like_its_window():
+    x = np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [1, 1, 7, 3]])
+    draw_max_pooling(x)
+    ax = plt.gca()
+    inputs, outputs = _cells(ax, "input value"), _cells(ax, "output value")
+    bold = sorted(cell for cell, t in inputs.items() if t.get_fontweight() == "bold")
+    assert bold == [(1, 1), (1, 2), (2, 1), (2, 2)]   # 6, 5, 2 (the first of two), 9
+    assert len(_patches(ax, "maximum")) == len(_patches(ax, "window")) == 4
+    colour = {}
+    for patch in ax.patches:   # the cell under each number
+        if type(patch) is plt.Rectangle and patch.get_fill() and patch.get_gid() is None:
+            colour[(round(patch.get_x(), 6), round(patch.get_y(), 6))] = to_hex(patch.get_facecolor())
+
+    def colour_under(text):
+        x0, y0 = text.get_position()
+        return next(c for (x, y), c in colour.items() if x < x0 < x + 0.42 + 1e-9 and y < y0 < y + 0.42 + 1e-9)
+
+    for (i, j), out in outputs.items():
+        window = {colour_under(inputs[(2 * i + r, 2 * j + c)]) for r in range(2) for c in range(2)}
+        assert window == {colour_under(out)}
+    assert len({colour_under(out) for out in outputs.values()}) == 4
+
+
+def test_max_pooling_shows_floats_as_written():
+    out = draw_max_pooling(np.array([[0.5, 1.25], [-2.0, 0.0]]))
+    assert out.tolist() == [[1.25]]
+    assert _texts(plt.gca(), "output value") == ["1.25"]
+
+
+@pytest.mark.parametrize("x, size, error, message", [
+    (np.zeros((5, 5)), 2, ValueError, r"`x` must have sides that are multiples of the window `size` \(2\)"),
+    (np.zeros((14, 14)), 2, ValueError, "`x` must be at most 12 x 12"),
+    (np.zeros((2, 4, 4)), 2, ValueError, "`x` must be a 2-dimensional array"),
+    (np.zeros((4, 4), dtype=bool), 2, TypeError, "`x` must hold numbers, not bool"),
+    (np.zeros((4, 4)), 0, ValueError, "`size` must be positive"),
+])
+def test_max_pooling_rejects_what_it_cannot_draw(x, size, error, message):
+    with pytest.raises(error, match=message):
+        draw_max_pooling(x, size)
