@@ -479,6 +479,23 @@ BLOCK_COLORS = {
     "other": "#f2f2f2",
 }
 _SKIP_COLOR = "#3b5b7a"
+#: The arrows of the schematics: a filled head, drawn from point to point exactly.
+_ARROW = {"arrowstyle": "-|>", "mutation_scale": 10, "color": "#222222", "lw": 1.1, "shrinkA": 0, "shrinkB": 0}
+
+
+def _schematic_axes(ax, width, height, margin=0.0):
+    """Axes whose units are inches: a new figure `width` x `height` inches when `ax` is None.
+
+    Text is set in points, so drawing in inches keeps every label the size it was
+    measured at; the caller's `ax`, if given, is only made to show the same region.
+    """
+    if ax is None:
+        ax = plt.figure(figsize=(width, height)).add_axes((0, 0, 1, 1))
+    ax.set_xlim(-margin, width - margin)
+    ax.set_ylim(-margin, height - margin)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return ax
 
 
 class Block(NamedTuple):
@@ -712,12 +729,7 @@ def draw_network(model, input_shape, ax=None, layout="auto"):
     rows = max(row for _, row in positions) + 1
     margin = 0.05
     figure_size = (columns * column_pitch - 0.2 + 2 * margin, rows * row_pitch - 0.5 + skip_room + 2 * margin)
-    if ax is None:
-        ax = plt.figure(figsize=figure_size).add_axes((0, 0, 1, 1))
-    ax.set_xlim(-margin, figure_size[0] - margin)
-    ax.set_ylim(-margin, figure_size[1] - margin)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
+    ax = _schematic_axes(ax, *figure_size, margin)
 
     def box(index):
         """Left, bottom of a block's box."""
@@ -735,7 +747,7 @@ def draw_network(model, input_shape, ax=None, layout="auto"):
         ax.text(left + width / 2, bottom + 0.05, _shape_text(block.shape), ha="center", va="bottom",
                 fontsize=fontsize, fontweight="bold", linespacing=1.2, gid="shape")
 
-    arrow = {"arrowstyle": "-|>", "mutation_scale": 10, "color": "#222222", "lw": 1.1, "shrinkA": 0, "shrinkB": 0}
+    arrow = _ARROW
     for index in range(1, len(blocks)):
         (x0, y0), (x1, y1) = box(index - 1), box(index)
         if y0 == y1:
@@ -815,13 +827,8 @@ def draw_multichannel_conv(c_in=3, c_out=2, ax=None):
     band = max(c_in * row, 1.5)   # room for the bias above each sum, even with one channel
     height = c_out * band + (c_out - 1) * band_gap + header
     width = 6.75
-    if ax is None:
-        ax = plt.figure(figsize=(width, height)).add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, width)
-    ax.set_ylim(0, height)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    arrow = {"arrowstyle": "-|>", "mutation_scale": 9, "color": "#222222", "lw": 1.0, "shrinkA": 0, "shrinkB": 0}
+    ax = _schematic_axes(ax, width, height)
+    arrow = {**_ARROW, "mutation_scale": 9, "lw": 1.0}
     body = height - header    # the drawing below the column headings
 
     def heading(x, text):
@@ -928,12 +935,7 @@ def draw_max_pooling(x=None, size=2, ax=None):
     gap = 1.6   # between the grids, for the arrow and its label
     out_left = cols * cell + gap
     width, height = out_left + pooled.shape[1] * cell + 0.1, rows * cell + 0.45
-    if ax is None:
-        ax = plt.figure(figsize=(width, height)).add_axes((0, 0, 1, 1))
-    ax.set_xlim(-0.05, width - 0.05)
-    ax.set_ylim(-0.05, height - 0.05)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
+    ax = _schematic_axes(ax, width, height, margin=0.05)
 
     def number(value):
         return f"{value:g}"
@@ -962,11 +964,12 @@ def draw_max_pooling(x=None, size=2, ax=None):
     ax.add_patch(plt.Rectangle((out_left, out_top - pooled.shape[0] * cell), pooled.shape[1] * cell,
                                pooled.shape[0] * cell, fill=False, edgecolor="#333333", lw=1.4))
     middle = rows * cell / 2
-    ax.add_patch(FancyArrowPatch((cols * cell + 0.15, middle), (out_left - 0.15, middle), arrowstyle="-|>",
-                                 mutation_scale=12, color="#222222", lw=1.3))
-    ax.text(cols * cell + gap / 2, middle + 0.1, f"max pool\n{size}×{size}, stride {size}", ha="center", va="bottom",
-            fontsize=fontsize - 1.5, linespacing=1.15)
-    ax.text(cols * cell / 2, rows * cell + 0.08, f"input {rows}×{cols}", ha="center", va="bottom", fontsize=fontsize - 1.5)
+    ax.add_patch(FancyArrowPatch((cols * cell + 0.15, middle), (out_left - 0.15, middle),
+                                 **{**_ARROW, "mutation_scale": 12, "lw": 1.3}))
+    ax.text(cols * cell + gap / 2, middle + 0.1, f"max pool\n{size}×{size}, stride {size}", ha="center",
+            va="bottom", fontsize=fontsize - 1.5, linespacing=1.15)
+    ax.text(cols * cell / 2, rows * cell + 0.08, f"input {rows}×{cols}", ha="center", va="bottom",
+            fontsize=fontsize - 1.5)
     ax.text(out_left + pooled.shape[1] * cell / 2, out_top + 0.08, f"output {pooled.shape[0]}×{pooled.shape[1]}",
             ha="center", va="bottom", fontsize=fontsize - 1.5)
     return pooled
