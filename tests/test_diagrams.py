@@ -151,7 +151,7 @@ def test_skip_arrows_run_over_the_boxes_from_the_copied_maps_to_the_concatenatio
         assert vertices[:, 1].max() > boxes[source].get_y() + boxes[source].get_height()   # above the row
 
 
-def test_box_text_stays_inside_its_box():
+def test_box_text_stays_inside_its_box_label_above_shape():
     for model, shape in ((LeNet(), (1, 28, 28)), (UNet(), (2, 136, 136))):
         plt.close("all")
         blocks = draw_network(model, shape)
@@ -160,10 +160,11 @@ def test_box_text_stays_inside_its_box():
         texts = [t for t in ax.texts if t.get_gid() in ("label", "shape")]
         for index, box in enumerate(_boxes(ax)):
             frame = box.get_window_extent(renderer)
-            for text in texts[2 * index: 2 * index + 2]:
-                inner = text.get_window_extent(renderer)
-                assert frame.x0 <= inner.x0 and inner.x1 <= frame.x1, (blocks[index], text.get_text())
-                assert frame.y0 <= inner.y0 and inner.y1 <= frame.y1, (blocks[index], text.get_text())
+            label, size = (text.get_window_extent(renderer) for text in texts[2 * index: 2 * index + 2])
+            for inner in (label, size):
+                assert frame.x0 <= inner.x0 and inner.x1 <= frame.x1, blocks[index]
+                assert frame.y0 <= inner.y0 and inner.y1 <= frame.y1, blocks[index]
+            assert label.y0 >= size.y1, blocks[index]   # no line of one runs into the other
 
 
 def test_course_networks_fit_a_page_at_a_readable_size():
