@@ -6,18 +6,30 @@ Used in: every chapter.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 from matplotlib import patheffects
 import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
 
-from ._validation import as_array, as_int, as_number, binary_mask, same_shape, window_fits
+from ._validation import as_array, as_int, as_number, binary_mask, one_of, same_shape, window_fits
 from .data import PIXEL_KM
+from .nn import (AvgPool2D, Conv2D, ConvTranspose2D, Dense, Flatten, Layer, MaxPool2D, ReLU, Sequential, Sigmoid,
+                 SkipConcat, Unpool2D)
+from .pooling import max_pool2d
 
 __all__ = [
+    "BLOCK_COLORS",
+    "Block",
+    "CHANNEL_COLORS",
     "DBZ_BOUNDS",
     "NWS_COLORS",
+    "WINDOW_COLORS",
+    "draw_max_pooling",
+    "draw_multichannel_conv",
+    "draw_network",
+    "network_blocks",
     "north_arrow",
     "performance_diagram",
     "radar_cmap",
@@ -455,3 +467,515 @@ def performance_diagram(forecasts, ax=None, csi_levels=(0.1, 0.2, 0.3, 0.4, 0.5,
     if title:
         ax.set_title(title, pad=16)   # above the bias labels
     return points
+
+
+# Schematics: architecture diagrams read off the model objects, and the two operations
+# that are easier to see than to read, multi-channel convolution and max pooling.
+
+#: Fill colour of each kind of block in :func:`draw_network`.
+BLOCK_COLORS = {
+    "input": "#e0e0e0",
+    "conv": "#9ecae1",        # blue: convolutions, with the activation that follows them
+    "pool": "#fdae6b",        # orange: pooling shrinks the maps
+    "upsample": "#a1d99b",    # green: transposed convolution and unpooling grow them
+    "concat": "#ffffff",      # white: the joint of a skip connection
+    "flatten": "#d9d9d9",
+    "dense": "#cbb8e3",       # purple: fully connected
+    "activation": "#fff2ae",  # only when no convolution or dense layer precedes it
+    "other": "#f2f2f2",
+}
+_SKIP_COLOR = "#3b5b7a"
+#: The arrows of the schematics: a filled head, drawn from point to point exactly.
+_ARROW = {"arrowstyle": "-|>", "mutation_scale": 10, "color": "#222222", "lw": 1.1, "shrinkA": 0, "shrinkB": 0}
+
+
+def _schematic_axes(ax, width, height, margin=0.0):
+    """Axes whose units are inches: a new figure `width` x `height` inches when `ax` is None.
+
+    Text is set in points, so drawing in inches keeps every label the size it was
+    measured at; the caller's `ax`, if given, is only made to show the same region.
+    """
+    if ax is None:
+        ax = plt.figure(figsize=(width, height)).add_axes((0, 0, 1, 1))
+    ax.set_xlim(-margin, width - margin)
+    ax.set_ylim(-margin, height - margin)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return ax
+
+
+class Block(NamedTuple):
+    """One box of :func:`draw_network`: a layer (or a convolution and its activation)."""
+
+    name: str    #: where the layer sits in the model, e.g. ``"level 2/block 2/conv2d 1"``
+    kind: str    #: a key of :data:`BLOCK_COLORS`
+    label: str   #: what the box says the layer does, one line per ``\\n``
+    shape: tuple  #: the layer's output shape for one input, without the batch axis
+
+    @property
+    def size(self):
+        """The output shape in LeNet's notation, ``"6@28×28"`` (maps @ rows × columns), or ``"400"``."""
+        if len(self.shape) == 3:
+            return f"{self.shape[0]}@{self.shape[1]}×{self.shape[2]}"
+        return "×".join(map(str, self.shape))
+
+
+def _square(pair):
+    return f"{pair[0]}×{pair[1]}"
+
+
+def _step(pair):
+    """A padding or stride: one number when rows and columns agree, else both."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]},{pair[1]}"
+
+
+def _layer_block(layer):
+    """(kind, label) of a layer that is not a container."""
+    if isinstance(layer, Conv2D):
+        options = ([f"pad {_step(layer.padding)}"] if any(layer.padding) else []) + \
+                  ([f"stride {_step(layer.stride)}"] if layer.stride != (1, 1) else [])
+        return "conv", "\n".join([f"conv {_square(layer.kernel)}", *options])
+    if isinstance(layer, ConvTranspose2D):
+        return "upsample", f"up-conv\n{_square(layer.kernel)}\nstride {_step(layer.stride)}"
+    if isinstance(layer, (MaxPool2D, AvgPool2D)):
+        kind = "max" if isinstance(layer, MaxPool2D) else "avg"
+        stride = f"\nstride {_step(layer.stride)}" if layer.stride != layer.size else ""
+        return "pool", f"{kind} pool\n{_square(layer.size)}{stride}"
+    if isinstance(layer, Unpool2D):
+        return "upsample", f"unpool ×{layer.size}\n{layer.mode}"
+    if isinstance(layer, Flatten):
+        return "flatten", "flatten"
+    if isinstance(layer, Dense):
+        return "dense", "dense"
+    if isinstance(layer, (ReLU, Sigmoid)):
+        return "activation", "ReLU" if isinstance(layer, ReLU) else "sigmoid"
+    return "other", type(layer).__name__
+
+
+def _trace(layer, x, name, blocks, skips):
+    """Run `x` through `layer` one layer at a time, appending a Block per box; return the output.
+
+    Each leaf layer runs its own ``forward``, so every shape drawn is one the code computes.
+    A SkipConcat adds a "concat" box and a (source box, concat box) pair to `skips`.
+    """
+    if isinstance(layer, Sequential):
+        for child_name, child in zip(layer.names, layer.layers):
+            x = _trace(child, x, f"{name}/{child_name}" if name else child_name, blocks, skips)
+        return x
+    if isinstance(layer, SkipConcat):
+        source = len(blocks) - 1
+        y = _trace(layer.inner, x, name, blocks, skips)
+        out = np.concatenate([y, x], axis=1)  # SkipConcat's order: the inner maps, then its input
+        blocks.append(Block(f"{name}/concat" if name else "concat", "concat", "concat", out.shape[1:]))
+        skips.append((source, len(blocks) - 1))
+        return out
+    out = layer.forward(x)
+    kind, label = _layer_block(layer)
+    previous = blocks[-1] if blocks else None
+    if kind == "activation" and previous and previous.kind in ("conv", "dense", "upsample") \
+            and not previous.label.endswith(("ReLU", "sigmoid")):
+        # A non-linearity belongs to the layer it follows: one box, "conv 5×5 + sigmoid".
+        blocks[-1] = previous._replace(label=f"{previous.label}\n+ {label}")
+    else:
+        blocks.append(Block(name, kind, label, out.shape[1:]))
+    return out
+
+
+def network_blocks(model, input_shape):
+    """The boxes and skip connections :func:`draw_network` draws, read off the model.
+
+    Parameters
+    ----------
+    model : coursekit.nn.Layer
+        Usually a :class:`~coursekit.nn.Sequential` (LeNet, the U-Net), walked layer by
+        layer; a :class:`~coursekit.nn.SkipConcat` inside it becomes a skip connection.
+    input_shape : (C, H, W) or (features,) tuple of int
+        One input, without the batch axis.
+
+    Returns
+    -------
+    blocks : list of Block
+        The input first, then one per layer in the order they run; an activation is
+        folded into the convolution or dense layer before it. ``block.shape`` is the
+        layer's real output shape, from its own ``forward`` on a batch of one zero input.
+    skips : list of (int, int)
+        For each SkipConcat, the index of the block whose output it copies and of the
+        "concat" block where the copy joins the decoder.
+
+    Examples
+    --------
+    >>> from coursekit.lenet import LeNet
+    >>> blocks, skips = network_blocks(LeNet(), (1, 28, 28))
+    >>> [block.size for block in blocks]
+    ['1@28×28', '6@28×28', '6@14×14', '16@10×10', '16@5×5', '400', '120', '84', '10']
+    >>> blocks[1].label, skips
+    ('conv 5×5\\npad 2\\n+ sigmoid', [])
+
+    Used in: LeNet; Encoder–decoder (through :func:`draw_network`).
+    """
+    if not isinstance(model, Layer):
+        raise TypeError(f"The parameter `model` must be a coursekit.nn Layer (a Sequential, LeNet, UNet, ...); "
+                        f"got {type(model).__name__}")
+    if isinstance(input_shape, (int, np.integer)):
+        input_shape = (input_shape,)
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) not in (1, 3):
+        raise ValueError(f"The parameter `input_shape` must be (channels, rows, columns) or (features,), "
+                         f"without the batch axis; got {input_shape!r}")
+    input_shape = tuple(as_int(n, "input_shape", 1) for n in input_shape)
+    parameters = model.parameters()
+    x = np.zeros((1, *input_shape), dtype=parameters[0].value.dtype if parameters else np.float64)
+    try:
+        # The model's own forward first: its checks (LeNet's 28x28, U-Net's multiples of 4) speak first.
+        expected = model.forward(x).shape
+        blocks = [Block("input", "input", "input", input_shape)]
+        skips = []
+        out = _trace(model, x, "", blocks, skips)
+    except ValueError as error:
+        raise ValueError(f"The parameter `input_shape` {input_shape} does not fit the model: {error}") from error
+    if out.shape != expected:  # a container this walk does not know would end elsewhere
+        raise TypeError(f"The parameter `model` holds layers draw_network cannot walk: its output is {expected}, "
+                        f"the walk through its layers ends at {out.shape}")
+    return blocks, skips
+
+
+def _network_layout(blocks, layout):
+    """(column, row) of each block: one row for a chain; for a U, one row per map size, smallest lowest."""
+    if layout == "chain":
+        return [(column, 0) for column in range(len(blocks))]
+    sizes = sorted({block.shape[1] for block in blocks if len(block.shape) == 3}, reverse=True)
+    positions, row = [], 0
+    for block in blocks:
+        if len(block.shape) == 3:
+            row = sizes.index(block.shape[1])
+        if not positions:
+            positions.append((0, row))
+            continue
+        column, previous_row = positions[-1]
+        # Pooling steps down and upsampling steps up in the same column; other layers move right.
+        positions.append((column, row) if row != previous_row else (column + 1, row))
+    return positions
+
+
+def _shape_text(shape):
+    """A box's output shape, two short lines for maps ("16 maps", "68×68"), one for a vector ("400")."""
+    if len(shape) == 3:
+        return f"{shape[0]} map{'s' if shape[0] > 1 else ''}\n{shape[1]}×{shape[2]}"
+    return "×".join(map(str, shape))
+
+
+def _text_inches(lines, size, weight="normal"):
+    """Width and height in inches of text with these lines, as Matplotlib will set it."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    font = FontProperties(size=size, weight=weight)
+    width = max(text_to_path.get_text_width_height_descent(line, font, ismath=False)[0] for line in lines)
+    return width / 72, len(lines) * size * 1.2 / 72
+
+
+def draw_network(model, input_shape, ax=None, layout="auto"):
+    """Draw a network as boxes joined by arrows, each box a layer with its output shape.
+
+    Everything drawn is read off the model: the layers, in the order they run, with their
+    kernel sizes, padding and strides, and each output shape as the layer's own
+    ``forward`` computes it (:func:`network_blocks`). Colours tell the kinds apart
+    (:data:`BLOCK_COLORS`): convolutions blue, with their activation folded into the
+    box, pooling orange, upsampling green, dense layers purple. A model with skip
+    connections (:class:`~coursekit.nn.SkipConcat`) or upsampling is drawn as a U:
+    each map size has its row, pooling steps down, upsampling steps up, and each skip
+    is an arrow labelled "concatenate" over the layers it bridges.
+
+    Parameters
+    ----------
+    model : coursekit.nn.Layer
+        LeNet, the U-Net, or any :class:`~coursekit.nn.Sequential` of coursekit layers.
+    input_shape : (C, H, W) or (features,) tuple of int
+        One input, without the batch axis: ``(1, 28, 28)`` for LeNet.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw. When omitted, a new figure one inch per unit of the drawing, so
+        that the 8.5-point text fits its boxes: LeNet and the course's U-Net are under
+        8 inches wide, the width of a page.
+    layout : {"auto", "chain", "u"}, optional
+        "auto" draws a U when the model has a skip or an upsampling layer, else a chain.
+
+    Returns
+    -------
+    list of Block
+        The boxes drawn, from the input to the output, as :func:`network_blocks` gives them.
+
+    Examples
+    --------
+    >>> from coursekit.pixel_classifier import UNet
+    >>> blocks = draw_network(UNet(channels=(8, 16, 32)), (2, 64, 64))
+    >>> [block.size for block in blocks if block.kind == "concat"]
+    ['32@32×32', '16@64×64']
+    >>> ax = plt.gca()
+    >>> sum(text.get_text() == "concatenate" for text in ax.texts)   # one per skip
+    2
+
+    Used in: LeNet; Encoder–decoder.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    from matplotlib.path import Path as ArrowPath
+
+    layout = one_of(layout, "layout", ("auto", "chain", "u"))
+    blocks, skips = network_blocks(model, input_shape)
+    if layout == "auto":
+        layout = "u" if skips or any(block.kind == "upsample" for block in blocks) else "chain"
+    positions = _network_layout(blocks, layout)
+    fontsize = 8.5
+    # Every box as wide and as tall as the longest label and shape need (inches: 1 unit = 1 inch).
+    label_sizes = [_text_inches(block.label.split("\n"), fontsize) for block in blocks]
+    shape_sizes = [_text_inches(_shape_text(block.shape).split("\n"), fontsize, "bold") for block in blocks]
+    width = max(w for w, _ in label_sizes + shape_sizes) + 0.1
+    height = max(h for _, h in label_sizes) + max(h for _, h in shape_sizes) + 0.18
+    column_pitch, row_pitch = width + 0.2, height + 0.5
+    skip_room = 0.42 if skips else 0.0
+    columns = max(column for column, _ in positions) + 1
+    rows = max(row for _, row in positions) + 1
+    margin = 0.05
+    figure_size = (columns * column_pitch - 0.2 + 2 * margin, rows * row_pitch - 0.5 + skip_room + 2 * margin)
+    ax = _schematic_axes(ax, *figure_size, margin)
+
+    def box(index):
+        """Left, bottom of a block's box."""
+        column, row = positions[index]
+        return column * column_pitch, (rows - 1 - row) * row_pitch
+
+    for index, block in enumerate(blocks):
+        left, bottom = box(index)
+        ax.add_patch(FancyBboxPatch((left, bottom), width, height, boxstyle="round,pad=0,rounding_size=0.06",
+                                    facecolor=BLOCK_COLORS[block.kind], edgecolor="#333333", lw=1.0,
+                                    gid=f"block {block.kind}"))
+        # What the layer does at the top of its box, its output shape in bold at the bottom.
+        ax.text(left + width / 2, bottom + height - 0.05, block.label, ha="center", va="top", fontsize=fontsize,
+                linespacing=1.2, gid="label")
+        ax.text(left + width / 2, bottom + 0.05, _shape_text(block.shape), ha="center", va="bottom",
+                fontsize=fontsize, fontweight="bold", linespacing=1.2, gid="shape")
+
+    arrow = _ARROW
+    for index in range(1, len(blocks)):
+        (x0, y0), (x1, y1) = box(index - 1), box(index)
+        if y0 == y1:
+            start, end = (x0 + width, y0 + height / 2), (x1, y1 + height / 2)
+        elif y1 < y0:   # down: pooling
+            start, end = (x0 + width / 2, y0), (x1 + width / 2, y1 + height)
+        else:           # up: upsampling
+            start, end = (x0 + width / 2, y0 + height), (x1 + width / 2, y1)
+        ax.add_patch(FancyArrowPatch(start, end, gid="flow", **arrow))
+    for source, target in skips:
+        (x0, y0), (x1, y1) = box(source), box(target)
+        top = y0 + height + 0.27
+        path = ArrowPath([(x0 + width / 2, y0 + height), (x0 + width / 2, top), (x1 + width / 2, top),
+                          (x1 + width / 2, y1 + height)])
+        ax.add_patch(FancyArrowPatch(path=path, gid="skip", **{**arrow, "color": _SKIP_COLOR, "lw": 1.4}))
+        ax.text((x0 + x1 + width) / 2, top, "concatenate", ha="center", va="center", fontsize=fontsize,
+                style="italic", color=_SKIP_COLOR, gid="skip label",
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"})
+    return blocks
+
+
+#: Colour of each input channel in :func:`draw_multichannel_conv` (Tableau 10).
+CHANNEL_COLORS = ("#e15759", "#59a14f", "#4e79a7", "#f28e2b", "#b07aa1", "#edc948")
+
+
+def _grid_square(ax, left, bottom, side, cells, facecolor, gid=None, lw=1.0):
+    """A square of cells x cells pixels: a filled outline with thin lines between the pixels."""
+    ax.add_patch(plt.Rectangle((left, bottom), side, side, facecolor=facecolor, edgecolor="#333333", lw=lw,
+                               gid=gid))
+    for k in range(1, cells):
+        offset = k * side / cells
+        ax.plot([left + offset] * 2, [bottom, bottom + side], color="#333333", lw=0.4, alpha=0.6)
+        ax.plot([left, left + side], [bottom + offset] * 2, color="#333333", lw=0.4, alpha=0.6)
+
+
+def draw_multichannel_conv(c_in=3, c_out=2, ax=None):
+    """Draw how a convolutional layer turns `c_in` input channels into `c_out` output maps.
+
+    One filter per output channel; each filter is a stack of `c_in` kernels, one per
+    input channel (same colour). Each kernel is cross-correlated with its own channel,
+    and the `c_in` results are summed, plus the filter's bias, into one output map:
+    ``y[o] = b[o] + sum over c of x[c] ⋆ w[o, c]``. A 5x5 input and 3x3 kernels give
+    3x3 maps.
+
+    Parameters
+    ----------
+    c_in : int, optional
+        Input channels, 1 to 6.
+    c_out : int, optional
+        Output channels (filters), 1 to 4.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure, one inch per unit of the drawing, when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Kernels are drawn with gid ``"kernel"``, sums with the text "Σ".
+
+    Examples
+    --------
+    >>> ax = draw_multichannel_conv(c_in=3, c_out=2)
+    >>> sum(patch.get_gid() == "kernel" for patch in ax.patches)   # 2 filters of 3 kernels
+    6
+    >>> sum(text.get_text() == "Σ" for text in ax.texts)
+    2
+
+    Used in: Convolution.
+    """
+    from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+
+    c_in, c_out = as_int(c_in, "c_in", 1), as_int(c_out, "c_out", 1)
+    for name, value, most in (("c_in", c_in, len(CHANNEL_COLORS)), ("c_out", c_out, 4)):
+        if value > most:
+            raise ValueError(f"The parameter `{name}` must be at most {most}, or the figure is unreadable; "
+                             f"got {value}")
+    fontsize, row, band_gap, header = 9, 0.62, 0.4, 0.62
+    band = max(c_in * row, 1.5)   # room for the bias above each sum, even with one channel
+    height = c_out * band + (c_out - 1) * band_gap + header
+    width = 6.75
+    ax = _schematic_axes(ax, width, height)
+    arrow = {**_ARROW, "mutation_scale": 9, "lw": 1.0}
+    body = height - header    # the drawing below the column headings
+
+    def heading(x, text):
+        ax.text(x, height - 0.08, text, ha="center", va="top", fontsize=fontsize, fontweight="bold", linespacing=1.15)
+
+    # Input: the channels stacked, centred on the drawing.
+    side, pitch = 0.62, 0.8
+    top = body / 2 + (c_in * pitch - (pitch - side)) / 2
+    inputs = []
+    for c in range(c_in):
+        bottom = top - side - c * pitch
+        _grid_square(ax, 0.45, bottom, side, 5, CHANNEL_COLORS[c], gid="input channel")
+        ax.text(0.35, bottom + side / 2, f"$x_{c + 1}$", ha="right", va="center", fontsize=fontsize + 1)
+        inputs.append(bottom + side / 2)
+    heading(0.76, f"input\n{c_in} channel{'s' if c_in > 1 else ''}")
+    heading(2.3, "one filter per\noutput channel")
+    heading(3.75, "cross-correlations,\none per channel")
+    heading(5.15, "sum\n+ bias")
+    heading(6.1, f"output\n{c_out} channel{'s' if c_out > 1 else ''}")
+
+    kernel, product = 0.36, 0.42
+    for o in range(c_out):
+        band_top = body - o * (band + band_gap)
+        centre = band_top - band / 2
+        rows = [centre + ((c_in - 1) / 2 - c) * row for c in range(c_in)]   # the centre of each kernel's row
+        # The filter: c_in kernels in a frame, each the colour of the channel it reads.
+        frame_top = rows[0] + kernel / 2 + 0.08
+        ax.add_patch(FancyBboxPatch((1.95, rows[-1] - kernel / 2 - 0.08), 0.7, frame_top - rows[-1] + kernel / 2 + 0.08,
+                                    boxstyle="round,pad=0,rounding_size=0.06", facecolor="#f5f5f5",
+                                    edgecolor="#555555", lw=1.0, gid="filter"))
+        ax.text(2.3, frame_top + 0.03, f"filter {o + 1}", ha="center", va="bottom", fontsize=fontsize)
+        ax.add_patch(FancyArrowPatch((0.45 + side + 0.05, body / 2), (1.95, centre),
+                                     **{**arrow, "color": "#777777"}))
+        for c, y in enumerate(rows):
+            _grid_square(ax, 2.12, y - kernel / 2, kernel, 3, CHANNEL_COLORS[c], gid="kernel")
+            ax.add_patch(FancyArrowPatch((2.65, y), (2.95, y), **arrow))
+            _grid_square(ax, 2.95, y - product / 2, product, 3, CHANNEL_COLORS[c], gid="product")
+            ax.text(3.45, y, rf"$x_{c + 1} \star w_{{{o + 1},{c + 1}}}$", ha="left", va="center",
+                    fontsize=fontsize, gid="product label")
+            # Into the sum's circle, stopping at its rim.
+            dx, dy = 5.15 - 4.2, centre - y
+            reach = 1 - 0.2 / np.hypot(dx, dy)
+            ax.add_patch(FancyArrowPatch((4.2, y), (4.2 + dx * reach, y + dy * reach), **arrow))
+        ax.add_patch(Circle((5.15, centre), 0.2, facecolor="white", edgecolor="#222222", lw=1.2, gid="sum"))
+        ax.text(5.15, centre, "Σ", ha="center", va="center", fontsize=fontsize + 4)
+        ax.annotate(f"$+\\,b_{o + 1}$", xy=(5.15, centre + 0.2), xytext=(5.15, centre + 0.55), ha="center",
+                    va="bottom", fontsize=fontsize, arrowprops={**arrow, "shrinkA": 1}, gid="bias")
+        ax.add_patch(FancyArrowPatch((5.35, centre), (5.78, centre), **arrow))
+        out = 0.62
+        _grid_square(ax, 5.8, centre - out / 2, out, 3, "#bdbdbd", gid="output channel")
+        ax.text(6.5, centre, f"$y_{o + 1}$", ha="left", va="center", fontsize=fontsize + 1)
+    return ax
+
+
+#: Fill colours of neighbouring pooling windows in :func:`draw_max_pooling` (no two neighbours alike).
+WINDOW_COLORS = ("#a6cee3", "#fdbf6f", "#b2df8a", "#cab2d6")
+
+
+def draw_max_pooling(x=None, size=2, ax=None):
+    """Draw max pooling on a small grid: each window in its colour, its maximum marked, and the output.
+
+    The output's numbers are those :func:`coursekit.pooling.max_pool2d` returns. The
+    windows tile the input (stride = size); each output cell has its window's colour.
+    In each window the maximum is bold and framed (the first in reading order when
+    several are equal, the one max pooling's gradient goes to).
+
+    Parameters
+    ----------
+    x : (H, W) array_like, optional
+        At most 12 x 12, sides multiples of `size`; the 4 x 4 example of
+        :func:`coursekit.pooling.max_pool2d` by default.
+    size : int, optional
+        Window side, which is also the stride.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure, one inch per unit of the drawing, when omitted.
+
+    Returns
+    -------
+    (H // size, W // size) ndarray
+        The pooled map drawn on the right: ``max_pool2d(x, size)``.
+
+    Examples
+    --------
+    >>> draw_max_pooling(np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [1, 1, 7, 3]]))
+    array([[6, 5],
+           [2, 9]])
+
+    Used in: Padding, stride and pooling.
+    """
+    from matplotlib.patches import FancyArrowPatch
+
+    if x is None:
+        x = np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [1, 1, 7, 3]])
+    x = as_array(x, "x", 2, allow_bool=False)
+    size = as_int(size, "size", 1)
+    if max(x.shape) > 12:
+        raise ValueError(f"The parameter `x` must be at most 12 x 12 to be drawn readably; got shape {x.shape}")
+    if x.shape[0] % size or x.shape[1] % size:
+        raise ValueError(f"The parameter `x` must have sides that are multiples of the window `size` ({size}), "
+                         f"so that the windows tile it; got shape {x.shape}")
+    pooled = max_pool2d(x, size)
+    cell, fontsize = 0.42, 11
+    rows, cols = x.shape
+    gap = 1.6   # between the grids, for the arrow and its label
+    out_left = cols * cell + gap
+    width, height = out_left + pooled.shape[1] * cell + 0.1, rows * cell + 0.45
+    ax = _schematic_axes(ax, width, height, margin=0.05)
+
+    def number(value):
+        return f"{value:g}"
+
+    def draw_cell(left, top, value, color, bold, gid):
+        ax.add_patch(plt.Rectangle((left, top - cell), cell, cell, facecolor=color, edgecolor="white", lw=1.0))
+        ax.text(left + cell / 2, top - cell / 2, number(value), ha="center", va="center", fontsize=fontsize,
+                fontweight="bold" if bold else "normal", gid=gid)
+
+    out_top = rows * cell / 2 + pooled.shape[0] * cell / 2   # the output centred beside the input
+    for (i, j), value in np.ndenumerate(pooled):
+        color = WINDOW_COLORS[2 * (i % 2) + j % 2]
+        window = x[i * size:(i + 1) * size, j * size:(j + 1) * size]
+        winner = np.unravel_index(np.argmax(window), window.shape)
+        for (r, c), entry in np.ndenumerate(window):
+            row, col = i * size + r, j * size + c
+            draw_cell(col * cell, rows * cell - row * cell, entry, color, (r, c) == winner, "input value")
+            if (r, c) == winner:
+                ax.add_patch(plt.Rectangle((col * cell + 0.04, rows * cell - (row + 1) * cell + 0.04),
+                                           cell - 0.08, cell - 0.08, fill=False, edgecolor="#222222", lw=1.6,
+                                           gid="maximum"))
+        # A dark frame around each window.
+        ax.add_patch(plt.Rectangle((j * size * cell, rows * cell - (i + 1) * size * cell), size * cell,
+                                   size * cell, fill=False, edgecolor="#333333", lw=1.4, gid="window"))
+        draw_cell(out_left + j * cell, out_top - i * cell, value, color, True, "output value")
+    ax.add_patch(plt.Rectangle((out_left, out_top - pooled.shape[0] * cell), pooled.shape[1] * cell,
+                               pooled.shape[0] * cell, fill=False, edgecolor="#333333", lw=1.4))
+    middle = rows * cell / 2
+    ax.add_patch(FancyArrowPatch((cols * cell + 0.15, middle), (out_left - 0.15, middle),
+                                 **{**_ARROW, "mutation_scale": 12, "lw": 1.3}))
+    ax.text(cols * cell + gap / 2, middle + 0.1, f"max pool\n{size}×{size}, stride {size}", ha="center",
+            va="bottom", fontsize=fontsize - 1.5, linespacing=1.15)
+    ax.text(cols * cell / 2, rows * cell + 0.08, f"input {rows}×{cols}", ha="center", va="bottom",
+            fontsize=fontsize - 1.5)
+    ax.text(out_left + pooled.shape[1] * cell / 2, out_top + 0.08, f"output {pooled.shape[0]}×{pooled.shape[1]}",
+            ha="center", va="bottom", fontsize=fontsize - 1.5)
+    return pooled
