@@ -124,9 +124,9 @@ def assemble(solution, released, submission) -> Plan:
 
     tests = [r for r in refs if r.kind == "test"]
     found = {refs[r].grade_id for r, _ in anchors if refs[r].kind == "test"}
-    if not with_metadata and tests and len(found) * 2 < len(tests):
-        review.append(f"only {len(found)} of the exercise's {len(tests)} test cells were found in it: "
-                      "it may not be this exercise's notebook")
+    if not with_metadata and tests and len(found) * 2 < len(tests):  # the root cause of any other doubt
+        review = [f"only {len(found)} of the exercise's {len(tests)} test cells were found in it: "
+                  "it may not be this exercise's notebook"]
     return Plan(tuple(cells), tuple(notes), "; ".join(review) or None)
 
 
@@ -216,17 +216,16 @@ def _fill_gap(refs, subs, cells, notes) -> str | None:
     if answers and not student:
         notes += [f"answer cell {r.grade_id!r} was not found: counted as unanswered"
                   for r in answers if r.kind == "answer"]
+    leading = [] if answers else student  # no answer here: the student's cells run first
     if not fixed or len(answers) <= 1:
         segments = {id(answers[0]): student} if answers else {}
-        leading = [] if answers else student  # no answer here: the student's cells run first
-    elif len(student) == len(answers):
-        segments, leading = {id(r): [source] for r, source in zip(answers, student)}, []
     else:
         segments = _split_by_names(answers, student)
-        if segments is None:
+        if segments is None and len(student) == len(answers):
+            segments = {id(r): [source] for r, source in zip(answers, student)}
+        if not segments:
             where = ", ".join(repr(r.grade_id) for r in answers)
-            return f"cannot tell which of the student's cells answer {where}, with a test between them missing"
-        leading = []
+            return f"cannot tell which of the student's cells answer {where}, with a cell between them missing"
     cells.extend(Cell("student", None, source, source) for source in leading)
     for ref in slots:
         if ref.kind in ("test", "locked"):
@@ -239,7 +238,8 @@ def _fill_gap(refs, subs, cells, notes) -> str | None:
 
 def _split_by_names(answers, student):
     """Assign each student cell to the answer whose solution defines the same names, in order;
-    cells defining none follow the one before. None when that is not clear-cut."""
+    cells defining none follow the one before. {} when the names contradict that order (a cell
+    defines two answers' names, or goes back), None when they do not settle every answer."""
     wanted = [_defined_names(r.solution) for r in answers]
     segments = {id(r): [] for r in answers}
     current = 0
@@ -247,7 +247,7 @@ def _split_by_names(answers, student):
         names = _defined_names(source)
         owners = [k for k, w in enumerate(wanted) if names & w]
         if len(owners) > 1 or (owners and owners[0] < current):
-            return None
+            return {}
         if owners:
             current = owners[0]
         segments[id(answers[current])].append(source)

@@ -8,7 +8,7 @@ Student ids come from the folder's layout, never from inside a file:
   (or the same as one flat file name); every folder of one participant
   (``..._file_``, ``..._onlinetext_``) is one student, ``Full Name_12345``;
 - a Canvas export, one flat folder: ``doejane_12345_67890_01_convolution.ipynb``,
-  ``doejane_LATE_12345_67890_01_convolution.ipynb`` (user id, then submission id),
+  ``doejane_LATE_12345_67890_01_convolution.ipynb`` (user id, then file id),
   and Canvas's renamed re-uploads ``..._01_convolution-1.ipynb``; the student is
   ``doejane_12345``;
 - for a single exercise, a flat folder of ``<student>.ipynb``.
@@ -40,7 +40,7 @@ from .records import Submission
 
 __all__ = ["find_submissions"]
 
-_CANVAS = re.compile(r"^(?P<name>[^_]+?)(?:_(?P<late>late))?_(?P<user>\d+)_(?P<submission>\d+)"
+_CANVAS = re.compile(r"^(?P<name>[^_]+?)(?:_(?P<late>late))?_(?P<user>\d+)_(?P<file_id>\d+)"
                      r"(?:_(?P<late_after>late))?_(?P<file>.+)$", re.IGNORECASE)
 _MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
 _CANVAS_REUPLOAD = re.compile(r"^(?P<stem>.+)-(?P<number>\d+)$")
@@ -51,7 +51,7 @@ class _File:
     """A notebook a student handed in: where it is, how to call it, the name it was given."""
 
     path: Path
-    shown: str  # the path as the student knows it (inside their folder, or the LMS's original name)
+    shown: str  # the path inside the student's folder, or the LMS export's file name
     stem: str  # the file name the student gave it, without LMS prefixes or ".ipynb"
     canvas: bool = False
     late: bool = False
@@ -93,11 +93,11 @@ def find_submissions(submissions_dir, exercises, single=None):
             moodle, canvas = _MOODLE.match(entry.name), _CANVAS.match(entry.name)
             if moodle and moodle["file"]:
                 stem = Path(moodle["file"]).stem
-                students.setdefault(f"{moodle['name']}_{moodle['id']}", []).append(_File(entry, moodle["file"], stem))
+                students.setdefault(f"{moodle['name']}_{moodle['id']}", []).append(_File(entry, entry.name, stem))
             elif canvas:
                 late = bool(canvas["late"] or canvas["late_after"])
                 students.setdefault(f"{canvas['name']}_{canvas['user']}", []).append(
-                    _File(entry, canvas["file"], Path(canvas["file"]).stem, canvas=True, late=late))
+                    _File(entry, entry.name, Path(canvas["file"]).stem, canvas=True, late=late))
             else:
                 plain.append(entry)
     if plain and not students:
@@ -147,11 +147,11 @@ class _Candidate:
         return (self.unreadable, self.unanswered, self.naming, -self.mtime, -self.copy_number, self.file.shown)
 
     def describe(self) -> str:
-        parts = ["unreadable" if self.unreadable else "unanswered (the released notebook as given)"
+        parts = ["unreadable" if self.unreadable else "unanswered: the release as given"
                  if self.unanswered else "with answers",
                  ("exact name", "renamed copy", "named otherwise, its test cells are this exercise's")[self.naming],
                  f"saved {datetime.fromtimestamp(self.mtime):%Y-%m-%d %H:%M:%S}"]
-        return f"{self.file.shown!r} ({', '.join(parts)})"
+        return f"{self.file.shown!r} ({'; '.join(parts)})"
 
 
 def _choose(files, exercises) -> dict[str, tuple[Path, list[str]]]:
