@@ -198,6 +198,13 @@ def test_a_failed_run_leaves_the_previous_grades_intact(tmp_path):
     assert not [p for p in out.rglob("*.tmp*")]
 
 
+def test_the_output_folder_may_not_sit_among_the_submissions(tmp_path):
+    write(tmp_path / "subs" / "ada", solved())
+    with pytest.raises(ValueError, match="inside the submissions folder"):
+        grade_folder(tmp_path / "subs", tmp_path / "subs" / "out", ROOT / "solutions", progress=False)
+    assert not (tmp_path / "subs" / "out").exists()
+
+
 def test_flat_folder_of_student_notebooks(tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()

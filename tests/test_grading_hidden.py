@@ -124,5 +124,4 @@ def test_instructor_messages_are_read_from_asserts_and_err_msg():
               'np.testing.assert_allclose(a, b, err_msg="arrays differ")\nassert z\n')
     messages = instructor_messages(source)
     assert [text for _, text in messages] == ["plain", "value … is wrong", "arrays differ"]
-    pattern = messages[1][0]
-    assert pattern.search("value 3 is wrong") and not pattern.search("value is right")
+    assert messages[1][0] == ("value ", " is wrong")

@@ -65,12 +65,14 @@ class _Ref:
     cell_type: str
     released: str
     solution: str
+    texts: frozenset  # both sources, normalized: what a student's unchanged copy may hold
 
 
 @dataclass(frozen=True)
 class _Sub:
     cell_type: str
     source: str
+    text: str  # normalized
     grade_id: str | None  # only a grade_id the exercise has
 
 
@@ -94,14 +96,17 @@ def assemble(solution, released, submission) -> Plan:
     """
     refs = _references(solution, released)
     known = {r.grade_id for r in refs if r.grade_id}
-    notes = []
-    subs = []
+    notes, subs, unknown = [], [], []
     for cell in submission.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id is not None and grade_id not in known:
-            notes.append(f"cell {grade_id!r} is not part of the exercise: run as the student's own code")
+            unknown.append(grade_id)
             grade_id = None
-        subs.append(_Sub(str(cell.get("cell_type")), cell_source(cell), grade_id))
+        source = cell_source(cell)
+        subs.append(_Sub(str(cell.get("cell_type")), source, normalized(source), grade_id))
+    if unknown:
+        notes.append(f"{len(unknown)} cell(s) with a grade_id the exercise does not have ({unknown[0][:40]!r}, ...): "
+                     "run as the student's own code")
     if len(subs) > MAX_CELLS:
         return Plan((), tuple(notes), f"the notebook has {len(subs)} cells, more than {MAX_CELLS}")
     with_metadata = any(s.grade_id for s in subs)
@@ -135,8 +140,7 @@ def tests_found(notebook, solution, released) -> tuple[int, int]:
     refs = [r for r in _references(solution, released) if r.kind == "test"]
     ids = {nbgrader_meta(c).get("grade_id") for c in notebook.cells}
     sources = {normalized(cell_source(c)) for c in notebook.cells}
-    found = sum(r.grade_id in ids or normalized(r.released) in sources or normalized(r.solution) in sources
-                for r in refs)
+    found = sum(r.grade_id in ids or bool(r.texts & sources) for r in refs)
     return found, len(refs)
 
 
@@ -154,8 +158,9 @@ def _references(solution, released) -> list[_Ref]:
             kind = "locked"
         else:
             kind = "free"
-        refs.append(_Ref(kind, meta.get("grade_id"), cell.cell_type, cell_source(student_version),
-                         cell_source(cell)))
+        given, full = cell_source(student_version), cell_source(cell)
+        refs.append(_Ref(kind, meta.get("grade_id"), cell.cell_type, given, full,
+                         frozenset({normalized(given), normalized(full)})))
     return refs
 
 
@@ -164,8 +169,7 @@ def _matches(ref: _Ref, sub: _Sub) -> bool:
         return sub.grade_id == ref.grade_id
     if ref.kind == "answer" or ref.cell_type != sub.cell_type:
         return False  # answers differ from student to student: only metadata identifies them
-    text = normalized(sub.source)
-    return bool(text) and text in (normalized(ref.released), normalized(ref.solution))
+    return bool(sub.text) and sub.text in ref.texts
 
 
 def _align(refs, subs) -> list[tuple[int, int]]:
@@ -195,7 +199,7 @@ def _add_anchor(ref: _Ref, sub: _Sub, cells, notes):
     if ref.kind in ("test", "locked"):
         if ref.cell_type != "code":
             return
-        if normalized(sub.source) not in (normalized(ref.released), normalized(ref.solution)):
+        if sub.text not in ref.texts:
             notes.append(f"{_name(ref)} was edited: the original was run")
         cells.append(Cell(ref.kind, ref.grade_id, ref.released, ref.solution))
     elif sub.cell_type == "code":

@@ -151,8 +151,10 @@ def _prepare(submission: Submission, exercise, data: bytes, key: str) -> Job | O
         return unrun(exercise, Status.INVALID_NOTEBOOK, (f"the notebook is malformed: {error!r}",))
     if plan.review:
         return unrun(exercise, Status.NEEDS_REVIEW, plan.notes + (f"needs review: {plan.review}",))
-    full = tuple(c.full for c in plan.cells) if exercise.has_hidden_tests else None
-    return Job(submission, key, tuple(c.visible for c in plan.cells), full, plan.tests(), plan.notes)
+    tests = plan.tests()
+    cells = plan.cells[:max(tests.values()) + 1] if tests else plan.cells  # what follows the last test scores nothing
+    full = tuple(c.full for c in cells) if exercise.has_hidden_tests else None
+    return Job(submission, key, tuple(c.visible for c in cells), full, tests, plan.notes)
 
 
 def _run(to_run, exercises, cache, rows, progress, **run_all_options):

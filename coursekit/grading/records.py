@@ -27,7 +27,7 @@ __all__ = ["Job", "Outcome", "Report", "Row", "Score", "Status", "Submission"]
 class Status(Enum):
     """How grading one submission ended: the text in ``grades.csv`` and what it means."""
 
-    OK = ("ok", "graded: every cell ran (failing tests simply earn no points)")
+    OK = ("ok", "graded: every cell up to the last test ran (failing tests simply earn no points)")
     NEEDS_REVIEW = ("needs-review", "the notebook could not be matched to the exercise with certainty: "
                                     "grade it by hand (the notes say why)")
     TAMPERED = ("tampered", "the notebook changed the machinery the tests rely on: points withheld for review")

@@ -18,7 +18,6 @@ Used in: ``coursekit grade``.
 from __future__ import annotations
 
 import ast
-import re
 
 from .notebooks import cell_source, nbgrader_meta
 from .records import Job, Outcome, Score, Status
@@ -83,14 +82,15 @@ def score_runs(exercise, job: Job, visible, full=None) -> Outcome:
     return Outcome(status, tuple(scores), tuple(notes))
 
 
-def instructor_messages(source: str) -> list[tuple[re.Pattern, str]]:
-    """The messages an instructor wrote in a test cell: (pattern an error message contains, text shown).
+def instructor_messages(source: str) -> list[tuple[tuple[str, ...], str]]:
+    """The messages an instructor wrote in a test cell: (literal pieces an error message holds in
+    this order, text shown).
 
     ``assert ..., "message"`` and ``err_msg=``/``msg=`` arguments count; an f-string's
-    values match anything and show as "…".
+    values may be anything and show as "…".
 
-    >>> [text for _, text in instructor_messages('assert x == 1, f"x is {x}, not 1"')]
-    ['x is …, not 1']
+    >>> instructor_messages('assert x == 1, f"x is {x}, not 1"')
+    [(('x is ', ', not 1'), 'x is …, not 1')]
     """
     try:
         tree = ast.parse(source)
@@ -107,18 +107,29 @@ def instructor_messages(source: str) -> list[tuple[re.Pattern, str]]:
             parts = [v.value if isinstance(v, ast.Constant) else None for v in node.values]
         else:
             continue
-        pattern = "".join(".*?" if p is None else re.escape(p) for p in parts)
         text = "".join("…" if p is None else p for p in parts).strip()
         if text.strip("… "):
-            messages.append((re.compile(pattern, re.DOTALL), text))
+            messages.append((tuple(p for p in parts if p), text))
     return messages
+
+
+def _holds(value: str, pieces) -> bool:
+    """Whether `value` holds the pieces in order, anything between them (linear: no regex to
+    backtrack on a message the notebook chose)."""
+    position = 0
+    for piece in pieces:
+        position = value.find(piece, position)
+        if position < 0:
+            return False
+        position += len(piece)
+    return True
 
 
 def _instructors_words(solution, grade_id, error) -> str | None:
     """The instructor's message that a failed cell's error carries, from the solution; else None."""
-    value = error.get("evalue", "") if isinstance(error, dict) else ""
+    value = str(error.get("evalue", "")) if isinstance(error, dict) else ""
     source = next(cell_source(c) for c in solution.cells if nbgrader_meta(c).get("grade_id") == grade_id)
-    matching = [text for pattern, text in instructor_messages(source) if pattern.search(str(value))]
+    matching = [text for pieces, text in instructor_messages(source) if _holds(value, pieces)]
     return max(matching, key=len) if matching else None
 
 

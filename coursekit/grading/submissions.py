@@ -79,8 +79,7 @@ def find_submissions(submissions_dir, exercises, single=None):
     if not root.is_dir():
         raise FileNotFoundError(f"the submissions folder {root} does not exist")
     students: dict[str, list[_File]] = {}
-    plain, ignored = [], []
-    folders = False
+    plain, folders = [], False
     for entry in sorted(root.iterdir()):
         if entry.name.startswith((".", "__MACOSX")) or entry.is_symlink():
             continue
@@ -107,9 +106,8 @@ def find_submissions(submissions_dir, exercises, single=None):
                 f"there are {len(exercises)} ({', '.join(exercises)}): use one folder per student, "
                 "or grade one exercise with --exercise")
         return [Submission(p.stem, single, p) for p in plain], []
-    ignored = [p.name for p in plain]
-    if folders and plain:
-        ignored = [f"{p.name} (a notebook beside the student folders)" for p in plain]
+    why = "beside the student folders" if folders else "not named as an LMS export names a student's file"
+    ignored = [f"{p.name} ({why})" for p in plain]
 
     submissions = []
     for student in sorted(students):
