@@ -64,9 +64,9 @@ def run():
         base = Path(tmp)
         _class(base / "class", count)
         start = time.perf_counter()
-        rows = grade_folder(base / "class", base / "out", ROOT / "solutions", progress=False, exercise=NAME)
+        rows = grade_folder(base / "class", base / "out", ROOT / "solutions", progress=False, exercise=NAME).rows
         seconds = time.perf_counter() - start
-        assert len(rows) == count and all(r["status"] == "ok" for r in rows)
+        assert len(rows) == count and all(r.status.value == "ok" for r in rows)
         figures = [{"name": "grade_100_submissions", "value": seconds, "target": "<= 60", "unit": "s",
                     "note": f"{os.cpu_count()} cores"}]
         sample = int(os.environ.get("BENCH_NBGRADER_N", "10"))

@@ -2,12 +2,15 @@
 
     coursekit release [--solutions solutions] [--out exercises]
     coursekit grade SUBMISSIONS --out OUT [--timeout 30] [--jobs N] [--memory 2048] [--exercise NAME]
+                    [--retry-failed] [--quiet]
+
+Ctrl-C stops either cleanly: a one-line message, exit status 130, every output
+file as it was before or complete (grading keeps what it finished for next time).
 """
 
 import argparse
 import os
 import sys
-
 
 
 def _configure_process():
@@ -49,28 +52,48 @@ def main(argv=None):
     grade.add_argument("--jobs", type=_positive(int), default=None, help="parallel notebooks (all cores)")
     grade.add_argument("--memory", type=_positive(int), default=2048, help="MB per notebook (2048)")
     grade.add_argument("--exercise", default=None, help="grade only this exercise (e.g. 01_convolution)")
+    grade.add_argument("--retry-failed", action="store_true",
+                       help="run again the notebooks whose stored result is a timeout, crash or out-of-memory")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
 
     args = parser.parse_args(argv)
-    from coursekit import grading
-
     try:
+        from coursekit import grading
+
         if args.command == "release":
             for path in grading.release_folder(args.solutions, args.out):
                 print(f"wrote {path}")
             return 0
-        rows = grading.grade_folder(args.submissions, args.out, args.solutions, cell_timeout=args.timeout,
-                                    jobs=args.jobs, memory_mb=args.memory, progress=not args.quiet,
-                                    exercise=args.exercise)
-    except (FileNotFoundError, ValueError, grading.NotebookError) as error:
+        report = grading.grade_folder(args.submissions, args.out, args.solutions, cell_timeout=args.timeout,
+                                      jobs=args.jobs, memory_mb=args.memory, progress=not args.quiet,
+                                      exercise=args.exercise, retry_failed=args.retry_failed)
+    except KeyboardInterrupt:
+        kept = "results finished so far are kept for the next run; " if args.command == "grade" else ""
+        print(f"coursekit {args.command}: interrupted; {kept}no file was left half-written", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, ValueError) as error:  # a NotebookError is a ValueError
         print(f"coursekit {args.command}: error: {error}", file=sys.stderr)
         return 2
-    counts = {}
-    for row in rows:
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    print(f"graded {len(rows)} submissions ({summary}); wrote {os.path.join(args.out, 'grades.csv')}")
+    print(_summary(report, os.path.join(args.out, "grades.csv")))
     return 0
+
+
+def _summary(report, table):
+    """What the instructor needs to know after a run, a line each."""
+    counts = {}
+    for row in report.rows:
+        counts[row.status.value] = counts.get(row.status.value, 0) + 1
+    statuses = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    reused = sum(row.reused for row in report.rows)
+    lines = [f"graded {len(report.rows)} submissions ({statuses}); {reused} from earlier runs; wrote {table}"]
+    if report.dropped:
+        lines.append(f"dropped from grades.csv, no longer in the submissions folder: {', '.join(report.dropped)}")
+    if report.ignored:
+        lines.append(f"ignored, not a student's: {', '.join(report.ignored)}")
+    if report.not_graded:
+        lines.append(f"{report.not_graded} notebooks of other exercises have no result yet: "
+                     "grade without --exercise to include them")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from nbclient import NotebookClient
 
-from coursekit.grading import grade_folder, graded_cells, read_notebook, release
+from coursekit.grading import Status, grade_folder, graded_cells, read_notebook, release
 from coursekit.grading.notebooks import nbgrader_meta
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,26 +165,26 @@ def graded_variants(tmp_path_factory):
             folder = base / "submissions" / f"{path.stem}-{label}"
             folder.mkdir(parents=True)
             nbformat.write(notebook, folder / path.name)
-    rows = grade_folder(base / "submissions", base / "out", ROOT / "solutions", cell_timeout=60, progress=False)
-    by_key = {(r["student"], r["exercise"]): r for r in rows if r["status"] != "missing"}
+    rows = grade_folder(base / "submissions", base / "out", ROOT / "solutions", cell_timeout=60, progress=False).rows
+    by_key = {(r.student, r.exercise): r for r in rows if r.status is not Status.NO_SUBMISSION}
     return by_key, expectations
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_solution_scores_full_marks(graded_variants, name):
     row = graded_variants[0][(f"{name}-solution", name)]
-    assert row["status"] == "ok"
-    autograded = {g: s for g, s in row["scores"].items() if s["points"] is not None}
-    assert autograded and all(s["points"] == s["max"] > 0 for s in autograded.values()), row["scores"]
+    assert row.status is Status.OK
+    autograded = [s for s in row.scores if not s.by_hand]
+    assert autograded and all(s.points == s.max > 0 for s in autograded), row.scores
     # Written answers are left for the instructor, never scored by the machine.
-    assert all(s["message"] == "graded by hand" for s in row["scores"].values() if s["points"] is None)
+    assert all(s.message == "to grade by hand" for s in row.scores if s.by_hand)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_released_exercise_scores_zero_on_every_graded_cell(graded_variants, name):
     row = graded_variants[0][(f"{name}-released", name)]
-    assert row["status"] == "ok"
-    autograded = {g: s["points"] for g, s in row["scores"].items() if s["points"] is not None}
+    assert row.status is Status.OK
+    autograded = {s.grade_id: s.points for s in row.scores if not s.by_hand}
     assert autograded == {g: 0 for g in autograded}
 
 
@@ -200,5 +200,5 @@ def test_each_typical_mistake_loses_exactly_its_cells_points(graded_variants):
     assert expectations
     for key, mistake in expectations.items():
         row = rows[key]
-        lost = {g for g, s in row["scores"].items() if s["points"] is not None and s["points"] < s["max"]}
-        assert lost == set(mistake["loses"]), f"{mistake['name']}: lost {sorted(lost)}, {row['scores']}"
+        lost = {s.grade_id for s in row.scores if not s.by_hand and s.points < s.max}
+        assert lost == set(mistake["loses"]), f"{mistake['name']}: lost {sorted(lost)}, {row.scores}"

@@ -1,30 +1,23 @@
-"""nbgrader-format notebooks: reading cell metadata, releasing, and assembling a submission.
+"""nbgrader-format notebooks: reading them, their cell metadata, and releasing.
 
 The instructor notebooks in ``solutions/`` use nbgrader's cell metadata (schema
 version 3). Releasing runs nbgrader's own preprocessors, in the order of
 ``nbgrader generate_assignment``, so that the student notebooks are exactly what
-nbgrader would produce. Assembling builds the notebook that is actually executed
-for a submission: the student's answers, and everything else (setup, tests with
-their hidden parts, points) from the solution.
+nbgrader would produce. (Matching a submission to its exercise is in
+:mod:`coursekit.grading.assembly`.)
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-__all__ = [
-    "GradedCell",
-    "NotebookError",
-    "assemble",
-    "graded_cells",
-    "read_notebook",
-    "release",
-]
+__all__ = ["GradedCell", "NotebookError", "cell_source", "graded_cells", "nbgrader_meta", "normalized",
+           "parse_notebook", "read_notebook", "release"]
 
 
 class NotebookError(ValueError):
@@ -55,9 +48,20 @@ def read_notebook(path) -> nbformat.NotebookNode:
     """Read a notebook, raising :class:`NotebookError` naming the file when it is not one."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        data = path.read_bytes()
+    except OSError as error:
         raise NotebookError(f"cannot read {path}: {error}") from error
+    return parse_notebook(data, str(path))
+
+
+def parse_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
+    """A notebook from a file's bytes (read once, so that what is graded is what was hashed);
+    :class:`NotebookError` naming `name` when they are not one."""
+    path = name
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise NotebookError(f"{path} is not UTF-8 text: {error}") from error
     try:
         notebook = nbformat.reads(text, as_version=4)
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
@@ -66,6 +70,9 @@ def read_notebook(path) -> nbformat.NotebookNode:
         raise NotebookError(f"{path} is not a Jupyter notebook: {error}") from error
     if not isinstance(notebook.get("cells"), list):
         raise NotebookError(f"{path} is not a Jupyter notebook: it has no list of cells")
+    for number, cell in enumerate(notebook.cells, 1):
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            raise NotebookError(f"{path} is not a Jupyter notebook: its cell {number} is not a cell")
     return notebook
 
 
@@ -114,75 +121,12 @@ def release(solution) -> nbformat.NotebookNode:
     return notebook
 
 
-@dataclass
-class Assembled:
-    """The notebook to execute for one submission, and what was noticed on the way."""
-
-    cells: list  # (kind, grade_id or None, source) for every code cell, in order
-    notes: list[str] = field(default_factory=list)
+def cell_source(cell) -> str:
+    """A cell's source as one string, whatever a submission stored there."""
+    source = cell.get("source", "") if isinstance(cell, dict) else ""
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
-def assemble(solution, exercise, submission) -> Assembled:
-    """Combine a student's answers with the solution's tests.
-
-    Parameters
-    ----------
-    solution : NotebookNode
-        The instructor notebook: the only source of tests, hidden tests and points.
-    exercise : NotebookNode
-        The released notebook: what an unanswered question contains.
-    submission : NotebookNode
-        The student's notebook, untrusted: cells may be edited, deleted, re-marked.
-
-    Returns
-    -------
-    Assembled
-        Code cells in the solution's order. Answer cells come from the submission
-        (matched by ``grade_id``), followed by the student's own unmarked code cells
-        that came after them; every other cell comes from the solution, whatever
-        the submission did to it.
-    """
-    released = {nbgrader_meta(c).get("grade_id"): c for c in exercise.cells}
-    answers, extras, notes = {}, {None: []}, []
-    anchor = None
-    solution_ids = {nbgrader_meta(c).get("grade_id"): c for c in solution.cells if nbgrader_meta(c)}
-    for cell in submission.cells:
-        meta = nbgrader_meta(cell)
-        grade_id = meta.get("grade_id")
-        if grade_id is None:
-            if cell.get("cell_type") == "code":
-                extras.setdefault(anchor, []).append(_source(cell))
-            continue
-        if grade_id not in solution_ids:
-            notes.append(f"ignored cell {grade_id!r}, which the exercise does not have")
-            continue
-        anchor = grade_id
-        answers.setdefault(grade_id, cell)
-
-    cells = [("student", None, source) for source in extras[None]]
-    for cell in solution.cells:
-        meta = nbgrader_meta(cell)
-        grade_id = meta.get("grade_id")
-        if meta.get("solution"):
-            answer = answers.get(grade_id)
-            if answer is None:
-                notes.append(f"answer cell {grade_id!r} was deleted: counted as unanswered")
-                answer = released[grade_id]
-            if cell.cell_type == "code":
-                cells.append(("answer", grade_id, _source(answer)))
-        elif cell.cell_type == "code":
-            kind = "test" if meta.get("grade") else "locked"
-            student_copy = answers.get(grade_id)
-            if kind == "test" and student_copy is None and grade_id is not None:
-                notes.append(f"test cell {grade_id!r} was deleted: the original was run")
-            elif kind == "test" and _source(student_copy) not in (_source(released.get(grade_id, cell)), _source(cell)):
-                notes.append(f"test cell {grade_id!r} was edited: the original was run")
-            cells.append((kind, grade_id, _source(cell)))
-        if grade_id is not None:
-            cells.extend(("student", None, source) for source in extras.get(grade_id, []))
-    return Assembled(cells=cells, notes=notes)
-
-
-def _source(cell) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+def normalized(source: str) -> str:
+    """Source compared for identity: trailing spaces and blank edges do not count (editors add them)."""
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())

@@ -1,0 +1,170 @@
+"""Everything the grader writes: ``grades.csv``, feedback pages, ``summary.png``, and the
+one :func:`atomic_write` that every file goes through (cache entries and released
+notebooks included), so that an interrupted run leaves each file old or new, never part.
+
+Used in: ``coursekit grade`` and ``coursekit release``.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import os
+import secrets
+from pathlib import Path
+
+from .records import Row
+
+__all__ = ["atomic_write", "write_csv", "write_page", "write_summary"]
+
+
+def atomic_write(path, data, mode=0o644):
+    """Write `data` (str or bytes) to `path` so that readers see the old file or the new one.
+
+    The temporary file sits next to the target and is removed if anything, Ctrl-C
+    included, interrupts the write.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with open(descriptor, "wb") as handle:
+            handle.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_csv(path, rows: list[Row], exercises):
+    """``grades.csv``: a row per student and exercise, a column per graded question.
+
+    A question graded by hand (or awaiting review) has an empty cell, not a zero.
+    """
+    columns = []
+    for exercise in exercises.values():
+        columns += [c.grade_id for c in exercise.graded if c.grade_id not in columns]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "exercise", *columns, "total", "max", "status", "notes"])
+    for row in rows:
+        points = {s.grade_id: s.points for s in row.scores}
+        cells = ["" if points.get(column) is None else _number(points[column]) for column in columns]
+        writer.writerow([row.student, row.exercise, *cells, _number(row.total), _number(row.max),
+                         row.status.value, "; ".join(row.notes)])
+    atomic_write(path, buffer.getvalue())
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; color: #222; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; vertical-align: top; }
+.pass { color: #1a7f37; } .fail { color: #b42318; } .status { font-weight: 600; }
+code { background: #f4f4f4; padding: 0 .2rem; }
+"""
+
+
+def write_page(path, row: Row):
+    """One student's feedback for one exercise: total, status, and per question the points
+    and the message of the failing test.
+
+    Messages come from the run without hidden tests, or are the instructor's own
+    text (for a hidden test), so no hidden test's source can reach the page.
+    """
+    esc = html.escape
+    lines = [
+        "<!DOCTYPE html>",
+        f"<html lang='en'><head><meta charset='utf-8'><title>{esc(row.exercise)}: {esc(row.student)}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>{esc(row.exercise)}</h1>",
+        f"<p>Student: <b>{esc(row.student)}</b></p>",
+        f"<p>Score: <b>{_number(row.total)} / {_number(row.max)}</b></p>",
+        f"<p class='status'>Status: {esc(row.status.value)} ({esc(row.status.meaning)})</p>",
+        "<table><tr><th>question</th><th>points</th><th>result</th></tr>",
+    ]
+    for score in row.scores:
+        if score.by_hand:
+            points, result = f"? / {_number(score.max)}", f"<span>{esc(score.message or 'to grade by hand')}</span>"
+        elif score.message is None:
+            points, result = f"{_number(score.points)} / {_number(score.max)}", "<span class='pass'>passed</span>"
+        else:
+            points = f"{_number(score.points)} / {_number(score.max)}"
+            result = f"<span class='fail'>failed</span>: <code>{esc(score.message)}</code>"
+        lines.append(f"<tr><td>{esc(score.grade_id)}</td><td>{points}</td><td>{result}</td></tr>")
+    lines.append("</table>")
+    if row.notes:
+        lines.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in row.notes) + "</ul>")
+    lines.append("</body></html>")
+    atomic_write(path, "\n".join(lines) + "\n")
+
+
+# Per question, the share of students in each category, and its colour.
+_CATEGORIES = (("full points", "#2da44e"), ("partial", "#d4a72c"), ("no points", "#cf222e"),
+               ("to grade by hand", "#8c959f"))
+
+
+def question_counts(rows: list[Row], exercises):
+    """[(exercise, grade_id, points, {category: students})] for every graded question."""
+    counts = []
+    for name, exercise in exercises.items():
+        for cell in exercise.graded:
+            tally = {label: 0 for label, _ in _CATEGORIES}
+            for row in rows:
+                if row.exercise != name:
+                    continue
+                score = row.score(cell.grade_id)
+                if score.by_hand:
+                    tally["to grade by hand"] += 1
+                elif score.points >= score.max:
+                    tally["full points"] += 1
+                elif score.points > 0:
+                    tally["partial"] += 1
+                else:
+                    tally["no points"] += 1
+            counts.append((name, cell.grade_id, cell.points, tally))
+    return counts
+
+
+def write_summary(path, rows: list[Row], exercises):
+    """``summary.png``: per question how many students earned full, partial or no points, or
+    await grading by hand; and the distribution of totals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    counts = question_counts(rows, exercises)
+    if not counts or not rows:
+        return
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.55 * len(counts) + 2.5),
+                                      gridspec_kw={"width_ratios": [3, 2]})
+    positions = range(len(counts))
+    start = [0] * len(counts)
+    for label, colour in _CATEGORIES:
+        widths = [tally[label] for _, _, _, tally in counts]
+        left.barh(positions, widths, left=start, color=colour, label=label)
+        start = [s + w for s, w in zip(start, widths)]
+    left.set_yticks(list(positions), [f"{g}\n({p:g} pt)" for _, g, p, _ in counts])
+    left.invert_yaxis()
+    left.set_xlabel("students")
+    left.set_title("Score distribution per question")
+    left.legend(loc="lower right", fontsize=8)
+    fractions = [r.total / r.max if r.max else 0 for r in rows]
+    right.hist(fractions, bins=[i / 10 for i in range(11)], color="#0969da", edgecolor="white")
+    right.set_xlabel("total, fraction of the maximum (hand-graded points not yet counted)")
+    right.set_ylabel("submissions")
+    right.yaxis.set_major_locator(MaxNLocator(integer=True))
+    right.set_title(f"Totals ({len(rows)} submissions)")
+    fig.tight_layout()
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write(path, image.getvalue())
+
+
+def _number(value):
+    return f"{value:g}"

@@ -1,0 +1,252 @@
+"""Honest notebooks are graded right, in every layout a class hands them in.
+
+Metadata stripped by an editor or Colab, several candidate files, renamed
+downloads, Canvas and Moodle exports: matching and discovery are checked
+directly (no notebook runs), and one grading run checks the whole way to
+``grades.csv`` for each kind.
+"""
+
+import csv
+import os
+
+import nbformat
+import pytest
+from grading_helpers import (FULL, NAME, ROOT, answer, released, solved, stripped, student_copy_of_test_cells,
+                             write)
+
+from coursekit.grading import assemble, grade_folder, load_exercises
+from coursekit.grading.notebooks import nbgrader_meta
+from coursekit.grading.submissions import find_submissions
+
+EXERCISES = load_exercises(ROOT / "solutions")
+
+
+def plan(notebook, name=NAME):
+    exercise = EXERCISES[name]
+    return assemble(exercise.solution, exercise.released, notebook)
+
+
+def runs(plan):
+    """What the plan executes, in order, and from where: (kind, visible source, full source)."""
+    return [(c.kind, c.visible, c.full) for c in plan.cells]
+
+
+def colab_download(notebook):
+    """A notebook as Colab saves it: its own cell ids and metadata, outputs, a scratch cell."""
+    notebook = stripped(notebook)
+    notebook.metadata = {"colab": {"provenance": []}, "kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    for number, cell in enumerate(notebook.cells):
+        cell.metadata = {"id": f"c{number:04x}"}
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ran\n")]
+    notebook.cells.insert(4, nbformat.v4.new_code_cell("print(valid_shape)  # checking", metadata={"id": "scratch"}))
+    return notebook
+
+
+# --- matching a notebook without metadata ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_a_notebook_without_metadata_runs_exactly_what_it_would_with_it(name):
+    exercise = EXERCISES[name]
+    for notebook in (exercise.solution, exercise.released):
+        with_metadata, without = plan(notebook, name), plan(stripped(notebook), name)
+        assert without.review is None, without.review
+        assert runs(without) == runs(with_metadata)
+        assert "no nbgrader metadata" in " ".join(without.notes)
+        assert "no nbgrader metadata" not in " ".join(with_metadata.notes)
+
+
+def test_scratch_cells_without_metadata_run_where_the_student_put_them():
+    notebook = stripped(solved())
+    position = next(i for i, c in enumerate(notebook.cells) if c.source == answer("conv_values"))
+    notebook.cells.insert(position + 1, nbformat.v4.new_code_cell("check = I_star_W1.sum()"))
+    notebook.cells.insert(position + 1, nbformat.v4.new_markdown_cell("My notes."))
+    sources = [c.visible for c in plan(notebook).cells]
+    assert sources.index("check = I_star_W1.sum()") == sources.index(answer("conv_values")) + 1
+
+
+def test_a_test_cell_edited_without_metadata_still_runs_the_original_in_its_place():
+    notebook = student_copy_of_test_cells(solved())
+    next(c for c in notebook.cells if nbgrader_meta(c).get("grade_id") == "conv_test_values").source += "\nprint(1)"
+    result = plan(stripped(notebook))
+    assert result.review is None
+    kinds = [(c.kind, c.grade_id) for c in result.cells]
+    assert kinds.index(("test", "conv_test_values")) == kinds.index(("student", "conv_values")) + 2  # after the edit
+    assert "conv_test_values' was not found" in " ".join(result.notes)
+
+
+def without(notebook, *grade_ids):
+    notebook.cells = [c for c in notebook.cells if nbgrader_meta(c).get("grade_id") not in grade_ids]
+    return notebook
+
+
+def test_missing_cells_between_two_answers_are_placed_by_the_names_the_answers_define():
+    # The test after the first answer and the prompt of the second are gone; a scratch cell follows the first.
+    notebook = without(solved(), "conv_test_shape", "conv_q_values")
+    position = next(i for i, c in enumerate(notebook.cells) if c.source == answer("conv_shape"))
+    notebook.cells.insert(position + 1, nbformat.v4.new_code_cell("print('checking')"))
+    result = plan(stripped(notebook))
+    assert result.review is None, result.review
+    order = [(c.kind, c.grade_id) for c in result.cells]
+    assert order.index(("student", "conv_shape")) < order.index(("test", "conv_test_shape")) \
+        < order.index(("student", "conv_values"))
+
+
+def test_a_match_that_cannot_be_told_is_left_for_review():
+    # Two answers in one cell, the test between them gone: where that test should run is unknowable.
+    notebook = without(solved(), "conv_test_shape", "conv_q_values", "conv_values")
+    next(c for c in notebook.cells if c.source == answer("conv_shape")).source += "\n" + answer("conv_values")
+    notebook.cells.insert(3, nbformat.v4.new_code_cell("print('scratch')"))
+    assert "cannot tell which" in plan(stripped(notebook)).review
+    # A notebook that holds almost nothing of the exercise.
+    rewritten = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(answer("conv_shape"))])
+    assert "test cells were found" in plan(rewritten).review
+
+
+# --- which notebook, whose ---------------------------------------------------------------------------
+
+
+def discover(folder, single=None):
+    submissions, ignored = find_submissions(folder, EXERCISES, single)
+    return {(s.student, s.exercise): s for s in submissions if s.path is not None}, ignored
+
+
+def age(path, seconds_ago):
+    moment = 1_700_000_000 - seconds_ago
+    os.utime(path, (moment, moment))
+    return path
+
+
+def test_a_correct_copy_beats_the_blank_release_and_the_note_names_both(tmp_path):
+    copy_of = write(tmp_path / "ada", solved(), name=f"Copy of {NAME}")
+    write(tmp_path / "ada" / "old", released())
+    found = discover(tmp_path)[0][("ada", NAME)]
+    assert found.path == copy_of
+    note = " ".join(found.notes)
+    assert "2 notebooks could be 01_convolution" in note
+    assert note.index(f"Copy of {NAME}.ipynb") < note.index("not graded") < note.index(f"old/{NAME}.ipynb")
+    assert "unanswered" in note
+
+
+def test_among_exact_names_the_newest_wins(tmp_path):
+    age(write(tmp_path / "ada" / "v1", solved()), 3600)
+    newer = age(write(tmp_path / "ada" / "v2", solved(conv_shape="valid_shape = (2, 2)\nwhy_smaller = 'b'")), 60)
+    found = discover(tmp_path)[0][("ada", NAME)]
+    assert found.path == newer and "v1/01_convolution.ipynb" in " ".join(found.notes)
+
+
+def test_an_exact_name_beats_a_newer_renamed_download(tmp_path):
+    exact = age(write(tmp_path / "ada", solved()), 3600)
+    age(write(tmp_path / "ada", solved(conv_shape="valid_shape = (3, 3)"), name=f"{NAME} (1)"), 60)
+    found = discover(tmp_path)[0][("ada", NAME)]
+    assert found.path == exact and f"{NAME} (1).ipynb" in " ".join(found.notes)
+
+
+def test_checkpoints_are_never_candidates(tmp_path):
+    copy1 = write(tmp_path / "ada", solved(), name=f"{NAME}-Copy1")
+    write(tmp_path / "ada" / ".ipynb_checkpoints", solved(), name=f"{NAME}-checkpoint")
+    write(tmp_path / "ada", solved(), name=f"{NAME}-checkpoint")
+    found = discover(tmp_path)[0][("ada", NAME)]
+    assert found.path == copy1
+    assert found.notes == (f"graded '{NAME}-Copy1.ipynb', named differently from {NAME}.ipynb",)
+
+
+def test_a_notebook_named_otherwise_is_found_by_its_test_cells(tmp_path):
+    untitled = write(tmp_path / "ada", stripped(solved()), name="Untitled0")
+    write(tmp_path / "ada", nbformat.v4.new_notebook(), name="scratch")
+    found = discover(tmp_path)[0]
+    assert list(found) == [("ada", NAME)] and found[("ada", NAME)].path == untitled
+    assert "its test cells are 01_convolution's" in " ".join(found[("ada", NAME)].notes)
+
+
+def test_a_canvas_export_makes_one_student_per_person(tmp_path):
+    write(tmp_path, solved(), name=f"lovelaceada_12345_67890_{NAME}")
+    write(tmp_path, solved(), name="lovelaceada_LATE_12345_67891_02_padding_stride_pooling")
+    first = age(write(tmp_path, solved(conv_shape="valid_shape = (3, 3)"), name=f"hopper_23456_78901_{NAME}"), 0)
+    reupload = age(write(tmp_path, solved(), name=f"hopper_23456_78902_{NAME}-1"), 0)
+    late = write(tmp_path, solved(), name=f"turing_34567_89012_LATE_{NAME}")
+    found, ignored = discover(tmp_path)
+    assert sorted(found) == [("hopper_23456", NAME), ("lovelaceada_12345", NAME),
+                             ("lovelaceada_12345", "02_padding_stride_pooling"), ("turing_34567", NAME)]
+    assert found[("hopper_23456", NAME)].path == reupload and first.name in " ".join(found[("hopper_23456", NAME)].notes)
+    assert found[("turing_34567", NAME)].path == late and "LATE" in " ".join(found[("turing_34567", NAME)].notes)
+    assert "LATE" in " ".join(found[("lovelaceada_12345", "02_padding_stride_pooling")].notes)
+    assert not found[("lovelaceada_12345", NAME)].notes and not ignored
+
+
+def test_a_moodle_export_makes_one_student_per_participant(tmp_path):
+    inside = write(tmp_path / "Ada Lovelace_12345_assignsubmission_file_", solved())
+    (tmp_path / "Ada Lovelace_12345_assignsubmission_onlinetext_").mkdir()
+    (tmp_path / "Ada Lovelace_12345_assignsubmission_onlinetext_" / "onlinetext.html").write_text("<p>hi</p>")
+    flat = write(tmp_path, solved(), name=f"Grace Hopper_23456_assignsubmission_file_{NAME}")
+    found, ignored = discover(tmp_path)
+    assert found == {("Ada Lovelace_12345", NAME): found[("Ada Lovelace_12345", NAME)],
+                     ("Grace Hopper_23456", NAME): found[("Grace Hopper_23456", NAME)]}
+    assert found[("Ada Lovelace_12345", NAME)].path == inside and found[("Grace Hopper_23456", NAME)].path == flat
+    assert not ignored
+
+
+def test_stray_notebooks_and_links_belong_to_no_student(tmp_path):
+    write(tmp_path / "ada", solved())
+    write(tmp_path, solved(), name="README")
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / f"{NAME}.ipynb").symlink_to(tmp_path / "ada" / f"{NAME}.ipynb")
+    (tmp_path / "eve").symlink_to(tmp_path / "ada")
+    found, ignored = discover(tmp_path)
+    assert list(found) == [("ada", NAME)]
+    assert ignored and "README.ipynb" in ignored[0]
+
+
+# --- the whole way to grades.csv ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def honest_class(tmp_path_factory):
+    subs = tmp_path_factory.mktemp("honest") / "submissions"
+    write(subs / "stripped", stripped(student_copy_of_test_cells(solved())))
+    write(subs / "colab", colab_download(student_copy_of_test_cells(solved())))
+    write(subs / "stripped_blank", stripped(released()))
+    write(subs / "stripped_wrong", stripped(solved(conv_values="I_star_W1 = I_star_W2 = np.zeros((2, 2))")))
+    write(subs / "rewritten", nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "\n".join(answer(g) for g in ("conv_shape", "conv_values", "conv_padded", "conv_corr2d")))]))
+    write(subs / "copies", solved(), name=f"Copy of {NAME}")
+    write(subs / "copies" / "old", released())
+    write(subs, solved(), name=f"lovelaceada_12345_67890_{NAME}")
+    write(subs / "Jane Roe_45678_assignsubmission_file_", stripped(solved()))
+    out = subs.parent / "out"
+    report = grade_folder(subs, out, ROOT / "solutions", cell_timeout=20, progress=False, exercise=NAME)
+    return {r.student: r for r in report.rows}, out
+
+
+def test_honest_notebooks_in_every_layout_get_their_points(honest_class):
+    rows, _ = honest_class
+    totals = {student: (row.status.value, row.total) for student, row in rows.items()}
+    assert totals == {
+        "stripped": ("ok", FULL), "colab": ("ok", FULL), "stripped_blank": ("ok", 0),
+        "stripped_wrong": ("ok", FULL - 4), "rewritten": ("needs-review", 0), "copies": ("ok", FULL),
+        "lovelaceada_12345": ("ok", FULL), "Jane Roe_45678": ("ok", FULL),
+    }
+    assert "no nbgrader metadata" in " ".join(rows["colab"].notes)
+    assert "not graded" in " ".join(rows["copies"].notes)
+
+
+def test_a_notebook_left_for_review_is_not_scored_as_zero(honest_class):
+    rows, out = honest_class
+    row = rows["rewritten"]
+    assert all(s.by_hand for s in row.scores) and "needs review" in " ".join(row.notes)
+    with open(out / "grades.csv", newline="") as handle:
+        line = next(line for line in csv.DictReader(handle) if line["student"] == "rewritten")
+    assert [line[s.grade_id] for s in row.scores] == ["", "", "", ""]
+    assert (line["total"], line["max"], line["status"]) == ("0", f"{FULL:g}", "needs-review")
+    assert "to grade by hand" in (out / "feedback" / "rewritten" / f"{NAME}.html").read_text()
+
+
+def test_the_summary_counts_questions_to_grade_by_hand_apart(honest_class):
+    from coursekit.grading.writers import question_counts
+
+    rows, out = honest_class
+    counts = question_counts(list(rows.values()), {NAME: EXERCISES[NAME]})
+    for _, _, _, tally in counts:
+        assert tally["to grade by hand"] == 1 and sum(tally.values()) == len(rows)
+    assert (out / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
