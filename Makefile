@@ -74,7 +74,7 @@ browser:
 			chromium fonts-liberation >/dev/null; }
 
 test: $(STAMP) $(WHEELS) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 exercises: $(STAMP)
 	$(BIN)/coursekit release --solutions solutions --out exercises

@@ -1,7 +1,13 @@
-"""Shared test set-up: Hypothesis settings and closing figures after each test."""
+"""Shared test set-up: Hypothesis settings, closing figures after each test, and which
+tests share a worker when the suite runs in parallel."""
 
 import ipaddress
+import json
+import os
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -56,6 +62,15 @@ def built_book(tmp_path_factory):
     from bookbuild import ROOT, make_html
     from svrimg_splits import serve_folder, write_splits
 
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # the workers of one run share the parent of their temporary folders
+        claim = tmp_path_factory.getbasetemp().parent / "built_book.worker"
+        try:
+            with open(claim, "x") as f:
+                f.write(worker)
+        except FileExistsError:
+            pytest.fail(f"{claim.read_text()} builds the book already, and {worker} would build it into the same "
+                        "_build: the book's tests must share one worker (SHARED_FIXTURES, below)")
     served = tmp_path_factory.mktemp("svrimg-served")
     write_splits(served)
     with serve_folder(served) as url:
@@ -66,3 +81,76 @@ def built_book(tmp_path_factory):
         })
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return ROOT / "_build" / "html", result.stdout + result.stderr
+
+
+# --- running in parallel -------------------------------------------------------------
+# `make test` runs the suite in two pytest-xdist workers (-n 2). Tests that use one of
+# these expensive shared fixtures form a group that runs in one worker, so that the
+# fixture is built once while the other worker runs the rest. For the book it is also a
+# matter of correctness: it builds into the checkout's _build, which two workers must
+# never write at once.
+SHARED_FIXTURES = {
+    "built_book": "book",  # the strict build; the browser check serves its pages
+    "colab": "colab",  # the emulated Colab's clean venv, then every notebook run in it
+    "graded_class": "graded-class",  # a class of hostile submissions, graded in sandboxes
+    "graded_variants": "graded-variants",  # every exercise graded solved, released and mistaken
+}
+
+
+def _group(item):
+    """The group of a test: its xdist_group marks, else the group of its shared fixture."""
+    marked = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+    if marked:
+        return "_".join(sorted(marked))
+    return next((group for fixture, group in SHARED_FIXTURES.items() if fixture in item.fixturenames), None)
+
+
+# xdist 3.8 would carry an xdist_group to its scheduler by appending "@group" to the test's
+# node id, which pytest 9.2 no longer lets it change (pytest-dev/pytest-xdist#1386), so
+# groups would be silently ignored. Instead, each worker writes the groups it collected
+# to a file, and the scheduler reads them once every worker has collected.
+_GROUPS_INPUT = "coursekit_groups_folder"
+_GROUPS_FOLDER = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """Controller: give every worker the folder to write its groups to."""
+    stash = node.config.stash
+    if _GROUPS_FOLDER not in stash:
+        stash[_GROUPS_FOLDER] = tempfile.mkdtemp(prefix="pytest-xdist-groups-")
+    node.workerinput[_GROUPS_INPUT] = stash[_GROUPS_FOLDER]
+
+
+def pytest_collection_modifyitems(config, items):
+    folder = getattr(config, "workerinput", {}).get(_GROUPS_INPUT)
+    if folder:  # in a worker, before it reports its collection
+        groups = {item.nodeid: _group(item) for item in items}
+        path = Path(folder) / f"{config.workerinput['workerid']}.json"
+        path.with_suffix(".tmp").write_text(json.dumps({nodeid: g for nodeid, g in groups.items() if g}))
+        path.with_suffix(".tmp").replace(path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """For --dist load (what -n picks by default) and loadgroup alike: groups stay together."""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class GroupsFromWorkers(LoadGroupScheduling):
+        groups = None
+
+        def _split_scope(self, nodeid):
+            if self.groups is None:  # first called once every worker has collected
+                self.groups = {}
+                for path in Path(config.stash[_GROUPS_FOLDER]).glob("*.json"):
+                    self.groups.update(json.loads(path.read_text()))
+            return self.groups.get(nodeid) or super()._split_scope(nodeid)
+
+    return GroupsFromWorkers(config, log)
+
+
+def pytest_unconfigure(config):
+    if _GROUPS_FOLDER in config.stash:
+        shutil.rmtree(config.stash[_GROUPS_FOLDER], ignore_errors=True)
