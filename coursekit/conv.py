@@ -226,7 +226,7 @@ def _correlate(x, w, b, stride, padding):
     return out.reshape(len(x), len(w), out_rows, out_cols), columns
 
 
-def _correlate_backward(grad, columns, w, x_shape, stride, padding, input_grad=True):
+def _correlate_backward(grad, columns, w, x_shape, stride, padding, input_grad):
     """Gradients of :func:`_correlate` with respect to ``w``, ``b`` and ``x``.
 
     ``grad`` is the gradient with respect to the output, (N, C_out, H_out, W_out).

@@ -8,7 +8,8 @@ from hypothesis.extra.numpy import arrays
 from scipy import signal
 
 from coursekit.conv import CLASSIC_KERNELS, classic_kernel, conv2d, corr2d, output_size, pad2d
-from coursekit.testing import conv2d_reference
+from coursekit import nn
+from coursekit.testing import conv2d_reference, numerical_gradient
 
 # The 4x4 exercise of the lecture slides, and its published answers for the all-ones kernel.
 SLIDES_IMAGE = np.array([[3, 1, 4, 3], [3, 2, 3, 1], [4, 3, 6, 4], [3, 3, 1, 7]])
@@ -145,6 +146,52 @@ def test_matches_torch_conv2d():
         np.testing.assert_allclose(conv2d(x, w, b, stride, padding), expected, atol=1e-10)
 
 
+# --- the gradient, which nn.Conv2D's backward pass takes from this module ---------------------
+
+# Each case sends the backward pass down one of its paths; the expected gradients are central
+# differences of the loop reference, which shares no code with conv2d.
+GRADIENT_CASES = {
+    "stride 1: correlate with the rotated kernel": ((2, 2, 5, 6), (3, 2, 2, 3), 1, 0),
+    "stride 1 with padding": ((1, 2, 5, 5), (2, 2, 3, 3), 1, 1),
+    "padding as tall as the kernel": ((1, 2, 4, 5), (2, 2, 1, 3), 1, 1),
+    "padding as wide as the kernel": ((1, 2, 5, 4), (2, 2, 3, 1), 1, 1),
+    "windows that tile the map": ((2, 2, 6, 4), (2, 2, 2, 2), 2, 0),
+    "kernel equal to the stride, last row and column unread": ((1, 2, 5, 5), (2, 2, 2, 2), 2, 0),
+    "kernel equal to the stride, with padding": ((1, 1, 4, 4), (2, 1, 2, 2), 2, 1),
+    "taller stride than wide": ((1, 2, 7, 6), (2, 2, 3, 2), (2, 1), 1),
+    "wider stride than tall": ((1, 2, 6, 7), (2, 2, 2, 3), (1, 2), 0),
+    "stride 3 with padding": ((2, 1, 7, 8), (2, 1, 3, 3), 3, 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GRADIENT_CASES))
+def test_conv2d_gradients_equal_central_differences_of_the_loop_reference(case):
+    x_shape, w_shape, stride, padding = GRADIENT_CASES[case]
+    rng = np.random.default_rng(sorted(GRADIENT_CASES).index(case))
+    layer = nn.Conv2D(w_shape[1], w_shape[0], w_shape[2:], stride=stride, padding=padding, rng=rng)
+    x, w, b = rng.normal(size=x_shape), layer.weight.value, layer.bias.value
+    upstream = rng.normal(size=layer(x).shape)
+    grad_x = layer.backward(upstream)
+
+    def f():
+        return float(np.sum(conv2d_reference(x, w, b, stride, padding) * upstream))
+
+    for name, analytic, array in [("x", grad_x, x), ("w", layer.weight.grad, w), ("b", layer.bias.grad, b)]:
+        np.testing.assert_allclose(analytic, numerical_gradient(f, array), rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+def test_a_first_layer_skips_the_input_gradient_but_not_the_weight_gradient():
+    rng = np.random.default_rng(0)
+    x, upstream = rng.normal(size=(2, 1, 5, 5)), rng.normal(size=(2, 2, 3, 3))
+    first, inner = (nn.Conv2D(1, 2, 3, rng=1, input_grad=flag) for flag in (False, True))
+    for layer in (first, inner):
+        layer(x)
+    assert first.backward(upstream) is None
+    assert inner.backward(upstream).shape == x.shape
+    np.testing.assert_array_equal(first.weight.grad, inner.weight.grad)
+    np.testing.assert_allclose(first.bias.grad, upstream.sum(axis=(0, 2, 3)))
+
+
 # --- properties ------------------------------------------------------------------------
 
 small_images = arrays(np.float64, st.tuples(st.integers(3, 12), st.integers(3, 12)),
@@ -207,6 +254,20 @@ def test_pad2d_pads_only_the_last_two_axes():
     assert pad2d(x, (1, 2)).shape == (2, 3, 6, 9)
     assert pad2d(x, 0).shape == x.shape
     assert pad2d(np.ones((2, 2)), 1, value=7)[0, 0] == 7
+
+
+def test_pad2d_puts_the_image_in_the_middle_of_a_frame_of_the_value():
+    padded = pad2d(np.array([[1, 2, 3], [4, 5, 6]]), (1, 2), value=-9)
+    np.testing.assert_array_equal(padded, [[-9, -9, -9, -9, -9, -9, -9],
+                                           [-9, -9, 1, 2, 3, -9, -9],
+                                           [-9, -9, 4, 5, 6, -9, -9],
+                                           [-9, -9, -9, -9, -9, -9, -9]])
+    assert padded.dtype == np.int64
+
+
+def test_pad2d_pads_with_minus_infinity_for_max_pooling():
+    padded = pad2d(np.zeros((1, 1, 2, 2)), 1, value=-np.inf)
+    assert np.isneginf(padded).sum() == 16 - 4 and np.all(padded[0, 0, 1:3, 1:3] == 0)
 
 
 # --- classic kernels ------------------------------------------------------------------
