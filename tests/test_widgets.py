@@ -19,10 +19,13 @@ def test_windows_drawn_are_the_windows_visited():
     _, ax = plt.subplots()
     rows, cols = show_windows(np.zeros((7, 7)), kernel=3, padding=1, stride=2, ax=ax)
     assert len(ax.lines) == rows * cols == 16  # one dot per window visited
-    assert len(ax.patches) == 2  # many windows: the first and the last are outlined
+    assert len(ax.patches) == 3  # the first, the next along the row, and the last
     _, ax = plt.subplots()
     show_windows(np.zeros((5, 5)), kernel=3, stride=2, ax=ax)
-    assert len(ax.patches) == len(ax.lines) == 4
+    assert len(ax.lines) == 4 and len(ax.patches) == 3
+    _, ax = plt.subplots()
+    show_windows(np.zeros((3, 5)), kernel=3, stride=1, ax=ax)   # one row of three windows
+    assert len(ax.lines) == len(ax.patches) == 3
 
 
 @pytest.mark.parametrize("kernel, padding, stride", [(3, 0, 1), (3, 1, 2), (5, 2, 1), (2, 0, 3), (1, 3, 4)])
