@@ -2,7 +2,10 @@
 
 Two 5x5 convolutions, each followed by a sigmoid and 2x2 average pooling, then
 dense layers of 120, 84 and 10 units: the network LeCun and colleagues used to
-read handwritten digits (LeCun et al., 1998).
+read handwritten digits (LeCun et al., 1998), modernised as most courses teach it.
+The original squashed with a scaled tanh, subsampled with a trainable coefficient
+and bias, connected each map of its second convolution to a subset of the first
+layer's maps, and ended in RBF units.
 
 Used in: LeNet.
 """
@@ -33,9 +36,11 @@ class LeNet(Sequential):
     dtype : numpy dtype, optional
         float32 trains fastest; float64 for gradient checks.
     activation : type, optional
-        The non-linearity, :class:`~coursekit.nn.Sigmoid` as in 1998 or :class:`~coursekit.nn.ReLU`.
+        The non-linearity: :class:`~coursekit.nn.Sigmoid` (S-shaped, like the 1998 scaled
+        tanh) or :class:`~coursekit.nn.ReLU`.
     pool : type, optional
-        :class:`~coursekit.nn.AvgPool2D` as in 1998 or :class:`~coursekit.nn.MaxPool2D`.
+        :class:`~coursekit.nn.AvgPool2D` (the 1998 network's subsampling, less its trainable
+        coefficient and bias) or :class:`~coursekit.nn.MaxPool2D`.
 
     Examples
     --------
