@@ -337,7 +337,7 @@ def encode(image, kernel, size=3, depth=3):
     return stages
 
 
-def decode(code, kernel, size=3, depth=3, mode="zeros"):
+def decode(code, kernel, size=3, depth=3, mode="zeros", offset=None):
     """A hand-made decoder: `depth` times unpool, cross-correlate (same padding), ReLU.
 
     Parameters
@@ -350,6 +350,12 @@ def decode(code, kernel, size=3, depth=3, mode="zeros"):
     depth : int, optional
     mode : {'zeros', 'repeat'}, optional
         How :func:`~coursekit.pooling.unpool2d` enlarges.
+    offset : int, optional
+        For ``'zeros'``: where in its block each value goes, as in
+        :func:`~coursekit.pooling.unpool2d`; the block's centre by default. With 0,
+        the top-left corner, each stage moves the image up and left by
+        (size - 1) / 2 of its own pixels: 1 + 3 + 9 = 13 output pixels for three
+        stages of 3.
 
     Returns
     -------
@@ -368,7 +374,7 @@ def decode(code, kernel, size=3, depth=3, mode="zeros"):
     kernel = odd_square_kernel(kernel, "kernel")
     stages = []
     for stage in range(1, as_int(depth, "depth", 1) + 1):
-        x = unpool2d(x, size, mode)
+        x = unpool2d(x, size, mode, offset)
         stages.append((f"unpool {stage}", x))
         x = corr2d(pad2d(x, len(kernel) // 2), kernel)
         stages.append((f"conv {stage}", x))

@@ -2,7 +2,10 @@
 
 Two 5x5 convolutions, each followed by a sigmoid and 2x2 average pooling, then
 dense layers of 120, 84 and 10 units: the network LeCun and colleagues used to
-read handwritten digits (LeCun et al., 1998).
+read handwritten digits (LeCun et al., 1998), modernised as most courses teach it.
+The original squashed with a scaled tanh, subsampled with a trainable coefficient
+and bias, connected each map of its second convolution to a subset of the first
+layer's maps, and ended in RBF units.
 
 Used in: LeNet.
 """
@@ -33,9 +36,11 @@ class LeNet(Sequential):
     dtype : numpy dtype, optional
         float32 trains fastest; float64 for gradient checks.
     activation : type, optional
-        The non-linearity, :class:`~coursekit.nn.Sigmoid` as in 1998 or :class:`~coursekit.nn.ReLU`.
+        The non-linearity: :class:`~coursekit.nn.Sigmoid` (S-shaped, like the 1998 scaled
+        tanh) or :class:`~coursekit.nn.ReLU`.
     pool : type, optional
-        :class:`~coursekit.nn.AvgPool2D` as in 1998 or :class:`~coursekit.nn.MaxPool2D`.
+        :class:`~coursekit.nn.AvgPool2D` (the 1998 network's subsampling, less its trainable
+        coefficient and bias) or :class:`~coursekit.nn.MaxPool2D`.
 
     Examples
     --------
@@ -84,14 +89,16 @@ class LeNet(Sequential):
 
     def summary(self):
         """A table of every layer's output shape and parameter count, as a string."""
-        lines = [f"{'layer':<34}{'output shape':>18}{'parameters':>12}", "-" * 64]
-        lines.append(f"{'input':<34}{str((1, 28, 28)):>18}{'':>12}")
         maps = self.activations(np.zeros((1, 1, 28, 28), dtype=self.dtype))
-        for layer, x in zip(self.layers, maps.values()):
-            count = sum(p.value.size for p in layer.parameters())
-            lines.append(f"{repr(layer):<34}{str(x.shape[1:]):>18}{count:>12,}")
-        lines.append("-" * 64)
-        lines.append(f"{'total':<34}{'':>18}{sum(p.value.size for p in self.parameters()):>12,}")
+        rows = [("input", (1, 28, 28), "")]
+        rows += [(repr(layer), x.shape[1:], f"{sum(p.value.size for p in layer.parameters()):,}")
+                 for layer, x in zip(self.layers, maps.values())]
+        width = max(len(name) for name, _, _ in rows) + 2   # the names never overflow
+        rule = "-" * (width + 30)
+        lines = [f"{'layer':<{width}}{'output shape':>18}{'parameters':>12}", rule]
+        lines += [f"{name:<{width}}{str(shape):>18}{count:>12}" for name, shape, count in rows]
+        total = sum(p.value.size for p in self.parameters())
+        lines += [rule, f"{'total':<{width}}{'':>18}{total:>12,}"]
         return "\n".join(lines)
 
 

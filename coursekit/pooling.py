@@ -156,7 +156,7 @@ def receptive_field(layers):
     return field
 
 
-def unpool2d(x, size=2, mode="zeros"):
+def unpool2d(x, size=2, mode="zeros", offset=None):
     """Enlarge each map by `size` along both axes: the rough inverse of pooling.
 
     Parameters
@@ -165,9 +165,16 @@ def unpool2d(x, size=2, mode="zeros"):
     size : int, optional
         Enlargement factor.
     mode : {'zeros', 'repeat'}, optional
-        ``'zeros'`` puts each value in the top-left cell of its size x size block and
-        zeros elsewhere (zero insertion: the total is kept); ``'repeat'`` copies each
-        value into its whole block (nearest-neighbour upsampling).
+        ``'zeros'`` puts each value in one cell of its size x size block and zeros
+        elsewhere (zero insertion: the total is kept); ``'repeat'`` copies each value
+        into its whole block (nearest-neighbour upsampling).
+    offset : int, optional
+        For ``'zeros'`` only: the row and the column, inside each block, of the cell
+        that receives the value. By default the block's centre, ``(size - 1) // 2``
+        (for an even size, the cell above and left of the centre), so that the
+        enlarged map stays centred on the map it came from, as repetition keeps it;
+        0 is the top-left corner, where a strided transposed convolution puts it
+        before its kernel.
 
     Returns
     -------
@@ -176,9 +183,14 @@ def unpool2d(x, size=2, mode="zeros"):
 
     Examples
     --------
-    >>> unpool2d([[1, 2]], 2, mode="zeros")
-    array([[1, 0, 2, 0],
-           [0, 0, 0, 0]])
+    >>> unpool2d([[1, 2]], 3, mode="zeros")
+    array([[0, 0, 0, 0, 0, 0],
+           [0, 1, 0, 0, 2, 0],
+           [0, 0, 0, 0, 0, 0]])
+    >>> unpool2d([[1, 2]], 3, mode="zeros", offset=0)
+    array([[1, 0, 0, 2, 0, 0],
+           [0, 0, 0, 0, 0, 0],
+           [0, 0, 0, 0, 0, 0]])
     >>> unpool2d([[1, 2]], 2, mode="repeat")
     array([[1, 1, 2, 2],
            [1, 1, 2, 2]])
@@ -188,9 +200,19 @@ def unpool2d(x, size=2, mode="zeros"):
     x = as_array(x, "x", (2, 4))
     size = as_int(size, "size", 1)
     if mode == "repeat":
+        if offset is not None:
+            raise ValueError(f"The parameter `offset` ({offset!r}) applies to mode='zeros' only")
         return np.repeat(np.repeat(x, size, axis=-2), size, axis=-1)
     if mode == "zeros":
+        start = _block_centre(size) if offset is None else as_int(offset, "offset", 0)
+        if start >= size:
+            raise ValueError(f"The parameter `offset` ({start}) must be less than `size` ({size})")
         out = np.zeros(x.shape[:-2] + (x.shape[-2] * size, x.shape[-1] * size), dtype=x.dtype)
-        out[..., ::size, ::size] = x
+        out[..., start::size, start::size] = x
         return out
     raise ValueError(f"The parameter `mode` must be 'zeros' or 'repeat'; got {mode!r}")
+
+
+def _block_centre(size):
+    """Where zero insertion puts each value by default: the centre cell of its block."""
+    return (size - 1) // 2

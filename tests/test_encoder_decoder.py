@@ -158,3 +158,17 @@ def test_encoder_and_decoder_shapes_follow_the_seed_pipeline():
     assert np.all(stages["relu 2"] >= 0)
     decoded = dict(decode(stages["pool 3"], np.ones((3, 3)) / 9, size=3, depth=3, mode="repeat"))
     assert [decoded[f"relu {k}"].shape for k in (1, 2, 3)] == [(15, 15), (45, 45), (135, 135)]
+
+
+def test_decoded_impulse_stays_where_the_encoder_found_it():
+    """Code pixel (2, 2) summarises input rows and columns 54 to 80, centred on 67: zero
+    insertion at each block's centre decodes it there; in the top-left corner, 13 pixels
+    (1 + 3 + 9) up and to the left."""
+    from scipy import ndimage
+
+    impulse = np.zeros((5, 5))
+    impulse[2, 2] = 1
+    for mode, offset, centre in [("zeros", None, 67), ("repeat", None, 67), ("zeros", 0, 54)]:
+        decoded = decode(impulse, ed.SMOOTH_KERNEL, mode=mode, offset=offset)[-1][1]
+        np.testing.assert_allclose(ndimage.center_of_mass(decoded), (centre, centre), atol=1e-9)
+

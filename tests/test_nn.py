@@ -251,6 +251,8 @@ def test_lenet_architecture():
     for expected in ("(6, 28, 28)", "(6, 14, 14)", "(16, 10, 10)", "(16, 5, 5)", "(400,)", "(120,)", "(84,)",
                      "(10,)", "156", "2,416", "48,120", "10,164", "850", "61,706"):
         assert expected in summary
+    # a table: every row ends at the same column, so no layer name pushes its numbers out
+    assert len({len(line.rstrip()) for line in summary.splitlines() if line.split()[0] != "input"}) == 1
     with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
         model(np.zeros((2, 1, 32, 32)))
 

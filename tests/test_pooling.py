@@ -200,9 +200,48 @@ def test_zero_insertion_keeps_the_total_and_pooling_recovers_the_input(x, size):
     np.testing.assert_array_equal(max_pool2d(unpool2d(np.abs(x), size, "zeros"), size), np.abs(x))
 
 
+@pytest.mark.parametrize("size, centre", [(1, 0), (2, 0), (3, 1), (4, 1), (5, 2)])
+def test_zero_insertion_puts_each_value_at_its_blocks_centre(size, centre):
+    x = np.arange(1, 7).reshape(2, 3)
+    unpooled = unpool2d(x, size, "zeros")
+    np.testing.assert_array_equal(unpooled[centre::size, centre::size], x)
+    assert np.count_nonzero(unpooled) == x.size
+
+
+@given(st.integers(1, 4).flatmap(lambda size: st.tuples(st.just(size), st.integers(0, size - 1))))
+def test_zero_insertion_offset_picks_the_cell_of_each_block(size_offset):
+    size, offset = size_offset
+    x = np.arange(1, 7).reshape(1, 1, 2, 3)
+    unpooled = unpool2d(x, size, "zeros", offset=offset)
+    np.testing.assert_array_equal(unpooled[..., offset::size, offset::size], x)
+    assert np.count_nonzero(unpooled) == x.size
+
+
+def test_zero_insertion_then_a_box_kernel_is_repetition():
+    """At the centre the box's window is exactly the block; in the corner it is one pixel off."""
+    from coursekit.conv import corr2d, pad2d
+
+    x = np.random.default_rng(5).uniform(0, 60, (4, 5))
+    box = np.ones((3, 3))
+    centred = corr2d(pad2d(unpool2d(x, 3, "zeros"), 1), box)
+    np.testing.assert_allclose(centred, unpool2d(x, 3, "repeat"))
+    cornered = corr2d(pad2d(unpool2d(x, 3, "zeros", offset=0), 1), box)
+    np.testing.assert_allclose(cornered[:-1, :-1], unpool2d(x, 3, "repeat")[1:, 1:])
+
+
 def test_unpool_bad_mode():
     with pytest.raises(ValueError, match="`mode` must be 'zeros' or 'repeat'"):
         unpool2d(np.ones((2, 2)), 2, mode="bilinear")
+
+
+@pytest.mark.parametrize("mode, offset, match", [
+    ("zeros", 3, "`offset` \\(3\\) must be less than `size` \\(3\\)"),
+    ("zeros", -1, "`offset`"),
+    ("repeat", 0, "`offset` \\(0\\) applies to mode='zeros' only"),
+])
+def test_unpool_bad_offset(mode, offset, match):
+    with pytest.raises(ValueError, match=match):
+        unpool2d(np.ones((2, 2)), 3, mode=mode, offset=offset)
 
 
 def test_default_window_is_two_by_two():

@@ -56,8 +56,9 @@ def zero_insertion_then_convolution(x, w, b, stride, padding, output_padding):
     (k_r, k_c), (rows, cols) = w.shape[2:], x.shape[2:]
     spread = np.zeros(x.shape[:2] + ((rows - 1) * s_r + 1, (cols - 1) * s_c + 1))
     spread[..., ::s_r, ::s_c] = x
-    if s_r == s_c:   # the pooling chapter's unpooling by zeros, less its last s - 1 rows and columns
-        np.testing.assert_array_equal(spread, unpool2d(x, s_r, "zeros")[..., :spread.shape[2], :spread.shape[3]])
+    if s_r == s_c:   # unpooling by zeros into each block's corner, less its last s - 1 rows and columns
+        corner = unpool2d(x, s_r, "zeros", offset=0)
+        np.testing.assert_array_equal(spread, corner[..., :spread.shape[2], :spread.shape[3]])
     widths = [(k_r - 1 - p_r, k_r - 1 - p_r + e_r), (k_c - 1 - p_c, k_c - 1 - p_c + e_c)]
     full = np.pad(spread, [(0, 0), (0, 0)] + [(max(a, 0), max(z, 0)) for a, z in widths])
     full = full[..., max(-widths[0][0], 0):full.shape[2] - max(-widths[0][1], 0),

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import conv
 from .._validation import as_array, as_generator, as_int, as_pair, window_fits
-from ..pooling import avg_pool2d, max_pool2d, unpool2d
+from ..pooling import _block_centre, avg_pool2d, max_pool2d, unpool2d
 
 __all__ = ["AvgPool2D", "Conv2D", "ConvTranspose2D", "Dense", "Flatten", "Layer", "MaxPool2D", "Parameter", "ReLU",
            "Sigmoid", "Unpool2D"]
@@ -336,7 +336,7 @@ class MaxPool2D(_Pool):
 class Unpool2D(Layer):
     """Enlarge each map `size` times (:func:`~coursekit.pooling.unpool2d`), the decoder's step up.
 
-    With ``mode="zeros"`` each value lands in the top-left cell of its block and the
+    With ``mode="zeros"`` each value lands in the centre cell of its block and the
     gradient is read back from those cells; with ``mode="repeat"`` each value fills its
     block and the gradient is the sum over the block.
 
@@ -360,7 +360,8 @@ class Unpool2D(Layer):
     def backward(self, grad):
         s = self.size
         if self.mode == "zeros":
-            return np.ascontiguousarray(grad[..., ::s, ::s])
+            centre = _block_centre(s)
+            return np.ascontiguousarray(grad[..., centre::s, centre::s])
         n, c, rows, cols = grad.shape
         return grad.reshape(n, c, rows // s, s, cols // s, s).sum(axis=(3, 5))
 
