@@ -32,7 +32,8 @@ NO_ECHO, STRATIFORM, CONVECTIVE = 0, 1, 2
 LABEL_NAMES = ("no echo", "stratiform", "convective")
 #: Radius of the background average, km.
 BACKGROUND_KM = 11.0
-#: Reflectivity at or above which a pixel is a convective core outright, dBZ.
+#: Reflectivity at or above which a pixel is a convective core outright, dBZ: Py-ART's
+#: default (``steiner_conv_strat``); Steiner et al. (1995) used 40 dBZ.
 INTENSE_DBZ = 42.0
 # Steiner's "medium" relation: background (dBZ) lower edges -> convective radius (km).
 _RADIUS_EDGES_DBZ = (25.0, 30.0, 35.0, 40.0)
@@ -112,8 +113,9 @@ def convective_stratiform(dbz, pixel_km=PIXEL_KM):
     - Echo is a finite reflectivity above 0 dBZ.
     - The background of an echo pixel is ``10 log10`` of the mean linear Z over the
       echo pixels whose centres lie within 11 km (inclusive) of its centre.
-    - A convective core is an echo pixel of at least 42 dBZ, or one that exceeds its
-      background by at least :func:`peakedness` of that background.
+    - A convective core is an echo pixel of at least :data:`INTENSE_DBZ` (42 dBZ, as
+      in Py-ART; the paper used 40), or one that exceeds its background by at least
+      :func:`peakedness` of that background.
     - Each core makes convective every echo pixel whose centre lies within
       :func:`convective_radius_km` of the core's background.
     - Every other echo pixel is stratiform.
