@@ -33,7 +33,8 @@ class Status(Enum):
     TAMPERED = ("tampered", "the notebook changed the machinery the tests rely on: points withheld for review")
     INVALID_NOTEBOOK = ("invalid-notebook", "the file is not valid JSON or not a Jupyter notebook")
     NO_SUBMISSION = ("no-submission", "no notebook for this exercise was found in the student's submission")
-    KERNEL_DIED = ("kernel-died", "the notebook ended its own process (os._exit, a crash) before the end; "
+    KERNEL_DIED = ("kernel-died", "the notebook ended its own process (os._exit, a crash) before the end, "
+                                  "or wrote to the grader's channel what it did not compute; "
                                   "tests before it keep their points")
     TIMEOUT = ("timeout", "a cell, or the whole notebook, ran past its time limit; it was stopped")
     OUT_OF_MEMORY = ("out-of-memory", "a cell used more memory than allowed")
