@@ -449,9 +449,10 @@ def _send_cell(job):
     if job.next_index < len(job.sources):
         job.nonce = secrets.token_hex(8)
         source = job.sources[job.next_index]
-        # The integrity check: quick after most cells, full after test cells (they assert),
-        # full and final after the last cell.
-        level = 2 if job.next_index == len(job.sources) - 1 else 1 if "assert" in source else 0
+        # The integrity check: quick after most cells, full after test cells (they assert)
+        # and after the last cell.
+        last = job.next_index == len(job.sources) - 1
+        level = 1 if last or "assert" in source else 0
         message = [job.next_index, job.nonce, source, level]
     else:
         message = None
