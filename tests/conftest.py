@@ -92,7 +92,9 @@ def built_book(tmp_path_factory):
 SHARED_FIXTURES = {
     "built_book": "book",  # the strict build; the browser check serves its pages
     "colab": "colab",  # the emulated Colab's clean venv, then every notebook run in it
-    "graded_class": "graded-class",  # a class of hostile submissions, graded in sandboxes
+    "graded_class": "graded-class",  # a class of broken and hostile submissions
+    "graded": "graded-hidden",  # test_grading_hidden's class of leaking notebooks
+    "hostile_class": "hostile-class",  # the attacks of issue 18, graded with the sandbox required
     "graded_variants": "graded-variants",  # every exercise graded solved, released and mistaken
 }
 

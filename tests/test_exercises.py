@@ -173,7 +173,8 @@ def graded_variants(tmp_path_factory):
 @pytest.mark.parametrize("name", NAMES)
 def test_solution_scores_full_marks(graded_variants, name):
     row = graded_variants[0][(f"{name}-solution", name)]
-    assert row.status is Status.OK
+    # Honest work is never flagged by the integrity checks; the suite grades in the sandbox.
+    assert row.status is Status.OK and row.sandbox == "bubblewrap", (row.status, row.notes)
     autograded = [s for s in row.scores if not s.by_hand]
     assert autograded and all(s.points == s.max > 0 for s in autograded), row.scores
     # Written answers are left for the instructor, never scored by the machine.

@@ -83,7 +83,7 @@ def test_statuses(graded_class):
         "good": "ok", "blank": "ok", "not_json": "invalid-notebook", "not_a_notebook": "invalid-notebook",
         "exits": "kernel-died", "loops": "timeout", "hogs_memory": "out-of-memory", "tampers": "ok",
         "warns": "ok", "scratch": "ok", "nested": "ok", "empty_handed": "no-submission",
-        "forges": "kernel-died", "quotes_tests": "ok", "bad_metadata": "ok", "not_cells": "invalid-notebook",
+        "forges": "tampered", "quotes_tests": "ok", "bad_metadata": "ok", "not_cells": "invalid-notebook",
         "renamed": "ok",
     }
     assert {s: rows[s].status.value for s in expected} == expected
@@ -119,8 +119,12 @@ def test_tests_and_points_come_from_the_solutions(graded_class):
 def test_hostile_submissions_gain_nothing_and_cost_others_nothing(graded_class):
     rows, _ = graded_class
     assert rows["forges"].total == 0
-    assert "did not compute" in " ".join(rows["forges"].notes)
-    assert "helper process was killed" in " ".join(rows["kills_helper"].notes)
+    # It looked for the grader's channel through gc: flagged before it could send anything.
+    assert "tampering, for review" in " ".join(rows["forges"].notes)
+    # Without the sandbox the helper can be killed, and is replaced; in it, it cannot be reached.
+    notes = " ".join(rows["kills_helper"].notes)
+    assert ("helper process was killed" in notes) == ("not sandboxed" in notes)
+    assert rows["kills_helper"].total == FULL
     # Its error quotes the test that called it: the visible one, never the hidden one (test_grading_hidden.py).
     quoted = rows["quotes_tests"].score("conv_test_corr2d")
     assert quoted.points == 0 and "corr2d(np.zeros((5, 7))" in quoted.message and "_reference" not in quoted.message
@@ -233,9 +237,7 @@ def test_command_line(tmp_path):
     assert bad.returncode == 2 and "--jobs" in bad.stderr
 
 
-@pytest.mark.parametrize("target", ["grader", pytest.param("process group", marks=pytest.mark.xfail(
-    strict=True, reason="a terminal's Ctrl-C reaches the zygote too, which prints a traceback: "
-                        "zygote.py must ignore SIGINT (the grader handles it), on the i18-sandbox branch"))])
+@pytest.mark.parametrize("target", ["grader", "process group"])
 def test_ctrl_c_ends_with_one_line_and_leaves_no_file_half_written(tmp_path, target):
     subs, out = tmp_path / "subs", tmp_path / "out"
     write(subs / "a_fast", solved())

@@ -74,7 +74,8 @@ def graded_twice(tmp_path_factory):
     write(subs / "good", solved())
     write(subs / "blank", released())
     first = grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME)
-    cache = ResultCache(out / ".results", {"cell_timeout": 30.0, "memory_mb": 2048})
+    cache = ResultCache(out / ".results", {"cell_timeout": 30.0, "memory_mb": 2048, "sandbox": "bubblewrap",
+                                               "notebook_timeout": None})
     good_key = cache.key((subs / "good" / f"{NAME}.ipynb").read_bytes(), EXERCISE)
     blank_key = cache.key((subs / "blank" / f"{NAME}.ipynb").read_bytes(), EXERCISE)
     good_entry = out / ".results" / good_key[:2] / f"{good_key}.json"

@@ -5,7 +5,8 @@ and with all tests (only pass/fail is read). These notebooks try to carry a
 hidden test's source out: an input transformer that turns every test cell into
 an ``AssertionError`` carrying the cell's source in base64, a function that
 raises with its caller's source, and plain printing. None of it may appear,
-in any encoding, in a feedback page or in ``grades.csv``.
+in any encoding, in a feedback page or in ``grades.csv``. (Input transformers
+are also tampering: those notebooks end ``tampered``, their points withheld.)
 """
 
 import base64
@@ -45,6 +46,14 @@ RECORDING_CORR2D = '''def corr2d(x, k):
     raise ValueError(base64.b64encode(("".join(_seen) + repr(caller.co_consts)).encode()).decode())
 '''
 
+# Raises with the source of the test cell that called it (the end, where hidden tests are),
+# in base64: no tampering, so its message reaches feedback, from the visible run only.
+CALLER_SOURCE_CORR2D = '''def corr2d(x, k):
+    import base64, linecache, sys
+    source = "".join(linecache.getlines(sys._getframe(1).f_code.co_filename))
+    raise ValueError(base64.b64encode(source[-300:].encode()).decode())
+'''
+
 # Right on the chapter's 4x4 example (the visible tests), wrong elsewhere (the hidden ones).
 NARROW_CORR2D = answer("conv_corr2d").replace("    return out", "    return out if x.shape == (4, 4) else out * 0")
 
@@ -55,6 +64,7 @@ def graded(tmp_path_factory):
     write(subs / "good", student_copy_of_test_cells(solved()))
     write(subs / "carries_tests_out", solved(conv_shape=TRANSFORMER + SHAPE))
     write(subs / "records_and_raises", solved(conv_shape=RECORDER + SHAPE, conv_corr2d=RECORDING_CORR2D))
+    write(subs / "raises_caller_source", solved(conv_corr2d=CALLER_SOURCE_CORR2D))
     write(subs / "passes_visible_only", solved(conv_shape="valid_shape = (2, 2)\nwhy_smaller = 'a'",
                                               conv_corr2d=NARROW_CORR2D))
     write(subs / "blank", released())
@@ -91,19 +101,21 @@ def test_nothing_of_a_hidden_test_reaches_feedback_or_the_table(graded):
 
 def test_the_leaking_notebooks_earn_nothing_for_it(graded):
     rows, _ = graded
-    assert rows["carries_tests_out"].total == 0
-    assert rows["records_and_raises"].total == FULL - 6  # its corr2d raises instead of computing
+    for student in ("carries_tests_out", "records_and_raises"):  # input transformers: tampering
+        assert rows[student].status is Status.TAMPERED and rows[student].total == 0, student
+        assert all(s.message.startswith("withheld for review") for s in rows[student].scores)
+    assert rows["raises_caller_source"].total == FULL - 6  # its corr2d raises instead of computing
     assert rows["good"].total == FULL and rows["blank"].total == 0
-    assert {row.status for row in rows.values()} == {Status.OK}
+    assert {rows[s].status for s in ("good", "blank", "raises_caller_source", "passes_visible_only")} == {Status.OK}
 
 
 def test_feedback_comes_from_the_run_without_hidden_tests(graded):
     rows, _ = graded
-    # What the transformer carried out of the visible run is the test cell students already have.
-    message = rows["carries_tests_out"].score("conv_test_values").message
-    carried = base64.b64decode(message.split("AssertionError: ")[1]).decode()
-    shown = next(c.source for c in released().cells if nbgrader_meta(c).get("grade_id") == "conv_test_values")
-    assert len(carried) == 300 and (shown + "\n").endswith(carried)  # IPython ends a cell with a newline
+    # What the notebook carried out of the visible run is the test cell students already have.
+    message = rows["raises_caller_source"].score("conv_test_corr2d").message
+    carried = base64.b64decode(message.split("ValueError: ")[1]).decode()
+    shown = next(c.source for c in released().cells if nbgrader_meta(c).get("grade_id") == "conv_test_corr2d")
+    assert len(carried) == 300 and shown.rstrip().endswith(carried.rstrip())
 
 
 def test_a_failed_hidden_test_shows_only_the_instructors_message(graded):

@@ -4,15 +4,39 @@ The grading pipeline runs one way, through the records of
 :mod:`coursekit.grading.records`: submission -> job -> outcome -> row
 (see :mod:`coursekit.grading.grade`).
 
+The names below are imported when first used: the grader's sandboxed helper
+process imports :mod:`coursekit.grading.runner` and its neighbours, and must not
+pay for nbformat and its JSON-schema validators (seconds at every start) that
+only the grader needs.
+
 Used in: `make exercises`, `make grade`, and the tests that prove every exercise
 is non-vacuous.
 """
 
-from .assembly import assemble
-from .exercises import Exercise, load_exercises, release_folder
-from .grade import grade_folder
-from .notebooks import NotebookError, graded_cells, read_notebook, release
-from .records import Outcome, Report, Row, Score, Status, Submission
+import importlib
 
-__all__ = ["Exercise", "NotebookError", "Outcome", "Report", "Row", "Score", "Status", "Submission", "assemble",
-           "grade_folder", "graded_cells", "load_exercises", "read_notebook", "release", "release_folder"]
+# Each public name, and the module that defines it.
+_HOMES = {
+    "assemble": "assembly",
+    "Exercise": "exercises", "load_exercises": "exercises", "release_folder": "exercises",
+    "grade_folder": "grade",
+    "NotebookError": "notebooks", "graded_cells": "notebooks", "read_notebook": "notebooks",
+    "release": "notebooks",
+    "Outcome": "records", "Report": "records", "Row": "records", "Score": "records",
+    "Status": "records", "Submission": "records",
+}
+
+__all__ = sorted(_HOMES, key=str.lower)
+
+
+def __getattr__(name):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOMES))

@@ -33,7 +33,7 @@ from .writers import atomic_write
 
 __all__ = ["GRADER_VERSION", "ResultCache", "environment", "package_fingerprint"]
 
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"  # 3: outcomes say how they ran (sandbox) and what tampering was seen
 _MAX_ENTRY_BYTES = 1 << 20
 
 

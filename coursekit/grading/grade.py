@@ -22,6 +22,7 @@ from .cache import ResultCache
 from .exercises import load_exercises
 from .notebooks import NotebookError, parse_notebook
 from .records import Job, Outcome, Report, Row, Status, Submission
+from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
 from .writers import write_csv, write_page, write_summary
@@ -32,7 +33,8 @@ _MAX_NOTEBOOK_BYTES = 64 << 20
 
 
 def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeout=30.0, jobs=None,
-                 memory_mb=2048, progress=True, exercise=None, retry_failed=False, **run_options) -> Report:
+                 memory_mb=2048, progress=True, exercise=None, retry_failed=False, sandbox="auto",
+                 notebook_timeout=None, **run_options) -> Report:
     """Grade every submission against the solutions; write the grade table and feedback.
 
     Parameters
@@ -61,6 +63,14 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
     retry_failed : bool, optional
         Run again the notebooks whose cached result is a failure a busy machine
         can cause (timeout, crash, out of memory).
+    sandbox : {"auto", "required", "off"}, optional
+        Run each notebook in a bubblewrap sandbox (:mod:`coursekit.grading.sandbox`).
+        ``auto`` runs without it where it cannot work, and says so: on standard
+        error, in the report, and in the ``sandbox`` column and notes of
+        ``grades.csv``. ``required`` raises
+        :class:`~coursekit.grading.sandbox.SandboxUnavailable` instead.
+    notebook_timeout : float, optional
+        Seconds one notebook may run in all; ``10 * cell_timeout`` by default.
     **run_options
         Passed on to :func:`coursekit.grading.runner.run_all` (and part of the cache key).
 
@@ -80,7 +90,12 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
                          "its files would be taken for a student's")
     single = exercise or (next(iter(exercises)) if len(exercises) == 1 else None)
     submissions, ignored = find_submissions(submissions_dir, exercises, single)
-    cache = ResultCache(out_dir / ".results", {"cell_timeout": cell_timeout, "memory_mb": memory_mb, **run_options})
+    box = choose(sandbox)  # before anything runs: `required` refuses here
+    # The mode actually used is part of the key: results of a run that fell back are
+    # not reused once the sandbox works.
+    cache = ResultCache(out_dir / ".results", {"cell_timeout": cell_timeout, "memory_mb": memory_mb,
+                                               "sandbox": box.label, "notebook_timeout": notebook_timeout,
+                                               **run_options})
 
     rows: dict[int, Row] = {}
     to_run: dict[int, Job] = {}
@@ -114,7 +129,7 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
 
     if to_run:
         _run(to_run, exercises, cache, rows, progress, cell_timeout=cell_timeout, memory_mb=memory_mb,
-             workers=jobs, **run_options)
+             workers=jobs, sandbox=sandbox, notebook_timeout=notebook_timeout, **run_options)
 
     ordered = [rows[number] for number in sorted(rows)]
     _write_outputs(out_dir, ordered, exercises)
@@ -122,7 +137,7 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
     write_csv(out_dir / "grades.csv", ordered, exercises)
     present = {row.student for row in ordered}
     return Report(ordered, ran=len(to_run), dropped=sorted(previous - present), ignored=ignored,
-                  not_graded=not_graded)
+                  not_graded=not_graded, sandbox=box.label, unsandboxed_because=box.reason)
 
 
 def _read(path) -> bytes | None:

@@ -33,7 +33,8 @@ class Status(Enum):
     TAMPERED = ("tampered", "the notebook changed the machinery the tests rely on: points withheld for review")
     INVALID_NOTEBOOK = ("invalid-notebook", "the file is not valid JSON or not a Jupyter notebook")
     NO_SUBMISSION = ("no-submission", "no notebook for this exercise was found in the student's submission")
-    KERNEL_DIED = ("kernel-died", "the notebook ended its own process (os._exit, a crash) before the end; "
+    KERNEL_DIED = ("kernel-died", "the notebook ended its own process (os._exit, a crash) before the end, "
+                                  "or wrote to the grader's channel what it did not compute; "
                                   "tests before it keep their points")
     TIMEOUT = ("timeout", "a cell, or the whole notebook, ran past its time limit; it was stopped")
     OUT_OF_MEMORY = ("out-of-memory", "a cell used more memory than allowed")
@@ -105,9 +106,12 @@ class Outcome:
     status: Status
     scores: tuple[Score, ...]
     notes: tuple[str, ...] = ()
+    sandbox: str = ""  # "bubblewrap", "off" (auto fell back, or turned off), "" (not run)
+    tampering: tuple[str, ...] = ()  # what the integrity checks found (status TAMPERED)
 
     def to_json(self) -> dict:
-        return {"status": self.status.value, "notes": list(self.notes),
+        return {"status": self.status.value, "notes": list(self.notes), "sandbox": self.sandbox,
+                "tampering": list(self.tampering),
                 "scores": [[s.grade_id, s.max, s.points, s.message] for s in self.scores]}
 
     @classmethod
@@ -120,10 +124,10 @@ class Outcome:
                     and (message is None or isinstance(message, str))):
                 raise TypeError("malformed score")
             scores.append(Score(grade_id, float(maximum), None if points is None else float(points), message))
-        notes = data["notes"]
-        if not all(isinstance(note, str) for note in notes):
+        notes, sandbox, tampering = data["notes"], data["sandbox"], data["tampering"]
+        if not all(isinstance(note, str) for note in [*notes, sandbox, *tampering]):
             raise TypeError("malformed notes")
-        return cls(Status(data["status"]), tuple(scores), tuple(notes))
+        return cls(Status(data["status"]), tuple(scores), tuple(notes), sandbox, tuple(tampering))
 
 
 @dataclass(frozen=True)
@@ -136,11 +140,12 @@ class Row:
     scores: tuple[Score, ...]
     notes: tuple[str, ...] = ()
     reused: bool = False  # taken from the result cache, not run in this run
+    sandbox: str = ""  # how its notebook ran: see Outcome.sandbox
 
     @classmethod
     def join(cls, submission: Submission, outcome: Outcome, reused=False) -> Row:
         return cls(submission.student, submission.exercise, outcome.status, outcome.scores,
-                   submission.notes + outcome.notes, reused)
+                   submission.notes + outcome.notes, reused, outcome.sandbox)
 
     @property
     def total(self) -> float:
@@ -163,3 +168,5 @@ class Report:
     dropped: list[str] = field(default_factory=list)  # students in the last grades.csv, gone from the folder
     ignored: list[str] = field(default_factory=list)  # files in the folder that belong to no student
     not_graded: int = 0  # rows of other exercises (with --exercise) that have no cached result yet
+    sandbox: str = "bubblewrap"  # how this run's notebooks ran: "bubblewrap" or "off"
+    unsandboxed_because: str = ""  # why not, when "off"

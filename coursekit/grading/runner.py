@@ -1,36 +1,50 @@
-"""Run assembled notebooks in parallel, each in its own process and temporary directory.
+"""Run assembled notebooks in parallel, each in a sandbox of its own.
 
 Starting a Jupyter kernel costs about two seconds, most of it importing the same
 libraries again. Here a *zygote*, a fresh Python process that has imported
 IPython, NumPy, SciPy, Matplotlib and coursekit once, forks one process per
-submission; that process runs the cells in an IPython shell of its own.
+notebook; that process runs the cells in an IPython shell of its own.
 
-The zygote starts from a clean interpreter and never sees a notebook, so a
-submission cannot find another's answers in memory. Each submission's process
-talks to the grader over a socket pair of its own, handed over by the zygote:
-there is no address another submission could connect to. Cells are sent one at a
-time, when the previous one has reported, so a submission's code never holds the
-tests that come after it, and the grader accepts exactly one report per cell sent.
+The sandbox (:mod:`coursekit.grading.sandbox`, ``sandbox="auto"`` by default):
+the zygote runs inside bubblewrap, which shows it only the system, Python and
+the coursekit package, read-only, with no network; each notebook's process
+then takes user, mount, PID, network and IPC namespaces of its own, a private
+scratch folder, and limits on memory, processes and CPU time. A notebook can
+see and signal only its own processes, and all of them end with it. Without
+bubblewrap, ``auto`` runs as before (a process group and a temporary folder per
+notebook), says so on the terminal and adds a note to every result;
+``required`` refuses.
+
+The zygote never sees a notebook, so a submission cannot find another's answers
+in memory. Each notebook's process talks to the grader over a socket pair of its
+own, handed over by the zygote: there is no address another notebook could
+connect to. Cells are sent one at a time, each with a fresh nonce, when the
+previous one has reported, so a notebook's code never holds the tests that come
+after it, and the grader accepts exactly one report per cell sent, carrying that
+cell's nonce. After each cell the process checks that the testing machinery is
+intact (:mod:`coursekit.grading.integrity`); a notebook that changed it gets the
+status ``tampered``, and the cells from the one where it happened on earn nothing.
 
 A submission may crash its process (``os._exit``, a segfault), loop forever,
-allocate without bound, or kill the zygote. Each ends that one run only:
+allocate without bound, fork without end, or signal whatever it can see. Each
+ends that one run only:
 
-- ``kernel-died``: the process ended before the last cell;
+- ``kernel-died``: the process ended before the last cell, or wrote to the
+  grader's channel what it did not compute;
 - ``timeout``: a cell ran longer than the per-cell limit (it is interrupted, and
-  its process killed if it does not stop);
+  its process killed if it does not stop), or the notebook longer than the
+  per-notebook limit;
 - ``out-of-memory``: a cell hit the memory limit;
-- a killed zygote is replaced; runs in progress go on.
-
-Limits: submissions run as the grader's user, like nbgrader's kernels. Code that
-runs in the same process as the tests can, with effort, subvert them; grading
-only makes the easy ways fail. Run the grader as an unprivileged user, in a
-container, when the class may be hostile.
+- ``tampered``: the integrity check failed;
+- a killed zygote is replaced; runs in progress go on (without the sandbox) or
+  are started again (with it, where they die with it).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -42,12 +56,31 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
-__all__ = ["TIMEOUT_NAME", "CellResult", "RunResult", "run_all"]
+from .records import Status
+
+__all__ = ["TAMPERED_NAME", "TIMEOUT_NAME", "CellResult", "RunResult", "cpu_seconds", "run_all"]
 
 TIMEOUT_NAME = "CellTimeout"
+TAMPERED_NAME = "Tampered"  # the error put on cells that ran after tampering: they earn nothing
 _GRACE_SECONDS = 3.0  # after a timeout signal, how long a cell may take to stop
 _SPAWN_LIMIT_SECONDS = 60.0  # how long a fork request may go unanswered
 _MAX_MESSAGE_BYTES = 1 << 16
+_MAX_NOTES = 20  # tampering notes kept per notebook
+_MAX_RESTARTS = 2  # a notebook whose zygote died under it is started again at most this often
+
+
+_cpu_seconds = [0.0]  # CPU time of the sandboxed zygotes (and so of their notebooks) so far
+
+
+def cpu_seconds():
+    """CPU seconds used so far by the helpers and notebooks of this process's sandboxed runs.
+
+    The grader's own ``getrusage(RUSAGE_CHILDREN)`` does not see them through bubblewrap
+    (it does see unsandboxed ones); each helper reports its total (its own and its
+    notebooks') as it ends.
+    Used in: ``make bench``.
+    """
+    return _cpu_seconds[0]
 
 
 @dataclass
@@ -58,10 +91,12 @@ class CellResult:
 
 @dataclass
 class RunResult:
-    status: str  # "ok", "kernel-died", "timeout" or "out-of-memory"
+    status: Status = Status.OK
     cells: list[CellResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    sandbox: str = "bubblewrap"  # or "off" (then a note says why)
+    tampering: list[str] = field(default_factory=list)  # what the integrity checks found
 
 
 @dataclass
@@ -69,30 +104,61 @@ class _Job:
     key: object
     sources: list[str]
     token: str = ""
-    pid: int | None = None
+    pid: int | None = None  # in the zygote's PID namespace
     connection: Connection | None = None
     next_index: int = 0  # the cell sent last and awaited; len(sources) + 1 once all have run
+    nonce: str = ""
     cell_started: float = 0.0
-    started: float = 0.0
+    requested: float = 0.0  # when the zygote was asked for its process
+    started: float = 0.0  # when its process was ready: the notebook's time limit counts from here
     workdir: str = ""
-    result: RunResult = field(default_factory=lambda: RunResult(status="ok"))
+    forged: bool = False
+    tampered_at: int | None = None  # the first cell during or after which tampering was seen
+    restarts: int = 0
+    result: RunResult = field(default_factory=lambda: RunResult())
 
 
 class _Zygote:
     """The forking process, and the socket to it (messages keep their boundaries)."""
 
-    def __init__(self, cell_timeout, memory_bytes):
+    def __init__(self, settings, box):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "coursekit.grading.zygote", str(theirs.fileno()), str(cell_timeout),
-             str(memory_bytes)],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-        )
-        theirs.close()
+        command = [sys.executable, "-m", "coursekit.grading.zygote", str(theirs.fileno()), json.dumps(settings)]
+        env = None
+        if box.enabled:
+            from .sandbox import ZygoteLaunch
+
+            launch = ZygoteLaunch(box.bwrap, command, [theirs.fileno()])
+            command, fds = launch.argv, launch.fds
+        else:
+            launch, fds = None, [theirs.fileno()]
+            # The zygote imports this checkout's coursekit, wherever the grader was started.
+            package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+                [package_parent, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        try:
+            self.process = subprocess.Popen(command, pass_fds=fds, stdin=subprocess.DEVNULL, env=env)
+        finally:
+            if launch is not None:
+                launch.close()
+            theirs.close()
         self.socket = ours
+        self.sandboxed = box.enabled
+        self.ready_at = None  # when it had imported everything (a loaded machine may take a while)
 
     def spawn(self, job):
-        self.socket.send(f"spawn {job.token} {job.workdir}".encode())
+        self._send(f"spawn {job.token} {job.workdir or '-'}")
+
+    def kill(self, job):
+        self._send(f"kill {job.token}")
+        if not self.sandboxed and job.pid is not None:
+            _kill_group(job.pid)  # same PID namespace: the grader can reach it even if the zygote cannot
+
+    def _send(self, text):
+        try:
+            self.socket.send(text.encode())
+        except OSError:
+            pass  # the zygote is gone: receive() will say so
 
     def receive(self):
         """One message: ("pid", token, pid, fd), ("exit", token, status, None), or None if it died."""
@@ -106,6 +172,25 @@ class _Zygote:
         return kind, token, int(number), (fds[0] if fds else None)
 
     def close(self):
+        """Ask the zygote to end once its notebooks have, and count the CPU time it reports."""
+        try:
+            self.socket.send(b"quit - -")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if not select.select([self.socket], [], [], 0.5)[0]:
+                    continue
+                message = self.receive()
+                if message is None:
+                    break
+                kind, _, number, fd = message
+                if fd is not None:
+                    os.close(fd)
+                if kind == "bye":
+                    if self.sandboxed:  # otherwise getrusage(RUSAGE_CHILDREN) counts it already
+                        _cpu_seconds[0] += number / 1000
+                    break
+        except OSError:
+            pass  # it is gone already
         self.socket.close()
         try:
             self.process.wait(timeout=10)
@@ -114,8 +199,9 @@ class _Zygote:
             self.process.wait()
 
 
-def run_all(jobs, cell_timeout=30.0, memory_mb=2048, workers=None, on_done=None):
-    """Run many notebooks' code cells, at most `workers` at a time.
+def run_all(jobs, cell_timeout=30.0, memory_mb=2048, workers=None, on_done=None, *, sandbox="auto",
+            notebook_timeout=None, processes=64, announce=None):
+    """Run many notebooks' code cells, at most `workers` at a time, each in a sandbox.
 
     Parameters
     ----------
@@ -124,40 +210,80 @@ def run_all(jobs, cell_timeout=30.0, memory_mb=2048, workers=None, on_done=None)
     cell_timeout : float
         Seconds one cell may run.
     memory_mb : int
-        Memory one submission may allocate beyond what its process starts with.
+        Memory one notebook's process may allocate beyond what it starts with.
     workers : int, optional
         Parallel processes; all cores by default.
     on_done : callable(key, RunResult), optional
         Called as each notebook finishes, in the calling process.
+    sandbox : {"auto", "required", "off"}
+        ``auto`` uses bubblewrap where it works and says so (`announce`, and a note
+        in every result) where it does not; ``required`` raises
+        :class:`coursekit.grading.sandbox.SandboxUnavailable` instead.
+    notebook_timeout : float, optional
+        Seconds one notebook may run in all (wall clock); ``10 * cell_timeout`` by default.
+        Also each process's CPU-time limit.
+    processes : int
+        Processes (and threads) one notebook may have at once, in the sandbox.
+    announce : callable(str), optional
+        Where to say that the run is not sandboxed; standard error by default.
 
     Returns
     -------
     dict of key -> RunResult
     """
+    from .sandbox import choose
+
+    box = choose(sandbox)
     workers = workers or os.cpu_count() or 1
+    notebook_timeout = notebook_timeout or 10 * cell_timeout
     pending = [_Job(key, list(sources)) for key, sources in jobs][::-1]
+    if not pending:
+        return {}
+    sandbox_note = None
+    if not box.enabled:
+        sandbox_note = f"not sandboxed: {box.reason}"
+        (announce or (lambda text: print(f"coursekit grade: {text}", file=sys.stderr)))(
+            f"running without the sandbox: {box.reason}")
+    settings = {"cell_timeout": cell_timeout, "memory_bytes": memory_mb * 1024 * 1024,
+                "sandbox": box.enabled, "processes": processes, "cpu_seconds": notebook_timeout,
+                "scratch_mb": max(16, min(memory_mb, 512))}
     results: dict = {}
     active: dict[str, _Job] = {}
     exit_codes: dict[str, int] = {}
-    memory_bytes = memory_mb * 1024 * 1024
     counter = 0
 
     with tempfile.TemporaryDirectory(prefix="coursekit-grader-") as base:
-        zygote = _Zygote(cell_timeout, memory_bytes)
+        zygote = _Zygote(settings, box)
+
+        def start(job):
+            nonlocal counter
+            counter += 1
+            job.token = f"job{counter}"
+            job.pid, job.connection, job.next_index = None, None, 0
+            job.workdir = "" if box.enabled else tempfile.mkdtemp(prefix=f"{job.token}-", dir=base)
+            job.requested = job.started = job.cell_started = time.monotonic()
+            active[job.token] = job
+            zygote.spawn(job)
 
         def finish(job, status=None):
-            if status and job.result.status == "ok":
-                job.result.status = status
-            if job.pid is not None:
-                _kill_group(job.pid)
+            if job.connection is not None or job.pid is not None:
+                zygote.kill(job)
             if job.connection is not None:
                 job.connection.close()
-            shutil.rmtree(job.workdir, ignore_errors=True)
-            job.result.seconds = time.monotonic() - job.started
-            results[job.key] = job.result
+            if job.workdir:
+                shutil.rmtree(job.workdir, ignore_errors=True)
+            result = job.result
+            if status and result.status is Status.OK:
+                result.status = status
+            _settle_tampering(job)
+            result.sandbox = box.label
+            if sandbox_note:
+                result.notes.append(sandbox_note)
+            result.seconds = time.monotonic() - job.started
+            results[job.key] = result
             del active[job.token]
             if on_done is not None:
-                on_done(job.key, job.result)
+                on_done(job.key, result)
 
         def died(job):
             deadline = time.monotonic() + 1.0
@@ -165,22 +291,40 @@ def run_all(jobs, cell_timeout=30.0, memory_mb=2048, workers=None, on_done=None)
                 if select.select([zygote.socket], [], [], 0.05)[0]:
                     handle(zygote.receive())
             if exit_codes.get(job.token) == -signal.SIGKILL:
-                return "out-of-memory"  # the kernel's OOM killer: a SIGKILL this grader did not send
-            return "kernel-died"
+                return Status.OUT_OF_MEMORY  # the kernel's OOM killer: a SIGKILL this grader did not send
+            return Status.KERNEL_DIED
 
         def handle(message):
             nonlocal zygote
             if message is None:  # the zygote is gone (perhaps a submission killed it)
                 zygote.close()
-                zygote = _Zygote(cell_timeout, memory_bytes)
-                for job in active.values():
-                    job.result.notes.append("the grader's helper process was killed while this notebook ran")
-                    if job.connection is None:
-                        zygote.spawn(job)
+                zygote = _Zygote(settings, box)
+                for job in list(active.values()):
+                    if box.enabled or job.connection is None:
+                        # In the sandbox its notebooks died with it: start them again.
+                        if job.connection is not None:
+                            job.connection.close()
+                        job.restarts += 1
+                        del active[job.token]
+                        if job.restarts > _MAX_RESTARTS:
+                            active[job.token] = job
+                            job.result.notes.append("the grader's helper process ended under this notebook "
+                                                    f"{job.restarts} times: stopped")
+                            job.connection = job.pid = None
+                            finish(job, Status.KERNEL_DIED)
+                            continue
+                        job.result = RunResult(notes=[
+                            "the grader's helper process ended while this notebook ran: it was run again"])
+                        job.tampered_at, job.forged = None, False
+                        start(job)
+                    else:
+                        job.result.notes.append("the grader's helper process was killed while this notebook ran")
                 return
             kind, token, number, fd = message
             job = active.get(token)
-            if kind == "exit":
+            if kind == "ready":
+                zygote.ready_at = time.monotonic()
+            elif kind == "exit":
                 exit_codes[token] = number
             elif job is None or job.connection is not None:
                 if fd is not None:
@@ -188,44 +332,71 @@ def run_all(jobs, cell_timeout=30.0, memory_mb=2048, workers=None, on_done=None)
             else:
                 job.pid = number
                 job.connection = Connection(fd)
+                job.started = time.monotonic()
                 _send_cell(job)
 
         try:
             while pending or active:
                 while pending and len(active) < workers:
-                    job = pending.pop()
-                    counter += 1
-                    job.token = f"job{counter}"
-                    job.workdir = tempfile.mkdtemp(prefix=f"{job.token}-", dir=base)
-                    job.started = job.cell_started = time.monotonic()
-                    active[job.token] = job
-                    zygote.spawn(job)
+                    start(pending.pop())
                 connections = [j.connection for j in active.values() if j.connection is not None]
                 ready, _, _ = select.select([zygote.socket, *connections], [], [], 0.2)
                 if zygote.socket in ready:
                     handle(zygote.receive())
                 now = time.monotonic()
                 for job in list(active.values()):
+                    if job.token not in active:
+                        continue
                     if job.connection is None:
-                        if now - job.started > _SPAWN_LIMIT_SECONDS:
-                            finish(job, "kernel-died")
+                        if zygote.ready_at and now - max(job.requested, zygote.ready_at) > _SPAWN_LIMIT_SECONDS:
+                            finish(job, Status.KERNEL_DIED)
                         continue
                     if job.connection in ready:
                         _receive(job, finish, died)
+                    elif now - job.started > notebook_timeout:
+                        if job.next_index < len(job.sources):
+                            job.result.cells.append(CellResult(job.next_index, {
+                                "ename": TIMEOUT_NAME,
+                                "evalue": f"the notebook exceeded its time limit of {notebook_timeout:g} s"}))
+                        job.result.notes.append(f"stopped after {notebook_timeout:g} s, the limit per notebook")
+                        finish(job, Status.TIMEOUT)
                     elif (job.next_index < len(job.sources)
                           and now - job.cell_started > cell_timeout + _GRACE_SECONDS):
                         # The cell ignored its interruption (a C loop, or code that swallows it).
                         job.result.cells.append(CellResult(job.next_index, {
                             "ename": TIMEOUT_NAME, "evalue": f"cell exceeded the time limit of {cell_timeout:g} s"}))
-                        finish(job, "timeout")
+                        finish(job, Status.TIMEOUT)
                     elif job.next_index > len(job.sources) and now - job.cell_started > _GRACE_SECONDS:
                         finish(job)  # every cell ran; the process is slow to exit
         finally:
             for job in list(active.values()):
-                if job.pid is not None:
-                    _kill_group(job.pid)
+                zygote.kill(job)
             zygote.close()
     return results
+
+
+def _settle_tampering(job):
+    """A notebook that changed the testing machinery earns nothing from then on, and says so."""
+    result = job.result
+    if job.tampered_at is None:
+        return
+    for cell in result.cells:
+        if cell.index >= job.tampered_at:
+            cell.error = {"ename": TAMPERED_NAME, "evalue": "not counted: the notebook changed the grader's "
+                                                           "testing machinery before this cell ended"}
+    if not job.forged:
+        result.status = Status.TAMPERED
+    result.notes.append("tampering, for review: " + "; ".join(result.tampering)
+                        + f" (cells from number {job.tampered_at + 1} on earn nothing)")
+
+
+def _tamper(job, notes):
+    seen = job.result.tampering
+    for note in notes:
+        if note and note not in seen and len(seen) < _MAX_NOTES:
+            seen.append(note)
+    if job.tampered_at is None:
+        job.tampered_at = min(job.next_index, len(job.sources))
 
 
 def _receive(job, finish, died):
@@ -236,31 +407,53 @@ def _receive(job, finish, died):
         finish(job, None if job.next_index > len(job.sources) else died(job))
         return
     except Exception:  # not even a well-formed message: the submission wrote to the socket
-        job.result.notes.append("the notebook wrote to the grader's channel: stopped")
-        finish(job, "kernel-died")
+        _forged(job, "the notebook wrote to the grader's channel: stopped", finish)
         return
-    valid = (isinstance(message, list) and len(message) == 2 and message[0] == job.next_index
-             and (message[1] is None or (isinstance(message[1], dict)
-                                         and set(message[1]) == {"ename", "evalue"})))
-    if not valid or job.next_index >= len(job.sources):
-        # A report for a cell that was not sent, or a second one: the notebook forged it.
-        job.result.notes.append("the notebook sent the grader a result it did not compute: stopped")
-        finish(job, "kernel-died")
+    kind = message[0] if isinstance(message, list) and message else None
+    if kind == "tamper" and len(message) == 2 and isinstance(message[1], str):
+        _tamper(job, [message[1][:300]])
         return
-    index, error = message
+    if kind == "error" and len(message) == 2 and isinstance(message[1], str):
+        job.result.notes.append(message[1][:300])
+        finish(job, Status.KERNEL_DIED)
+        return
+    valid = (kind == "report" and len(message) == 5 and message[1] == job.next_index
+             and job.next_index < len(job.sources) and message[2] == job.nonce
+             and (message[3] is None or (isinstance(message[3], dict) and set(message[3]) == {"ename", "evalue"}
+                                         and all(isinstance(v, str) for v in message[3].values())))
+             and isinstance(message[4], list) and all(isinstance(p, str) for p in message[4]))
+    if not valid:
+        # A report for a cell that was not sent, a second one, or without the cell's nonce.
+        _forged(job, "the notebook sent the grader a result it did not compute: stopped", finish)
+        return
+    _, index, _, error, problems = message
+    if problems:
+        _tamper(job, [p[:300] for p in problems])
     job.result.cells.append(CellResult(index, error))
     if error and error["ename"] == TIMEOUT_NAME:
-        job.result.status = "timeout"
-    elif error and error["ename"] == "MemoryError" and job.result.status == "ok":
-        job.result.status = "out-of-memory"
+        job.result.status = Status.TIMEOUT
+    elif error and error["ename"] == "MemoryError" and job.result.status is Status.OK:
+        job.result.status = Status.OUT_OF_MEMORY
     job.next_index = index + 1
     _send_cell(job)
 
 
+def _forged(job, note, finish):
+    job.forged = True
+    job.result.notes.append(note)
+    finish(job, Status.KERNEL_DIED)
+
+
 def _send_cell(job):
-    """Send the job's next cell, or None when all have run (the process then exits)."""
+    """Send the job's next cell with a fresh nonce, or None when all have run (the process then exits)."""
     if job.next_index < len(job.sources):
-        message = (job.next_index, job.sources[job.next_index])
+        job.nonce = secrets.token_hex(8)
+        source = job.sources[job.next_index]
+        # The integrity check: quick after most cells, full after test cells (they assert)
+        # and after the last cell.
+        last = job.next_index == len(job.sources) - 1
+        level = 1 if last or "assert" in source else 0
+        message = [job.next_index, job.nonce, source, level]
     else:
         message = None
         job.next_index = len(job.sources) + 1  # marks "every cell has run"

@@ -56,8 +56,11 @@ def score_runs(exercise, job: Job, visible, full=None) -> Outcome:
     full_status = visible_status if full is None else Status(full.status)
     status = visible_status if visible_status is not Status.OK else full_status
     notes = list(job.notes) + list(visible.notes)
+    tampering = list(visible.tampering)
     if full is not None and full_status is not visible_status and full_status is not Status.OK:
         notes.append(f"in the run with the hidden tests: {full_status.meaning}")  # only the grader's words
+        if full_status is Status.TAMPERED:  # what it found is text from that process: not shown
+            tampering.append("the machinery was changed in the run with the hidden tests")
     hidden = _hidden_lines(exercise.solution)
     scores = []
     for cell in exercise.graded:
@@ -79,7 +82,7 @@ def score_runs(exercise, job: Job, visible, full=None) -> Outcome:
             scores.append(Score(cell.grade_id, cell.points, 0.0, f"{message}: {known}" if known else message))
         else:
             scores.append(Score(cell.grade_id, cell.points, cell.points, None))
-    return Outcome(status, tuple(scores), tuple(notes))
+    return Outcome(status, tuple(scores), tuple(notes), visible.sandbox, tuple(tampering))
 
 
 def instructor_messages(source: str) -> list[tuple[tuple[str, ...], str]]:

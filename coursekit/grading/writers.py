@@ -42,19 +42,21 @@ def atomic_write(path, data, mode=0o644):
 def write_csv(path, rows: list[Row], exercises):
     """``grades.csv``: a row per student and exercise, a column per graded question.
 
-    A question graded by hand (or awaiting review) has an empty cell, not a zero.
+    A question graded by hand (or awaiting review) has an empty cell, not a zero. The
+    ``sandbox`` column says how the notebook ran: ``bubblewrap``, or ``off`` when
+    ``--sandbox auto`` found no working sandbox (its notes say why) or it was turned off.
     """
     columns = []
     for exercise in exercises.values():
         columns += [c.grade_id for c in exercise.graded if c.grade_id not in columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "exercise", *columns, "total", "max", "status", "notes"])
+    writer.writerow(["student", "exercise", *columns, "total", "max", "status", "sandbox", "notes"])
     for row in rows:
         points = {s.grade_id: s.points for s in row.scores}
         cells = ["" if points.get(column) is None else _number(points[column]) for column in columns]
         writer.writerow([row.student, row.exercise, *cells, _number(row.total), _number(row.max),
-                         row.status.value, "; ".join(row.notes)])
+                         row.status.value, row.sandbox, "; ".join(row.notes)])
     atomic_write(path, buffer.getvalue())
 
 

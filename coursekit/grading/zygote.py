@@ -1,35 +1,68 @@
-"""The zygote: imports the heavy libraries once, then forks one process per submission.
+"""The zygote: imports the heavy libraries once, then forks one process per notebook.
 
 Started by :mod:`coursekit.grading.runner` as
-``python -m coursekit.grading.zygote FD CELL_TIMEOUT MEMORY_BYTES``, where FD is
-its end of a SOCK_SEQPACKET socket pair. For each ``spawn TOKEN WORKDIR`` message
-it makes a socket pair, forks a process that keeps one end and runs the cells it
-receives there, and passes the other end back with ``pid TOKEN PID``. When a
-process ends it sends ``exit TOKEN STATUS`` (negative: killed by that signal).
+``python -m coursekit.grading.zygote FD SETTINGS_JSON``, inside bubblewrap when the
+sandbox is on (:mod:`coursekit.grading.sandbox`), where FD is its end of a
+SOCK_SEQPACKET socket pair with the grader. Requests and answers are one line each:
+
+- ``spawn TOKEN WORKDIR``: fork a process for one notebook; answer ``pid TOKEN PID``
+  with the grader's end of a new socket pair attached (the notebook's channel);
+- ``kill TOKEN``: end that notebook and every process it started;
+- when a notebook's process ends: ``exit TOKEN STATUS`` (negative: killed by that signal);
+- once, when it has imported everything: ``ready - 0``;
+- ``quit``: end once every notebook has ended, saying ``bye - MILLISECONDS`` (the CPU
+  time of the zygote and of every process it started: ``getrusage`` cannot see
+  through bubblewrap from the grader).
+
+The interactive shell and the integrity reference (:mod:`coursekit.grading.integrity`)
+are made here, once, before any notebook exists; each forked process inherits a
+pristine copy. In the sandbox each process then isolates itself
+(:func:`coursekit.grading.sandbox.isolate`) before it reads its first cell.
 """
 
 import json
 import os
+import resource
 import select
 import signal
 import socket
+import struct
 import sys
-from multiprocessing.connection import Connection
+
+if __name__ == "__main__":
+    # Ctrl-C in a terminal reaches the whole process group; the grader handles it and
+    # ends this process, which must not print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
+from coursekit.grading import sandbox as _sandbox  # noqa: E402
+
+if __name__ == "__main__" and os.environ.get("COURSEKIT_SANDBOX") == "bubblewrap":
+    # First, while this process alone runs: a /proc that nested namespaces may remount.
+    _sandbox.fresh_proc()
+
 # The imports every exercise pays for, paid once here.
+import importlib  # noqa: E402
+import pkgutil  # noqa: E402
+
 import IPython.core.interactiveshell  # noqa: E402,F401
 import matplotlib.pyplot  # noqa: E402,F401
 import numpy  # noqa: E402,F401
+import numpy.testing  # noqa: E402,F401
 import scipy.signal  # noqa: E402,F401
 
-import coursekit.conv  # noqa: E402,F401
-import coursekit.data  # noqa: E402,F401
-import coursekit.pooling  # noqa: E402,F401
+import coursekit  # noqa: E402
+from coursekit.grading import integrity  # noqa: E402
 from coursekit.grading.runner import TIMEOUT_NAME  # noqa: E402
+
+# Every coursekit module a test may import, so that the integrity reference knows them
+# (widgets and book need a browser or Sphinx; grading is the grader).
+for _module in pkgutil.iter_modules(coursekit.__path__):
+    if _module.name not in ("grading", "widgets", "book", "__main__"):
+        importlib.import_module(f"coursekit.{_module.name}")
 
 
 class CellTimeout(BaseException):
@@ -48,23 +81,7 @@ def _limit_memory(memory_bytes):
     resource.setrlimit(resource.RLIMIT_AS, (in_use + memory_bytes, in_use + memory_bytes))
 
 
-def run_submission(channel, workdir, cell_timeout, memory_bytes):
-    """Body of one submission's process: run cells as they arrive, report each."""
-    os.setsid()  # its own process group: killing it also ends what it spawned
-    os.chdir(workdir)
-    # What a notebook prints is not feedback (a traceback would show hidden tests'
-    # source) and must not reach the grader's terminal.
-    with open(os.devnull, "r+b") as devnull:
-        for fd in (0, 1, 2):
-            os.dup2(devnull.fileno(), fd)
-    if memory_bytes:
-        _limit_memory(memory_bytes)
-    connection = Connection(channel.detach())
-
-    def on_alarm(signum, frame):
-        raise CellTimeout(f"cell exceeded the time limit of {cell_timeout:g} s")
-
-    signal.signal(signal.SIGALRM, on_alarm)
+def _make_shell():
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
@@ -72,52 +89,191 @@ def run_submission(channel, workdir, cell_timeout, memory_bytes):
     config.HistoryManager.enabled = False
     shell = InteractiveShell.instance(config=config)
     shell.showtraceback = lambda *args, **kwargs: None
+    shell.showsyntaxerror = lambda *args, **kwargs: None
+    return shell
+
+
+# The channel to the grader, spoken without multiprocessing or json's module state:
+# everything it uses is bound here, before any notebook code runs, and reaches the
+# functions as default arguments (changing those is reported by the audit hook). The
+# framing is multiprocessing.connection's (a 4-byte big-endian length, then the bytes),
+# which is what the grader reads.
+_FRAME = struct.Struct("!i")
+_quote = json.encoder.encode_basestring_ascii
+_decode = json.JSONDecoder().decode
+
+
+def _send(fd, payload, write=os.write, pack=_FRAME.pack, len=len):
+    data = pack(len(payload)) + payload
+    while data:
+        data = data[write(fd, data):]
+
+
+def _read_exact(fd, size, read=os.read, len=len):
+    data = b""
+    while len(data) < size:
+        chunk = read(fd, size - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def _receive(fd, unpack=_FRAME.unpack, read_exact=_read_exact, decode=_decode):
+    (size,) = unpack(read_exact(fd, 4))
+    return decode(read_exact(fd, size).decode())
+
+
+def _report(index, nonce, error, problems, quote=_quote, join=",".join, map=map):
+    error = "null" if error is None else '{"ename":%s,"evalue":%s}' % (quote(error[0]), quote(error[1]))
+    return ('["report",%d,%s,%s,[%s]]' % (index, quote(nonce), error, join(map(quote, problems)))).encode()
+
+
+def _tamper_message(note, quote=_quote):
+    return ('["tamper",%s]' % quote(note)).encode()
+
+
+def _describe(caught, timeout=CellTimeout, isinstance=isinstance, type=type, str=str):
+    """(name, message) of what a cell raised; the notebook's own __str__ may fail or lie."""
+    if isinstance(caught, timeout):
+        return TIMEOUT_NAME, str(caught)
+    try:
+        name = type(caught).__name__
+        return (name if isinstance(name, str) else "Exception"), str(str(caught))[:2000]
+    except BaseException:
+        return "Exception", "(the error's message could not be shown)"
+
+
+def run_submission(fd, settings, shell, reference):
+    """Body of one notebook's process: run cells as they arrive on `fd`, report each.
+
+    Each cell arrives as ``[index, nonce, source, level]``; its report is
+    ``["report", index, nonce, error, problems]``, where `problems` is what the
+    integrity check found after it (quick at level 0, full at 1). Tampering noticed while a cell
+    runs is sent at once as ``["tamper", note]``.
+    """
+    # What a notebook prints is not feedback (a traceback would show hidden tests'
+    # source) and must not reach the grader's terminal.
+    with open(os.devnull, "r+b") as devnull:
+        for stream in (0, 1, 2):
+            os.dup2(devnull.fileno(), stream)
+    if settings["memory_bytes"]:
+        _limit_memory(settings["memory_bytes"])
+    send, receive, report, describe = _send, _receive, _report, _describe
+    check, run_cell, set_timer, timer = integrity.check, shell.run_cell, signal.setitimer, signal.ITIMER_REAL
+    cell_timeout = settings["cell_timeout"]
+
+    def on_alarm(signum, frame):
+        raise CellTimeout(f"cell exceeded the time limit of {cell_timeout:g} s")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    if settings["sandbox"]:
+        _sandbox.drop_capabilities()
+    integrity.watch(reference, lambda note, fd=fd, send=_send, message=_tamper_message: send(fd, message(note)))
     while True:
-        message = json.loads(connection.recv_bytes())
+        message = receive(fd)
         if message is None:
             break
-        index, source = message
+        index, nonce, source, level = message
         caught = None
-        signal.setitimer(signal.ITIMER_REAL, cell_timeout)
+        set_timer(timer, cell_timeout)
         try:
-            outcome = shell.run_cell(source, store_history=False)
+            outcome = run_cell(source, store_history=False)
             caught = outcome.error_before_exec or outcome.error_in_exec
-        except CellTimeout as error:  # raised where IPython does not guard
+        except BaseException as error:  # a timeout where IPython does not guard, or IPython broken by the cell
             caught = error
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        error = None
-        if caught is not None:
-            name = TIMEOUT_NAME if isinstance(caught, CellTimeout) else type(caught).__name__
-            error = {"ename": name, "evalue": str(caught)[:2000]}
-        connection.send_bytes(json.dumps([index, error]).encode())
-    connection.close()
+            set_timer(timer, 0)
+        error = None if caught is None else describe(caught)
+        try:
+            problems = check(reference, level >= 1)
+        except BaseException as failure:  # the check itself was broken: that is tampering too
+            problems = [f"the integrity check failed ({type(failure).__name__})"]
+        send(fd, report(index, nonce, error, problems))
+    os.close(fd)
 
 
-def main(control_fd, cell_timeout, memory_bytes):
+def _child(channel, workdir, settings, shell, reference, pid_pipe):
+    """In the forked process: isolate (sandbox) or start a session (no sandbox), then run."""
+    try:
+        fd = channel.detach()
+        # Nothing of the zygote's may stay open here: not its control socket, not the
+        # pidfds of the notebooks that run beside this one.
+        start = 3
+        for keep in sorted({fd, pid_pipe}) + [os.sysconf("SC_OPEN_MAX")]:
+            os.closerange(start, keep)
+            start = keep + 1
+        # A session (and process group) of its own, first: a signal to "my process group"
+        # (kill(0, ...)) crosses PID namespaces, and must not reach the notebooks beside it.
+        os.setsid()
+        # Memory is limited per process, not per notebook: if a notebook's processes
+        # together exhaust the machine, the kernel's OOM killer is to pick them first.
+        try:
+            with open("/proc/self/oom_score_adj", "w") as adjust:
+                adjust.write("1000")
+        except OSError:
+            pass
+        if settings["sandbox"]:
+            try:
+                _sandbox.isolate(settings["scratch_mb"], pid_pipe)
+            except OSError as error:
+                _send(fd, json.dumps(["error", f"could not isolate the notebook: {error}"]).encode())
+                os._exit(70)
+            _sandbox.limit(settings["processes"], settings["cpu_seconds"])
+        else:
+            os.close(pid_pipe)
+            os.chdir(workdir)
+        run_submission(fd, settings, shell, reference)
+    except BaseException:
+        os._exit(1)
+    os._exit(0)
+
+
+def main(control_fd, settings):
     control = socket.socket(fileno=control_fd)
-    children = {}
-    open_control = True
+    shell = _make_shell()
+    reference = integrity.capture(shell)
+    control.send(b"ready - 0")
+    children = {}  # pid of the forked process -> token
+    targets = {}  # token -> pid to kill (PID 1 of the notebook's namespace in the sandbox)
+    open_control, quitting = True, False
     while open_control or children:
+        if quitting and not children:
+            # Every notebook has ended and been waited for: their CPU time is in ours.
+            usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+            milliseconds = int(1000 * sum(u.ru_utime + u.ru_stime for u in usage))
+            _try_send(control, f"bye - {milliseconds}".encode())
+            break
         if open_control and select.select([control], [], [], 0.05)[0]:
             request = control.recv(4096)
             if not request:
                 open_control = False
                 continue
-            _, token, workdir = request.decode().split(" ", 2)
+            kind, token, *rest = request.decode().split(" ", 2)
+            if kind == "kill":
+                _kill(targets.get(token), settings["sandbox"])
+                continue
+            if kind == "quit":
+                quitting = True
+                continue
+            workdir = rest[0]
             ours, theirs = socket.socketpair()
+            pid_read, pid_write = os.pipe()
             pid = os.fork()
             if pid == 0:
-                control.close()  # the submission must not speak for the zygote
+                control.close()  # the notebook must not speak for the zygote
                 ours.close()
-                code = 0
-                try:
-                    run_submission(theirs, workdir, cell_timeout, memory_bytes)
-                except BaseException:
-                    code = 1
-                os._exit(code)
+                os.close(pid_read)
+                _child(theirs, workdir, settings, shell, reference, pid_write)
             theirs.close()
+            os.close(pid_write)
+            # A pidfd, not a number: a number may name another process once this one is gone.
+            target = pid
+            if settings["sandbox"]:  # its parent is not reaped yet: pidfd_open(pid) is safe
+                target = _read_target(pid_read) or os.pidfd_open(pid)
+            os.close(pid_read)
             children[pid] = token
+            targets[token] = target
             try:
                 socket.send_fds(control, [f"pid {token} {pid}".encode()], [ours.fileno()])
             except OSError:  # the grader has gone (Ctrl-C): wait for the children quietly
@@ -133,13 +289,49 @@ def main(control_fd, cell_timeout, memory_bytes):
             if pid == 0:
                 break
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-            token = children.pop(pid)
+            token = children.pop(pid, None)
+            if token is None:
+                continue
+            target = targets.pop(token, None)
+            if settings["sandbox"] and target is not None:
+                os.close(target)
             if open_control:
-                try:
-                    control.send(f"exit {token} {code}".encode())
-                except OSError:
-                    open_control = False
+                open_control = _try_send(control, f"exit {token} {code}".encode())
+
+
+def _try_send(control, message):
+    try:
+        control.send(message)
+        return True
+    except OSError:
+        return False
+
+
+def _read_target(fd):
+    """A pidfd of the notebook's PID 1, whose pid its parent writes to `fd`; None if it did not."""
+    if not select.select([fd], [], [], 30)[0]:
+        return None
+    text = os.read(fd, 32).decode()
+    try:
+        return os.pidfd_open(int(text))
+    except (ValueError, OSError):
+        return None
+
+
+def _kill(target, sandboxed):
+    if target is None:
+        return
+    try:
+        if sandboxed:
+            # PID 1 of its namespace (through a pidfd): every process in it dies too.
+            signal.pidfd_send_signal(target, signal.SIGKILL)
+        else:
+            os.killpg(target, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]))
+    from coursekit.grading import zygote as _zygote  # the module, not this __main__ copy
+
+    _zygote.main(int(sys.argv[1]), json.loads(sys.argv[2]))

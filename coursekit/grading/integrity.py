@@ -1,0 +1,430 @@
+"""Is the testing machinery still what it was? Checks run inside a notebook's process.
+
+A notebook's code runs in the same interpreter as the tests that grade it, so it
+can try to make failing tests pass: replace ``np.allclose`` or
+``np.testing.assert_allclose``, register an IPython input transformer that turns
+later cells into ``pass``, install an import hook that returns a fake
+``coursekit.pooling``, swap a function's ``__code__``, or set a trace function that
+jumps over ``assert`` lines. This module makes those attempts visible:
+
+- :func:`capture` records, before any notebook code has run (in the zygote, so
+  before the notebook's process even exists), the identity of everything the
+  tests rely on: every attribute of NumPy's, coursekit's and the import system's
+  modules (and of the grader's own), the attributes of their classes, the
+  builtins, IPython's input and
+  AST transformers and event callbacks, ``sys.meta_path``, ``sys.path_hooks``,
+  ``sys.path_importer_cache`` and the ``sys.modules`` entries of those modules.
+- :func:`check` compares the present state with that record, after every cell
+  (fully after test cells and after the last cell, cheaply after the others).
+- :func:`watch` installs an audit hook (which cannot be removed) that reports
+  at once, over the grader's channel, the moves that leave no trace to compare:
+  setting a trace or profile function, rewriting a function's code or defaults,
+  changing a class of the watched modules, and walking the interpreter's objects
+  through ``gc`` (the way to find and edit the grader's record).
+
+What it cannot stop is written down in the README: code in the same process
+can, with enough effort (ctypes, or editing the record before it is compared),
+defeat any check made from inside it. These checks make every known way fail
+loudly; a notebook that trips one gets the status ``tampered`` and its later
+cells earn nothing.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import operator
+import sys
+import types
+
+__all__ = ["Reference", "capture", "check", "watch"]
+
+
+WATCHED_PREFIXES = (
+    "numpy",
+    "scipy",
+    "coursekit",
+    "importlib",
+    "IPython.core",
+    "json",
+    "math",
+    "operator",
+)
+# Names IPython itself sets and restores around every cell.
+_IPYTHON_BUILTINS = frozenset(
+    {
+        "_",
+        "__",
+        "___",
+        "exit",
+        "quit",
+        "get_ipython",
+        "display",
+        "__IPYTHON__",
+        "dreload",
+        "_ih",
+        "_oh",
+        "_dh",
+    }
+)
+_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: static C types cannot be changed
+
+# Everything the check calls is bound here, at import (before any notebook code), and
+# reaches the check as a default argument: a notebook that replaces a builtin such as
+# `all`, or a name in this module, does not change what the check runs, and changing a
+# function's defaults is reported by the audit hook.
+_Tools = collections.namedtuple(
+    "_Tools",
+    "all any map tuple zip len getattr isinstance is_ attrgetter "
+    "sys object str dict",
+)
+_TOOLS = _Tools(
+    all,
+    any,
+    map,
+    tuple,
+    zip,
+    len,
+    getattr,
+    isinstance,
+    operator.is_,
+    operator.attrgetter,
+    sys,
+    object,
+    str,
+    dict,
+)
+
+
+def _watched(name):
+    return any(name == p or name.startswith(p + ".") for p in WATCHED_PREFIXES)
+
+
+# The record is made of tuples and named tuples only: a notebook that got hold of it
+# could not change it without ctypes.
+_Snapshot = collections.namedtuple("_Snapshot", "label namespace keys values")
+Reference = collections.namedtuple(
+    "Reference",
+    (
+        "shell modules namespaces class_ids transformers events "
+        "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
+        "quick versions"
+    ),
+)
+Reference.__doc__ = (
+    "What the machinery looked like before any notebook code ran (see :func:`capture`)."
+)
+
+
+def _snapshot(label, namespace, skip=frozenset()):
+    keys = tuple(k for k in namespace if k not in skip)
+    return _Snapshot(label, namespace, keys, tuple(map(namespace.get, keys)))
+
+
+def _changed(snapshot, t=_TOOLS):
+    namespace = snapshot.namespace
+    if t.all(t.map(t.is_, t.map(namespace.get, snapshot.keys), snapshot.values)):
+        return []
+    missing = t.object()
+    return [
+        key
+        for key, old in t.zip(snapshot.keys, snapshot.values)
+        if namespace.get(key, missing) is not old
+    ]
+
+
+def capture(shell):
+    """Record the machinery as it is now: call before any notebook code runs."""
+    modules = {
+        name: module
+        for name, module in list(sys.modules.items())
+        if _watched(name) and isinstance(module, types.ModuleType)
+    }
+    namespaces = [
+        _snapshot(f"{name}.", vars(module)) for name, module in modules.items()
+    ]
+    namespaces.append(_snapshot("builtins.", vars(builtins), skip=_IPYTHON_BUILTINS))
+    classes = {}
+    for snapshot in namespaces:
+        for value in snapshot.values:
+            if isinstance(value, type) and _watched(
+                getattr(value, "__module__", "") or ""
+            ):
+                for base in value.__mro__:
+                    if _watched(getattr(base, "__module__", "") or ""):
+                        classes[id(base)] = base
+    for cls in type(shell).__mro__:
+        classes[id(cls)] = cls
+    classes = {
+        key: cls for key, cls in classes.items() if not cls.__flags__ & _IMMUTABLE_TYPE
+    }
+    namespaces += [
+        _snapshot(f"{cls.__module__}.{cls.__qualname__}.", vars(cls))
+        for cls in classes.values()
+    ]
+    roots = {p for p in (sys.prefix, sys.base_prefix) if p}
+    roots |= {
+        _package_root(m)
+        for n, m in modules.items()
+        if "." not in n and getattr(m, "__file__", None)
+    }
+    return Reference(
+        shell=shell,
+        modules=tuple(modules.items()),
+        namespaces=tuple(namespaces),
+        class_ids=frozenset(classes),
+        transformers=_transformers(shell),
+        events=_events(shell),
+        meta_path=tuple(sys.meta_path),
+        path_hooks=tuple(sys.path_hooks),
+        importer_cache=tuple(sys.path_importer_cache.items()),
+        trace=(sys.gettrace(), sys.getprofile()),
+        trusted_roots=tuple(sorted(roots)),
+        module_names=frozenset(sys.modules),
+        flat=_flatten(namespaces),
+        quick=tuple(n for n in namespaces if n.label in _QUICK),
+        versions=_versions(namespaces),
+    )
+
+
+def _versions(namespaces):
+    """Views of every recorded namespace's version tag, and their values now; or None.
+
+    CPython gives every dict a version number that changes whenever the dict does
+    (PEP 509: ``ma_version_tag``, right after the object header and the size).
+    Reading them all is much faster than comparing every entry, so the full check
+    compares entries only of the namespaces whose version moved. The layout is
+    verified here, on a dict of our own; where it does not hold, the full check
+    compares every entry (slower, as exact).
+    """
+    import ctypes
+    import gc
+
+    offset = 3 * ctypes.sizeof(ctypes.c_ssize_t)
+    probe = {}
+    before = ctypes.c_uint64.from_address(id(probe) + offset).value
+    probe["x"] = 1
+    after = ctypes.c_uint64.from_address(id(probe) + offset).value
+    probe["x"] = 2
+    if not before < after < ctypes.c_uint64.from_address(id(probe) + offset).value:
+        return None
+    dicts = []
+    for snapshot in namespaces:
+        namespace = snapshot.namespace
+        if not isinstance(
+            namespace, dict
+        ):  # a class's mappingproxy: the dict behind it
+            namespace = next(
+                (d for d in gc.get_referents(namespace) if isinstance(d, dict)), None
+            )
+            if namespace is None:
+                return None
+        dicts.append(namespace)
+    views = tuple(ctypes.c_uint64.from_address(id(d) + offset) for d in dicts)
+    return views, tuple(view.value for view in views)
+
+
+def _flatten(namespaces):
+    """Every recorded entry in a few long tuples: one pass in C compares them all."""
+    flat = {dict: ([], [], []), types.MappingProxyType: ([], [], [])}
+    for snapshot in namespaces:
+        owners, keys, values = flat[type(snapshot.namespace)]
+        owners += [snapshot.namespace] * len(snapshot.keys)
+        keys += snapshot.keys
+        values += snapshot.values
+    return tuple(
+        (kind.get, tuple(o), tuple(k), tuple(v)) for kind, (o, k, v) in flat.items()
+    )
+
+
+def _package_root(module):
+    path = module.__file__
+    return (
+        path.rsplit("/", 2)[0]
+        if path.endswith("/__init__.py")
+        else (path.rsplit("/", 1)[0] or "/")
+    )
+
+
+def _transformers(shell, t=_TOOLS):
+    manager = shell.input_transformer_manager
+    lists = (
+        (manager, "cleanup_transforms"),
+        (manager, "line_transforms"),
+        (manager, "token_transformers"),
+        (shell, "input_transformers_post"),
+        (shell, "ast_transformers"),
+    )
+    return t.tuple(
+        t.tuple(t.getattr(owner, name, ()) or ()) for owner, name in lists
+    ) + (
+        (manager, shell.compile, shell.events, shell.custom_exceptions),
+    )
+
+
+def _events(shell, t=_TOOLS):
+    return t.tuple(
+        (name, t.tuple(callbacks)) for name, callbacks in shell.events.callbacks.items()
+    )
+
+
+def check(
+    reference,
+    full=True,
+    t=_TOOLS,
+    transformers=_transformers,
+    events=_events,
+    changed=_changed,
+):
+    """What changed since `reference` was captured: short notes (empty when intact).
+
+    The full check compares every recorded entry (a few milliseconds); it runs
+    after every test cell and after the last cell. The quick one (`full` False),
+    after the other cells, covers what changes how later cells run: transformers,
+    events, the import system, trace functions, and NumPy's testing functions.
+    Tampering that lasts until a test runs is therefore always seen, at the
+    latest by the full check right after that test.
+    """
+    problems = []
+    sys_ = t.sys
+    shell = reference.shell
+    if transformers(shell) != reference.transformers:
+        problems.append("IPython's input or AST transformers were changed")
+    if events(shell) != reference.events:
+        problems.append("IPython's event callbacks were changed")
+    if (
+        t.tuple(sys_.meta_path) != reference.meta_path
+        or t.tuple(sys_.path_hooks) != reference.path_hooks
+    ):
+        problems.append(
+            "the import system (sys.meta_path or sys.path_hooks) was changed"
+        )
+    cache = sys_.path_importer_cache
+    if t.any(
+        cache.get(key, value) is not value for key, value in reference.importer_cache
+    ):
+        problems.append("sys.path_importer_cache was changed")
+    if (sys_.gettrace(), sys_.getprofile()) != reference.trace:
+        problems.append("a trace or profile function was set")
+    modules = sys_.modules
+    for name, module in reference.modules:
+        if modules.get(name) is not module:
+            problems.append(f"sys.modules[{name!r}] was replaced or removed")
+            break
+    if not full:
+        for snapshot in reference.quick:
+            names = changed(snapshot)
+            if names:
+                problems.append(f"{snapshot.label}{names[0]} was replaced")
+        return problems
+    if reference.versions is not None:  # only the namespaces whose version moved
+        views, versions = reference.versions
+        now = t.tuple(t.map(t.attrgetter("value"), views))
+        suspects = (
+            []
+            if now == versions
+            else [
+                snapshot
+                for snapshot, old, new in t.zip(reference.namespaces, versions, now)
+                if old != new
+            ]
+        )
+    elif not t.all(
+        t.all(t.map(t.is_, t.map(get, owners, keys), values))
+        for get, owners, keys, values in reference.flat
+    ):
+        suspects = reference.namespaces
+    else:
+        suspects = []
+    for snapshot in suspects:
+        names = changed(snapshot)
+        if names:
+            problems.append(
+                f"{snapshot.label}{names[0]} was replaced"
+                + (f" (and {t.len(names) - 1} more)" if t.len(names) > 1 else "")
+            )
+    # Rewriting a function's code or defaults is reported by the audit hook at once
+    # (every Python route to it, func.__code__ = ... included, raises the audited
+    # event). Comparing the ~11,000 functions' code after the last cell as well was
+    # dropped: it cost 25-75 ms a notebook (the first touch of each function copies
+    # its page from the helper) and caught only what ctypes does, which can defeat
+    # the comparison too.
+    return problems + _new_modules(reference)
+
+
+_QUICK = frozenset(
+    {
+        "numpy.",
+        "numpy.testing.",
+        "numpy.testing._private.utils.",
+        "builtins.",
+        "importlib.",
+        "IPython.core.interactiveshell.InteractiveShell.",
+    }
+)
+
+
+def _new_modules(reference, t=_TOOLS):
+    """Watched modules imported after the capture must be files of the installed
+    packages."""
+    problems = []
+    modules = t.sys.modules
+    for name in modules.keys() - reference.module_names:  # a set difference, in C: fast
+        module = modules.get(name)
+        if module is None or not _watched(name):
+            continue
+        spec = t.getattr(module, "__spec__", None)
+        origin = t.getattr(spec, "origin", None)
+        if spec is None or origin in ("built-in", "frozen"):
+            if name in t.sys.builtin_module_names or origin == "frozen":
+                continue
+            problems.append(f"module {name!r} did not come from a file")
+            continue
+        if (
+            not t.isinstance(origin, t.str)
+            or not origin.startswith(reference.trusted_roots)
+            or t.getattr(module, "__file__", origin) != origin
+        ):
+            problems.append(
+                f"module {name!r} was loaded from {origin!r}, "
+                "not from the installed package"
+            )
+    return problems
+
+
+def watch(reference, report):
+    """Install an audit hook that calls ``report(note)`` once per kind of tampering.
+
+    Audit hooks cannot be removed, and this one is installed before notebook code
+    runs. `report` should send the note over the grader's channel at once.
+    """
+    sent = set()
+    class_ids = reference.class_ids
+    function_type = types.FunctionType
+    code_names = frozenset(
+        {"__code__", "__defaults__", "__kwdefaults__", "__globals__"}
+    )
+
+    def note(text):
+        if text not in sent:
+            sent.add(text)
+            report(text)
+
+    def hook(event, args):
+        if event in ("sys.settrace", "sys.setprofile"):
+            note(f"called {event} (a trace function can skip the lines of a test)")
+        elif event == "object.__setattr__":
+            target, name = args[0], args[1]
+            if isinstance(target, function_type) and name in code_names:
+                note(f"rewrote the {name} of a function")
+            elif isinstance(target, type) and id(target) in class_ids:
+                note(f"changed the class {target.__module__}.{target.__qualname__}")
+        elif event in ("gc.get_objects", "gc.get_referrers", "gc.get_referents"):
+            note(
+                f"searched the interpreter's objects ({event}), "
+                "the way to reach the grader's own"
+            )
+        elif event == "ctypes.PyObj_FromPtr":
+            note("turned a memory address into an object (ctypes)")
+
+    sys.addaudithook(hook)

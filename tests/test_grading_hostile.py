@@ -1,0 +1,428 @@
+"""Hostile submissions (issue 18): each attack ends at zero points or ``tampered``, and
+harms nobody else.
+
+One class is graded with the sandbox required: the attackers of the issue's "Grades
+raised" and "Other students harmed" lists, each in a blank notebook (an attack that
+worked would earn points), beside honest classmates who must keep their grades. If
+bubblewrap is missing the fixture fails with the command that installs it; nothing
+is skipped.
+"""
+
+import csv
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from grading_helpers import (
+    FULL,
+    NAME,
+    RELEASED,
+    ROOT,
+    solved,
+    student_copy_of_test_cells,
+    write,
+)
+
+from coursekit.grading import Status, grade_folder, read_notebook
+from coursekit.grading.notebooks import nbgrader_meta
+from coursekit.grading.runner import run_all
+from coursekit.grading.sandbox import INSTALL_HINT, SandboxUnavailable, choose
+
+# Code that reads the instructor's notebook from the folders it is given and runs its
+# answers: the "blank notebook with full marks" of the issue, parametrised by route.
+STEAL = """
+import json, os
+def _steal(folders):
+    for folder in list(folders):
+        for _ in range(4):
+            for path in (os.path.join(folder, "solutions", "{name}.ipynb"), os.path.join(folder, "{name}.ipynb")):
+                try:
+                    with open(path) as handle:
+                        cells = json.load(handle)["cells"]
+                except Exception:
+                    continue
+                answers = ["".join(c["source"]) for c in cells if "### BEGIN SOLUTION" in "".join(c["source"])]
+                if answers:
+                    for source in answers:
+                        exec(source, globals())
+                    return path
+            folder = os.path.dirname(folder)
+def _proc(name):
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            found.append(os.readlink(f"/proc/{{pid}}/{{name}}") if name == "cwd" else
+                         open(f"/proc/{{pid}}/cmdline", "rb").read().decode(errors="replace").split("\\0"))
+        except Exception:
+            pass
+    return found
+""".format(name=NAME)
+
+ROUTES = {
+    "steals_via_package": "import coursekit\n_steal([os.path.dirname(coursekit.__file__)])",
+    "steals_via_proc_cwd": "_steal(_proc('cwd'))",
+    "steals_via_pwd": "_steal([os.environ.get('PWD', ''), os.getcwd(), os.environ.get('OLDPWD', '')])",
+    "steals_via_cmdline": (
+        "_steal([os.path.dirname(a) if os.path.isfile(a) else a\n"
+        "        for line in _proc('cmdline') for a in line if a.startswith('/')])"
+    ),
+}
+
+TAMPERING = {
+    # An IPython input transformer that turns every later cell into `pass`.
+    "input_transformer": "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
+    "ast_transformer": (
+        "import ast\nclass Blank(ast.NodeTransformer):\n"
+        "    def visit_Assert(self, node):\n        return ast.Pass()\n"
+        "get_ipython().ast_transformers.append(Blank())"
+    ),
+    # Comparisons that always succeed, with wrong answers.
+    "fake_allclose": (
+        "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+        "np.testing.assert_allclose = lambda *a, **k: None\n"
+        "def corr2d(x, k):\n    return np.zeros((2, 2))"
+    ),
+    "rewrites_code": (
+        "import numpy as np\nnp.testing.assert_allclose.__code__ = (lambda *a, **k: None).__code__\n"
+        "def corr2d(x, k):\n    return np.zeros((2, 2))"
+    ),
+    # An import hook that hands out a fake coursekit.pooling.
+    "import_hook": (
+        "import sys, types, importlib.abc, importlib.util\n"
+        "class Fake(importlib.abc.MetaPathFinder, importlib.abc.Loader):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'coursekit.pooling':\n"
+        "            return importlib.util.spec_from_loader(name, self)\n"
+        "    def create_module(self, spec):\n        return types.ModuleType(spec.name)\n"
+        "    def exec_module(self, module):\n        module.pool2d = lambda *a, **k: 0\n"
+        "sys.meta_path.insert(0, Fake())\nsys.modules.pop('coursekit.pooling', None)\n"
+        "import coursekit.pooling"
+    ),
+    "trace_skips_asserts": "import sys\nsys.settrace(lambda frame, event, arg: None)",
+    "replaces_builtin": "import builtins\nbuiltins.isinstance = lambda *a: True",
+    "searches_memory": (
+        "import gc\nchannels = [o for o in gc.get_objects() if type(o).__name__ == 'Connection']"
+    ),
+}
+
+# Reports written straight to every file descriptor, in the grader's framing, for
+# cells not sent yet and without their nonces.
+FORGES = (
+    "import json, os, struct\n"
+    "for fd in range(3, 64):\n"
+    "    for index in range(30):\n"
+    "        payload = json.dumps(['report', index, '0' * 16, None, []]).encode()\n"
+    "        try:\n            os.write(fd, struct.pack('!i', len(payload)) + payload)\n"
+    "        except OSError:\n            pass"
+)
+
+MARKER = "coursekit-hostile-daemon-7f3a"
+FORGED = "forged-by-a-student-5c1e"
+
+HARM = {
+    # Processes that try to outlive grading, to rewrite results later.
+    "starts_daemons": (
+        "import os, subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)  # {MARKER}'],\n"
+        "                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        f"        os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)  # {MARKER}'])\n"
+        "    os._exit(0)"
+    ),
+    # Signals to every process of the grading it can find: siblings (forks of the zygote),
+    # the zygote, and up the parent chain to the grader. (Aimed at this test's own
+    # processes only, so that a broken sandbox cannot take the machine down with it.)
+    "signals_everyone": (
+        "import os, signal\n"
+        "def parent(pid):\n"
+        "    try:\n"
+        "        return int(next(l for l in open(f'/proc/{pid}/status') if l.startswith('PPid:')).split()[1])\n"
+        "    except Exception:\n        return 0\n"
+        "def cmdline(pid):\n"
+        "    try:\n        return open(f'/proc/{pid}/cmdline', 'rb').read()\n"
+        "    except OSError:\n        return b''\n"
+        "targets = [int(p) for p in os.listdir('/proc') if p.isdigit() and b'coursekit.grading.zygote' in cmdline(p)]\n"
+        "pid = os.getppid()\n"
+        "while pid > 1 and any(word in cmdline(pid) for word in (b'python', b'bwrap', b'pytest')):\n"
+        "    targets.append(pid)\n    pid = parent(pid)\n"
+        "for sig in (signal.SIGSTOP, signal.SIGKILL):\n"
+        "    for pid in [os.getppid(), *targets]:\n"
+        "        if pid not in (0, os.getpid()):\n"
+        "            try:\n                os.kill(pid, sig)\n            except OSError:\n                pass"
+    ),
+    "fork_bomb": (
+        "import os, time\nchildren = 0\n"
+        "while children < 500:\n"
+        "    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+        "    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    children += 1"
+    ),
+    "network": "import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'stolen')",
+}
+
+
+def blank_with(code):
+    """The released notebook, its first answer cell replaced by `code` (the rest left blank)."""
+    notebook = read_notebook(RELEASED)
+    first = next(c for c in notebook.cells if nbgrader_meta(c).get("solution"))
+    first.source = code
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hostile")
+    subs = base / "submissions"
+    solutions = base / "solutions"
+    solutions.mkdir()
+    shutil.copy(ROOT / "solutions" / f"{NAME}.ipynb", solutions)
+    out = base / "out"
+    honest = {
+        "good": student_copy_of_test_cells(solved()),
+        "good_too": solved(),
+        "blank": read_notebook(RELEASED),
+    }
+    for student, notebook in honest.items():
+        write(subs / student, notebook)
+    victim = subs / "good" / f"{NAME}.ipynb"
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    contacts = []
+
+    def accept():
+        while not stop.is_set():
+            try:
+                contacts.append(server.accept())
+            except OSError:
+                pass
+
+    stop = threading.Event()
+    listener = threading.Thread(target=accept, daemon=True)
+    listener.start()
+    # File attacks with every path spelled out, as if the student knew the grader's layout:
+    # overwrite a classmate's notebook and the solutions' tests, forge a cache entry and
+    # the grade table, delete a classmate's folder, the output and the solutions.
+    forged = [
+        str(out / ".results" / "00" / f"{'0' * 64}.json"),
+        str(out / "grades.csv"),
+    ]
+    files = (
+        f"import os, shutil\nfor path in {[str(victim), str(solutions / f'{NAME}.ipynb')]!r}:\n"
+        "    try:\n        open(path, 'w').write('{}')\n    except OSError:\n        pass\n"
+        f"for path in {forged!r}:\n"
+        "    try:\n        os.makedirs(os.path.dirname(path), exist_ok=True)\n"
+        f"        open(path, 'w').write('{FORGED}')\n    except OSError:\n        pass\n"
+        f"for path in {[str(subs / 'good_too'), str(out), str(solutions)]!r}:\n"
+        "    shutil.rmtree(path, ignore_errors=True)\n"
+        f"import glob\nfor path in glob.glob('{base}/**/*.ipynb', recursive=True):\n"
+        "    try:\n        os.remove(path)\n    except OSError:\n        pass"
+    )
+    attacks = {
+        **{k: STEAL + v for k, v in ROUTES.items()},
+        **TAMPERING,
+        "forges_reports": FORGES,
+        **{
+            k: v.replace("{port}", str(server.getsockname()[1]))
+            for k, v in HARM.items()
+        },
+        "file_attacks": files,
+    }
+    for student, code in attacks.items():
+        write(subs / student, blank_with(code))
+    before = {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in [*subs.rglob("*.ipynb"), *solutions.iterdir()]
+    }
+    started = time.monotonic()
+    try:
+        report = grade_folder(
+            subs,
+            out,
+            solutions,
+            cell_timeout=10,
+            memory_mb=1024,
+            progress=False,
+            exercise=NAME,
+            sandbox="required",
+            notebook_timeout=60,
+        )
+    except SandboxUnavailable as error:
+        pytest.fail(
+            f"{error}\nThe sandbox tests need bubblewrap (`make test` installs it): {INSTALL_HINT}"
+        )
+    seconds = time.monotonic() - started
+    stop.set()
+    listener.join()
+    server.close()
+    after = {
+        p: hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None
+        for p in before
+    }
+    forgeries = [
+        p for p in out.rglob("*") if p.is_file() and FORGED.encode() in p.read_bytes()
+    ]
+    return {
+        "rows": {r.student: r for r in report.rows},
+        "attacks": attacks,
+        "honest": honest,
+        "contacts": contacts,
+        "changed": [str(p) for p in before if before[p] != after[p]],
+        "forgeries": forgeries,
+        "seconds": seconds,
+    }
+
+
+class TestHostile:
+    def test_no_attack_earns_points_unless_flagged(self, hostile_class):
+        rows = hostile_class["rows"]
+        for student in hostile_class["attacks"]:
+            row = rows[student]
+            assert row.total == 0 or row.status.value == "tampered", (
+                student,
+                row.status.value,
+                row.total,
+            )
+
+    def test_reading_the_solutions_finds_nothing(self, hostile_class):
+        rows = hostile_class["rows"]
+        for student in ROUTES:
+            assert rows[student].total == 0, (student, rows[student])
+            assert rows[student].status.value == "ok", (
+                student,
+                rows[student].status.value,
+            )
+
+    @pytest.mark.parametrize("student", sorted(TAMPERING))
+    def test_tampering_is_flagged(self, hostile_class, student):
+        row = hostile_class["rows"][student]
+        assert row.status.value == "tampered", (student, row.status.value, row.notes)
+        assert row.total == 0, (student, row.total)
+        assert any("tampering, for review" in note for note in row.notes), row.notes
+
+    def test_forged_reports_stop_the_notebook(self, hostile_class):
+        row = hostile_class["rows"]["forges_reports"]
+        assert row.status.value == "kernel-died" and row.total == 0
+        assert any("did not compute" in note for note in row.notes), row.notes
+
+    def test_honest_classmates_keep_their_grades(self, hostile_class):
+        rows = hostile_class["rows"]
+        assert (
+            rows["good"].status.value
+            == rows["good_too"].status.value
+            == rows["blank"].status.value
+            == "ok"
+        )
+        assert rows["good"].total == rows["good_too"].total == FULL
+        assert rows["blank"].total == 0
+        for student in ("good", "good_too", "blank"):
+            assert not any(
+                "helper" in note or "sandbox" in note for note in rows[student].notes
+            ), rows[student]
+
+    def test_no_file_outside_the_sandbox_was_touched(self, hostile_class):
+        assert hostile_class["changed"] == []
+
+    def test_no_result_or_grade_was_forged(self, hostile_class):
+        assert hostile_class["forgeries"] == []
+        assert (
+            hostile_class["rows"]["good"].total == FULL
+            and "file_attacks" in hostile_class["rows"]
+        )
+
+    def test_no_process_outlives_grading(self, hostile_class):
+        deadline = time.monotonic() + 10
+        while True:
+            alive = []
+            for entry in Path("/proc").iterdir():
+                try:
+                    if MARKER.encode() in (entry / "cmdline").read_bytes():
+                        alive.append(entry.name)
+                except OSError:
+                    pass
+            if not alive or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        for (
+            pid
+        ) in (
+            alive
+        ):  # clean up before failing, so that nothing lingers after the test run
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        assert alive == []
+
+    def test_the_network_is_unreachable_even_on_loopback(self, hostile_class):
+        assert hostile_class["contacts"] == []
+        assert hostile_class["rows"]["network"].total == 0
+
+    def test_signals_and_fork_bombs_only_hurt_the_sender(self, hostile_class):
+        rows = hostile_class["rows"]
+        for student in (
+            "signals_everyone",
+            "fork_bomb",
+            "starts_daemons",
+            "file_attacks",
+        ):
+            assert rows[student].total == 0
+            assert not any("helper process" in n for n in rows[student].notes), rows[
+                student
+            ].notes
+
+
+def test_a_notebook_has_a_time_limit_of_its_own(tmp_path):
+    sleepy = [f"import time\ntime.sleep(1.5)\nstep = {n}" for n in range(8)]
+    results = run_all(
+        [("sleepy", sleepy), ("quick", ["x = 1"])],
+        cell_timeout=2,
+        notebook_timeout=4,
+        sandbox="required",
+    )
+    sleepy_result = results["sleepy"]
+    assert sleepy_result.status is Status.TIMEOUT
+    assert any("limit per notebook" in note for note in sleepy_result.notes)
+    assert len(sleepy_result.cells) < len(sleepy)
+    assert (
+        results["quick"].status is Status.OK
+        and results["quick"].sandbox == "bubblewrap"
+    )
+
+
+def test_without_bubblewrap_auto_says_so_and_required_refuses(
+    monkeypatch, tmp_path, capsys
+):
+    """The one test meant to run without the sandbox: `auto` falls back and says so on
+    the terminal, in the report and in grades.csv; `required` refuses before grading."""
+    import coursekit.grading.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "find_bwrap", lambda: None)
+    fallback = choose("auto")
+    assert not fallback.enabled and "apt-get install bubblewrap" in fallback.reason
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    write(subs / "ada", solved())
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
+        grade_folder(
+            subs,
+            out,
+            ROOT / "solutions",
+            progress=False,
+            exercise=NAME,
+            sandbox="required",
+        )
+    assert not out.exists()
+    report = grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME)
+    (row,) = report.rows
+    assert row.status is Status.OK and row.total == FULL and row.sandbox == "off"
+    assert report.sandbox == "off" and "not installed" in report.unsandboxed_because
+    assert "running without the sandbox" in capsys.readouterr().err
+    with open(out / "grades.csv", newline="") as handle:
+        (line,) = csv.DictReader(handle)
+    assert line["sandbox"] == "off" and "not sandboxed: bubblewrap" in line["notes"]
+    with pytest.raises(ValueError, match="`sandbox`"):
+        choose("sometimes")
