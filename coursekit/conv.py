@@ -122,7 +122,7 @@ def _padded(x, padding, value=0):
     height, width = x.shape[-2:]
     shape = x.shape[:-2] + (height + 2 * pad_rows, width + 2 * pad_cols)
     out = np.empty(shape, dtype=x.dtype)
-    out[...] = value  # cast as np.pad casts it: -inf into integers is an OverflowError
+    out[...] = np.asarray(value)[()]  # a NumPy scalar, cast the way np.pad casts it
     out[..., pad_rows : pad_rows + height, pad_cols : pad_cols + width] = x
     return out
 
