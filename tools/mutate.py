@@ -224,6 +224,9 @@ def main():
         status_text = "survived" if code == 0 else ("timeout" if code == -signal.SIGALRM else "killed")
         results.append({"line": line, "kind": kind, "mutation": description, "status": status_text,
                         "seconds": round(time.time() - began, 1)})
+        # One line per mutant as it finishes, so that a run cut short still reports.
+        print(f"  [{len(results)}/{len(mutations)}] {status_text:<8} line {line}: {description}",
+              flush=True)
     lines = source.splitlines()
     counted = [r for r in results if r["status"] != "invalid"]
     killed = sum(r["status"] != "survived" for r in counted)
