@@ -235,32 +235,25 @@ def _correlate(x, w, b, stride, padding):
     layer :class:`coursekit.nn.Conv2D` both compute through here.
     """
     columns, (out_rows, out_cols) = _im2col(x, w.shape[2:], stride, padding)
-    # One product for the whole batch, (C_out, C kH kW) @ (C kH kW, N H_out W_out):
-    # large enough for the BLAS library to share it among the CPU's cores.
-    out = w.reshape(len(w), -1) @ columns
+    out = np.matmul(w.reshape(len(w), -1), columns)
     if b is not None:
-        out += b[:, None]
-    out = out.reshape(len(w), len(x), out_rows, out_cols).transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(out), columns
-
-
-def _channels_first(maps):
-    """(N, C, H, W) maps as a (C, N * H * W) matrix, the layout of the columns' rows."""
-    return maps.transpose(1, 0, 2, 3).reshape(maps.shape[1], -1)
+        out += b[None, :, None]
+    return out.reshape(len(x), len(w), out_rows, out_cols), columns
 
 
 def _correlate_backward(grad, columns, w, x_shape, stride, padding, input_grad):
     """Gradients of :func:`_correlate` with respect to ``w``, ``b`` and ``x``.
 
     ``grad`` is the gradient with respect to the output, (N, C_out, H_out, W_out).
-    The output is ``W @ columns + b``, so the gradient of W is ``grad @ columns^T``
-    (with grad as a (C_out, N * H_out * W_out) matrix), that of b the sum of ``grad``,
-    and that of x is ``W^T @ grad`` folded back onto the pixels (:func:`_col2im`);
-    None when ``input_grad`` is False (a network's first layer).
+    The output is ``W @ columns + b``, so the gradient of W is the sum over images of
+    ``grad @ columns^T``, that of b the sum of ``grad``, and that of x is
+    ``W^T @ grad`` folded back onto the pixels (:func:`_col2im`); None when
+    ``input_grad`` is False (a network's first layer).
     """
-    grad_matrix = _channels_first(grad)
-    grad_w = (grad_matrix @ columns.T).reshape(w.shape)
-    grad_b = grad_matrix.sum(axis=1)
+    n_images, n_filters = grad.shape[:2]
+    grad = grad.reshape(n_images, n_filters, -1)
+    grad_w = np.matmul(grad, columns.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
+    grad_b = grad.sum(axis=(0, 2))
     if not input_grad:
         return grad_w, grad_b, None
     return grad_w, grad_b, _transpose_correlate(grad, w, x_shape, stride, padding)
@@ -270,7 +263,7 @@ def _transpose_correlate(grad, w, x_shape, stride, padding):
     """The gradient of :func:`_correlate` with respect to its input: ``W^T @ grad``, folded back
     onto the pixels of an (N, C, H, W) map of shape `x_shape` (:func:`_col2im`).
 
-    ``grad`` is (N, C_out, H_out, W_out).
+    ``grad`` is (N, C_out, H_out, W_out) or already flattened to (N, C_out, H_out * W_out).
     As a function of ``grad`` this is the transposed convolution
     (:class:`coursekit.nn.ConvTranspose2D`), whose own gradient is therefore :func:`_correlate`.
     """
@@ -280,13 +273,14 @@ def _transpose_correlate(grad, w, x_shape, stride, padding):
         # At stride 1 the same sum is a cross-correlation of the gradient, padded by k - 1 - p,
         # with the kernel rotated by 180 degrees and its channel axes swapped: unfolding the
         # gradient's C_out maps costs less than folding back C_in * kH * kW columns.
+        out_rows, out_cols = x_shape[2] + 2 * pad_r - k_rows + 1, x_shape[3] + 2 * pad_c - k_cols + 1
         flipped = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[..., ::-1, ::-1])
-        full_padding = (k_rows - 1 - pad_r, k_cols - 1 - pad_c)
-        grad_x, _ = _correlate(grad, flipped, None, stride, full_padding)
+        grad_x, _ = _correlate(grad.reshape(len(grad), n_filters, out_rows, out_cols), flipped, None, stride,
+                               (k_rows - 1 - pad_r, k_cols - 1 - pad_c))
         return grad_x
+    grad = grad.reshape(len(grad), n_filters, -1)
     # A C-ordered W^T makes this product about twice as fast as the transposed view.
-    w_transposed = np.ascontiguousarray(w.reshape(n_filters, -1).T)
-    columns_grad = w_transposed @ _channels_first(grad)
+    columns_grad = np.matmul(np.ascontiguousarray(w.reshape(n_filters, -1).T), grad)
     return _col2im(columns_grad, x_shape, w.shape[2:], stride, padding)
 
 
@@ -307,11 +301,10 @@ def _windows(size, stride, out_shape):
 def _im2col(x, kernel_shape, stride, padding):
     """Unfold every window of a padded (N, C, H, W) batch into columns.
 
-    Returns ``columns`` of shape (C * kH * kW, N * H_out * W_out) and (H_out, W_out):
-    one column per window, every image of the batch side by side. A strided view of
-    every window, copied once into columns: no Python loop over pixels. A matrix
-    product of the weights with these columns is the cross-correlation, every filter
-    and every image at once.
+    Returns ``columns`` of shape (N, C * kH * kW, H_out * W_out) and (H_out, W_out).
+    A strided view of every window, copied once into columns: no Python loop over
+    pixels. A matrix product of the weights with these columns is the
+    cross-correlation, every filter at once, directly in NCHW order.
     """
     (k_rows, k_cols), (stride_r, stride_c) = kernel_shape, stride
     if padding[0] or padding[1]:
@@ -319,22 +312,21 @@ def _im2col(x, kernel_shape, stride, padding):
     n_images, channels, height, width = x.shape
     out_rows = (height - k_rows) // stride_r + 1
     out_cols = (width - k_cols) // stride_c + 1
-    # The view of every window, already in the order of the columns: row (c, a, b)
-    # holds offset (a, b) of every window of channel c, image after image:
-    # windows[c, a, b, n, i, j] = x[n, c, i * stride_r + a, j * stride_c + b].
+    # The view of every window, already in the order of the columns:
+    # windows[n, c, a, b, i, j] = x[n, c, i * stride_r + a, j * stride_c + b].
     # Offset a and window i both step along rows, so both use the row stride.
     image_step, channel_step, row_step, col_step = x.strides  # in bytes
     windows = as_strided(
         x,
-        shape=(channels, k_rows, k_cols, n_images, out_rows, out_cols),
-        strides=(channel_step, row_step, col_step, image_step,
+        shape=(n_images, channels, k_rows, k_cols, out_rows, out_cols),
+        strides=(image_step, channel_step, row_step, col_step,
                  row_step * stride_r, col_step * stride_c),
         writeable=False,
     )
     # Copied into a fresh C-ordered array: the one copy im2col makes.
     columns = np.empty(windows.shape, dtype=x.dtype)
     np.copyto(columns, windows)
-    columns = columns.reshape(channels * k_rows * k_cols, -1)
+    columns = columns.reshape(n_images, channels * k_rows * k_cols, out_rows * out_cols)
     return columns, (out_rows, out_cols)
 
 
@@ -348,18 +340,15 @@ def _col2im(columns, x_shape, kernel_shape, stride, padding):
     n_images, channels, height, width = x_shape
     out_rows = output_size(height, k_rows, pad_r, stride_r)
     out_cols = output_size(width, k_cols, pad_c, stride_c)
-    taps = columns.reshape(channels, k_rows, k_cols, n_images, out_rows, out_cols)
+    taps = columns.reshape(n_images, channels, k_rows, k_cols, out_rows, out_cols)
     if (k_rows, k_cols) == (stride_r, stride_c) and (out_rows * k_rows, out_cols * k_cols) == (height, width) \
             and not (pad_r or pad_c):
         # The windows tile the map without overlap (a 2x2 kernel at stride 2): folding back is a reshape.
-        return taps.transpose(3, 0, 4, 1, 5, 2).reshape(x_shape)
-    # Summed channels first, like the columns; returned as an (N, C, H, W) view.
-    padded_shape = (channels, n_images, height + 2 * pad_r, width + 2 * pad_c)
-    padded = np.zeros(padded_shape, dtype=columns.dtype)
+        return taps.transpose(0, 1, 4, 2, 5, 3).reshape(x_shape)
+    padded = np.zeros((n_images, channels, height + 2 * pad_r, width + 2 * pad_c), dtype=columns.dtype)
     for (a, b), window in _windows(kernel_shape, stride, (out_rows, out_cols)):
-        padded[window] += taps[:, a, b]
-    inside = padded[:, :, pad_r : pad_r + height, pad_c : pad_c + width]
-    return inside.transpose(1, 0, 2, 3)
+        padded[window] += taps[:, :, a, b]
+    return padded[:, :, pad_r : pad_r + height, pad_c : pad_c + width]
 
 
 _CLASSIC = {

@@ -249,8 +249,8 @@ class ConvTranspose2D(Layer):
         weight = self.weight.value
         grad_x, columns = conv._correlate(grad.astype(weight.dtype, copy=False), weight, None, self.stride,
                                           self.padding)
-        x_matrix = conv._channels_first(self._x)
-        self.weight.grad[...] = (x_matrix @ columns.T).reshape(weight.shape)
+        x = self._x.reshape(len(self._x), len(weight), -1)
+        self.weight.grad[...] = np.matmul(x, columns.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
         self.bias.grad[...] = grad.sum(axis=(0, 2, 3))
         return grad_x
 
