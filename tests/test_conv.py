@@ -460,3 +460,9 @@ def test_col2im_adds_every_window_back_by_hand():
     # so every real pixel lies in exactly one window.
     back = _col2im(np.ones((1, 4, 4)), (1, 1, 3, 3), (2, 2), (2, 2), (1, 1))
     np.testing.assert_array_equal(back[0, 0], np.ones((3, 3)))
+    # 3x3 windows at stride 2 on a 6x6 map start at rows and columns 0 and 2: they
+    # overlap on row and column 2 and never read row or column 5, although two windows
+    # of 3 span the 6 pixels exactly. Per axis the counts are 1, 1, 2, 1, 1, 0.
+    back = _col2im(np.ones((1, 9, 4)), (1, 1, 6, 6), (3, 3), (2, 2), (0, 0))
+    per_axis = np.array([1, 1, 2, 1, 1, 0])
+    np.testing.assert_array_equal(back[0, 0], np.outer(per_axis, per_axis))
