@@ -13,7 +13,7 @@ rotated by 180 degrees.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from ._validation import as_array, as_int, as_number, as_pair, one_of, window_fits, working_dtype
 
@@ -108,8 +108,23 @@ def pad2d(x, padding, value=0):
         )
     pad_rows, pad_cols = as_pair(padding, "padding", 0)
     as_number(value, "value", finite=False)  # -inf pads for max pooling
-    widths = [(0, 0)] * (x.ndim - 2) + [(pad_rows, pad_rows), (pad_cols, pad_cols)]
-    return np.pad(x, widths, mode="constant", constant_values=value)
+    return _padded(x, (pad_rows, pad_cols), value)
+
+
+def _padded(x, padding, value=0):
+    """:func:`pad2d` without the checks: `x` copied into a frame of `value`.
+
+    A frame filled first and the image written into it does what
+    ``np.pad(mode="constant")`` does, without its overhead (about 0.1 ms a call, a
+    third of the time of a whole LeNet-sized convolution).
+    """
+    pad_rows, pad_cols = padding
+    height, width = x.shape[-2:]
+    shape = x.shape[:-2] + (height + 2 * pad_rows, width + 2 * pad_cols)
+    out = np.empty(shape, dtype=x.dtype)
+    out[...] = np.asarray(value)[()]  # a NumPy scalar, cast the way np.pad casts it
+    out[..., pad_rows : pad_rows + height, pad_cols : pad_cols + width] = x
+    return out
 
 
 def corr2d(x, k):
@@ -291,14 +306,28 @@ def _im2col(x, kernel_shape, stride, padding):
     pixels. A matrix product of the weights with these columns is the
     cross-correlation, every filter at once, directly in NCHW order.
     """
-    (k_rows, k_cols), (stride_r, stride_c), (pad_r, pad_c) = kernel_shape, stride, padding
-    if pad_r or pad_c:
-        x = pad2d(x, (pad_r, pad_c))
-    windows = sliding_window_view(x, (k_rows, k_cols), axis=(2, 3))[:, :, ::stride_r, ::stride_c]
-    n_images, channels, out_rows, out_cols = windows.shape[:4]
-    # (N, C, H_out, W_out, kH, kW) -> (N, C, kH, kW, H_out, W_out): one copy, in C.
-    columns = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))
-    return columns.reshape(n_images, channels * k_rows * k_cols, out_rows * out_cols), (out_rows, out_cols)
+    (k_rows, k_cols), (stride_r, stride_c) = kernel_shape, stride
+    if padding[0] or padding[1]:
+        x = _padded(x, padding)
+    n_images, channels, height, width = x.shape
+    out_rows = (height - k_rows) // stride_r + 1
+    out_cols = (width - k_cols) // stride_c + 1
+    # The view of every window, already in the order of the columns:
+    # windows[n, c, a, b, i, j] = x[n, c, i * stride_r + a, j * stride_c + b].
+    # Offset a and window i both step along rows, so both use the row stride.
+    image_step, channel_step, row_step, col_step = x.strides  # in bytes
+    windows = as_strided(
+        x,
+        shape=(n_images, channels, k_rows, k_cols, out_rows, out_cols),
+        strides=(image_step, channel_step, row_step, col_step,
+                 row_step * stride_r, col_step * stride_c),
+        writeable=False,
+    )
+    # Copied into a fresh C-ordered array: the one copy im2col makes.
+    columns = np.empty(windows.shape, dtype=x.dtype)
+    np.copyto(columns, windows)
+    columns = columns.reshape(n_images, channels * k_rows * k_cols, out_rows * out_cols)
+    return columns, (out_rows, out_cols)
 
 
 def _col2im(columns, x_shape, kernel_shape, stride, padding):

@@ -18,8 +18,12 @@ from .conv import _windows, output_size, pad2d
 __all__ = ["avg_pool2d", "max_pool2d", "receptive_field", "unpool2d"]
 
 
-def _pool(x, size, stride, padding, reduce, fill):
-    x = as_array(x, "x", (2, 4))
+def _pool_input(x, size, stride, padding, fill):
+    """Check a pooling's arguments; pad `x` with `fill`.
+
+    Returns the padded map, the window (rows, cols), the stride (rows, cols) and the
+    output's (H_out, W_out).
+    """
     size_r, size_c = as_pair(size, "size", 1)
     stride_r, stride_c = as_pair(size if stride is None else stride, "stride", 1)
     pad_r, pad_c = as_pair(padding, "padding", 0)
@@ -30,16 +34,32 @@ def _pool(x, size, stride, padding, reduce, fill):
         )
     window_fits((size_r, size_c), x.shape, (pad_r, pad_c), "window `size`", "x")
     height, width = x.shape[-2:]
-    out_r = output_size(height, size_r, pad_r, stride_r)
-    out_c = output_size(width, size_c, pad_c, stride_c)
+    out_shape = (output_size(height, size_r, pad_r, stride_r),
+                 output_size(width, size_c, pad_c, stride_c))
     if pad_r or pad_c:
-        x = pad2d(x, (pad_r, pad_c), value=fill(x.dtype))
-    # Loop over the size_r * size_c offsets inside a window, never over pixels: each
-    # offset contributes one strided view of the whole map.
-    result = None
-    for _, window in _windows((size_r, size_c), (stride_r, stride_c), (out_r, out_c)):
-        result = x[window].copy() if result is None else reduce(result, x[window], out=result)
-    return result, size_r * size_c
+        x = pad2d(x, (pad_r, pad_c), value=fill)
+    return x, (size_r, size_c), (stride_r, stride_c), out_shape
+
+
+def _combine_offsets(x, axis, size, stride, count, reduce):
+    """Combine with `reduce` the `size` offsets of every window along one `axis` of `x`.
+
+    Returns a new array whose `axis` holds `count` windows: ``out[..., i] =
+    reduce(x[..., i * stride], ..., x[..., i * stride + size - 1])`` along that axis.
+    """
+    span = stride * (count - 1) + 1
+
+    def offset(start):  # the `start`-th element of every window, as one strided view
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(start, start + span, stride)
+        return x[tuple(index)]
+
+    if size == 1:
+        return offset(0).copy()
+    result = reduce(offset(0), offset(1))
+    for start in range(2, size):
+        reduce(result, offset(start), out=result)
+    return result
 
 
 def max_pool2d(x, size=2, stride=None, padding=0):
@@ -70,8 +90,15 @@ def max_pool2d(x, size=2, stride=None, padding=0):
 
     Used in: Padding, stride and pooling; Encoder–decoder (through :func:`encode`).
     """
-    out, _ = _pool(x, size, stride, padding, np.maximum, _lowest)
-    return out
+    x = as_array(x, "x", (2, 4))
+    x, (size_r, size_c), (stride_r, stride_c), (out_r, out_c) = _pool_input(
+        x, size, stride, padding, _lowest(x.dtype))
+    # A maximum may be taken in any order, so it goes one axis at a time: the largest
+    # value of a window is the largest of its rows' largest values. That is
+    # (size_c - 1) + (size_r - 1) comparisons per output instead of size_r * size_c - 1,
+    # the second pass over a map already narrowed to W_out columns.
+    rows_max = _combine_offsets(x, -1, size_c, stride_c, out_c, np.maximum)
+    return _combine_offsets(rows_max, -2, size_r, stride_r, out_r, np.maximum)
 
 
 def avg_pool2d(x, size=2, stride=None, padding=0):
@@ -104,8 +131,18 @@ def avg_pool2d(x, size=2, stride=None, padding=0):
     """
     x = as_array(x, "x", (2, 4))
     dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
-    total, count = _pool(x.astype(dtype, copy=False), size, stride, padding, np.add, lambda _: 0)
-    total /= count
+    x, window_shape, stride, out_shape = _pool_input(
+        x.astype(dtype, copy=False), size, stride, padding, 0)
+    # Loop over the offsets inside a window, never over pixels: each offset contributes
+    # one strided view of the whole map. Unlike max_pool2d's, these additions stay in
+    # the window's reading order: regrouped, a float sum would round differently.
+    total = None
+    for _, window in _windows(window_shape, stride, out_shape):
+        if total is None:
+            total = x[window].copy()
+        else:
+            np.add(total, x[window], out=total)
+    total /= window_shape[0] * window_shape[1]
     return total
 
 

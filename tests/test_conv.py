@@ -94,6 +94,22 @@ def test_conv2d_matches_loop_reference(x_shape, w_shape, stride, padding):
     )
 
 
+@pytest.mark.parametrize("view", [
+    lambda x: x.transpose(0, 1, 3, 2),          # columns before rows in memory
+    lambda x: x[:, :, ::-1, ::2],               # reversed rows, every other column
+    lambda x: x[::2, 1:],                       # every other image, channels 1 and 2
+    lambda x: np.asfortranarray(x),
+])
+def test_conv2d_reads_inputs_of_any_memory_layout(view):
+    # The windows are a strided view of the input: they must follow its strides.
+    rng = np.random.default_rng(12)
+    x = view(rng.normal(size=(4, 3, 9, 10)))
+    w = rng.normal(size=(2, x.shape[1], 3, 2))
+    for stride, padding in [((1, 1), (0, 0)), ((2, 2), (1, 1)), ((1, 2), (2, 0))]:
+        np.testing.assert_allclose(conv2d(x, w, stride=stride, padding=padding),
+                                   _loops_with_pairs(x, w, stride, padding), atol=1e-12)
+
+
 # corr2d is conv2d on a batch of one, so SciPy, not corr2d, is the reference below.
 
 
@@ -270,6 +286,20 @@ def test_pad2d_pads_with_minus_infinity_for_max_pooling():
     assert np.isneginf(padded).sum() == 16 - 4 and np.all(padded[0, 0, 1:3, 1:3] == 0)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float32, np.float64])
+@pytest.mark.parametrize("padding, value", [(1, 0), ((2, 0), 5), ((0, 3), -7), (2, -np.inf)])
+def test_pad2d_matches_numpy_pad(dtype, padding, value):
+    if value == -np.inf and not np.issubdtype(dtype, np.floating):
+        return
+    x = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5).astype(dtype)
+    rows, cols = (padding, padding) if isinstance(padding, int) else padding
+    widths = [(0, 0), (0, 0), (rows, rows), (cols, cols)]
+    expected = np.pad(x, widths, constant_values=value)
+    padded = pad2d(x, padding, value=value)
+    assert padded.dtype == expected.dtype
+    np.testing.assert_array_equal(padded, expected)
+
+
 # --- classic kernels ------------------------------------------------------------------
 
 
@@ -430,3 +460,9 @@ def test_col2im_adds_every_window_back_by_hand():
     # so every real pixel lies in exactly one window.
     back = _col2im(np.ones((1, 4, 4)), (1, 1, 3, 3), (2, 2), (2, 2), (1, 1))
     np.testing.assert_array_equal(back[0, 0], np.ones((3, 3)))
+    # 3x3 windows at stride 2 on a 6x6 map start at rows and columns 0 and 2: they
+    # overlap on row and column 2 and never read row or column 5, although two windows
+    # of 3 span the 6 pixels exactly. Per axis the counts are 1, 1, 2, 1, 1, 0.
+    back = _col2im(np.ones((1, 9, 4)), (1, 1, 6, 6), (3, 3), (2, 2), (0, 0))
+    per_axis = np.array([1, 1, 2, 1, 1, 0])
+    np.testing.assert_array_equal(back[0, 0], np.outer(per_axis, per_axis))

@@ -98,6 +98,40 @@ def test_output_shape_matches_output_size(x, size, stride, padding):
     assert avg_pool2d(x, size, stride, padding).shape == expected
 
 
+def max_pool_loops(x, size, stride, padding):
+    """Reference for unequal rows and columns: each window's max(), one output at a time."""
+    (size_r, size_c), (stride_r, stride_c), (pad_r, pad_c) = size, stride, padding
+    widths = [(0, 0)] * (x.ndim - 2) + [(pad_r, pad_r), (pad_c, pad_c)]
+    xp = np.pad(np.asarray(x, float), widths, constant_values=-np.inf)
+    rows = len(range(0, xp.shape[-2] - size_r + 1, stride_r))
+    cols = len(range(0, xp.shape[-1] - size_c + 1, stride_c))
+    out = np.zeros(x.shape[:-2] + (rows, cols))
+    for index in np.ndindex(*out.shape):
+        *outer, i, j = index
+        top, left = i * stride_r, j * stride_c
+        out[index] = xp[(*outer, slice(top, top + size_r), slice(left, left + size_c))].max()
+    return out
+
+
+pairs = st.tuples(st.integers(1, 4), st.integers(1, 4))
+
+
+@given(images, pairs, pairs, st.tuples(st.integers(0, 2), st.integers(0, 2)))
+def test_max_pool_matches_loops_for_any_window_and_stride_on_each_axis(x, size, stride, padding):
+    # max_pool2d takes rows and columns in separate passes; each axis has its own
+    # window, stride and padding, including windows one pixel wide.
+    assume(all(p <= k // 2 and k <= n + 2 * p for p, k, n in zip(padding, size, x.shape[-2:])))
+    np.testing.assert_array_equal(max_pool2d(x, size, stride, padding),
+                                  max_pool_loops(x, size, stride, padding))
+
+
+def test_a_one_pixel_window_returns_a_copy_not_the_input():
+    x = np.arange(12.0).reshape(3, 4)
+    pooled = max_pool2d(x, 1)
+    pooled[0, 0] = -1
+    assert x[0, 0] == 0
+
+
 @given(images, st.integers(1, 3), st.integers(1, 3))
 def test_max_is_at_least_the_average(x, size, stride):
     assume(size <= min(x.shape[-2:]))
