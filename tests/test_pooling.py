@@ -200,6 +200,11 @@ def test_zero_insertion_keeps_the_total_and_pooling_recovers_the_input(x, size):
     np.testing.assert_array_equal(max_pool2d(unpool2d(np.abs(x), size, "zeros"), size), np.abs(x))
 
 
+def test_unpool_by_hand_with_the_default_two_by_two_blocks():
+    np.testing.assert_array_equal(unpool2d([[1, 2]]), [[1, 0, 2, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(unpool2d([[1, 2]], mode="repeat"), [[1, 1, 2, 2], [1, 1, 2, 2]])
+
+
 def test_unpool_bad_mode():
     with pytest.raises(ValueError, match="`mode` must be 'zeros' or 'repeat'"):
         unpool2d(np.ones((2, 2)), 2, mode="bilinear")
