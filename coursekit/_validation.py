@@ -55,7 +55,9 @@ def as_array(value, name: str, ndim: int | tuple[int, ...] | None, *, allow_bool
 
 def as_int(value, name: str, minimum: int) -> int:
     """Return ``value`` as a Python int, requiring ``value >= minimum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    # A plain int skips the check against numbers.Integral, which costs more than many of the
+    # small operations whose arguments come through here (bool is a type of its own).
+    if type(value) is not int and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)):
         raise TypeError(f"The parameter `{name}` must be an integer; got {_describe(value)}")
     if value < minimum:
         kind = "positive" if minimum == 1 else "non-negative" if minimum == 0 else f">= {minimum}"

@@ -263,6 +263,11 @@ def test_zero_insertion_then_a_box_kernel_is_repetition():
     np.testing.assert_allclose(cornered[:-1, :-1], unpool2d(x, 3, "repeat")[1:, 1:])
 
 
+def test_unpool_by_hand_with_the_default_two_by_two_blocks():
+    np.testing.assert_array_equal(unpool2d([[1, 2]]), [[1, 0, 2, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(unpool2d([[1, 2]], mode="repeat"), [[1, 1, 2, 2], [1, 1, 2, 2]])
+
+
 def test_unpool_bad_mode():
     with pytest.raises(ValueError, match="`mode` must be 'zeros' or 'repeat'"):
         unpool2d(np.ones((2, 2)), 2, mode="bilinear")

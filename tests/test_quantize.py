@@ -85,6 +85,17 @@ def test_nearest_level_keeps_the_rule_when_levels_are_closer_than_the_float_spac
         assert floyd_steinberg(img, levels).tobytes() == floyd_steinberg_loop(img, levels).tobytes()
 
 
+def test_dithering_keeps_the_rule_for_levels_closer_than_the_spacing_of_small_values_on_a_long_row():
+    # 1.5 - 2**-54 rounds to 1.5: every pixel is a tie between levels 0 and 2**-54, which the
+    # loop's argmin gives to 0. The check that falls back to argmin must count the errors
+    # that a 1022-pixel row can carry, not only the size of the values.
+    img = np.full((1, 1022), 1.5)
+    levels = [0.0, 2.0**-54]
+    expected = floyd_steinberg_loop(img, levels)
+    assert np.all(expected == 0)
+    assert floyd_steinberg(img, levels).tobytes() == expected.tobytes()
+
+
 def test_unsorted_levels_give_the_sorted_answer_in_both_dithering_functions():
     img = np.array([[10.0, 10.0, 30.0], [50.0, 10.0, 70.0]])  # exact halves: ties decide
     shuffled = [80, 20, 0, 60, 40]
