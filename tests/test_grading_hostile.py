@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -426,3 +427,17 @@ def test_without_bubblewrap_auto_says_so_and_required_refuses(
     assert line["sandbox"] == "off" and "not sandboxed: bubblewrap" in line["notes"]
     with pytest.raises(ValueError, match="`sandbox`"):
         choose("sometimes")
+
+
+def test_a_python_under_tmp_stays_visible_under_the_scratch(monkeypatch):
+    """A checkout or venv in /tmp: the notebook's scratch over /tmp must not hide it
+    (it did, and a hidden venv let an AST transformer pass as ok)."""
+    from coursekit.grading import sandbox
+
+    monkeypatch.setattr(sys, "prefix", "/tmp/course/.venv")
+    monkeypatch.setattr(sys, "base_prefix", "/usr")
+    monkeypatch.setattr(sys, "executable", "/tmp/course/.venv/bin/python")
+    assert sandbox._python_under_tmp() == ["/tmp/course/.venv"]
+    monkeypatch.setattr(sys, "prefix", "/work/course/.venv")
+    monkeypatch.setattr(sys, "executable", "/work/course/.venv/bin/python")
+    assert sandbox._python_under_tmp() == []

@@ -349,6 +349,7 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 1 << 18
+MS_BIND = 0x1000
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 _CAP_LAST = 63
 
@@ -432,15 +433,45 @@ def isolate(scratch_mb, pid_pipe):
         libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
         "mounting /proc",
     )
+    # Python and its packages may live under /tmp (a checkout or venv there); the
+    # scratch mounted over /tmp would hide them, so they are bound back on top of it.
+    hidden = _python_under_tmp()
+    handles = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path in hidden]
     options = f"size={int(scratch_mb)}m,mode=0700,uid={uid},gid={gid}".encode()
     _check(
         libc.mount(b"scratch", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options),
         "mounting scratch",
     )
+    for path, handle in zip(hidden, handles):
+        os.makedirs(path, exist_ok=True)
+        source = f"/proc/self/fd/{handle}".encode()
+        _check(
+            libc.mount(source, path.encode(), None, MS_BIND | MS_REC, None),
+            f"keeping {path} visible",
+        )
+        os.close(handle)
     os.makedirs("/tmp/work", exist_ok=True)
     os.makedirs("/tmp/matplotlib", exist_ok=True)
     os.chdir("/tmp/work")
     os.environ["PWD"] = "/tmp/work"
+
+
+def _python_under_tmp():
+    """The folders of this Python (venv, installation) that lie under /tmp, outermost
+    first and none inside another."""
+    paths = sorted(
+        {
+            os.path.realpath(p)
+            for p in (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable))
+        }
+    )
+    kept = []
+    for path in paths:
+        if path.startswith("/tmp/") and not any(
+            path.startswith(k + "/") for k in kept
+        ):
+            kept.append(path)
+    return kept
 
 
 def _selftest():
