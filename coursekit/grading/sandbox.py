@@ -269,17 +269,7 @@ def _file_system():
     ):
         if os.path.exists(f"/etc/{name}"):
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    roots = []
-    for path in (
-        sys.base_prefix,
-        sys.prefix,
-        os.path.dirname(os.path.realpath(sys.executable)),
-    ):
-        path = os.path.realpath(path)
-        if not path.startswith("/usr/") and not any(
-            path == r or path.startswith(r + "/") for r in roots
-        ):
-            roots.append(path)
+    roots = _python_roots()
     for path in roots:
         args += ["--ro-bind", path, path]
     # The Python executable as the grader names it (a venv's python may be a symlink).
@@ -456,22 +446,28 @@ def isolate(scratch_mb, pid_pipe):
     os.environ["PWD"] = "/tmp/work"
 
 
-def _python_under_tmp():
-    """The folders of this Python (venv, installation) that lie under /tmp, outermost
-    first and none inside another."""
+def _python_roots():
+    """The folders of this Python (installation, venv, the executable's own folder)
+    outside /usr, outermost first, none inside another."""
     paths = sorted(
         {
-            os.path.realpath(p)
-            for p in (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable))
+            os.path.realpath(sys.base_prefix),
+            os.path.realpath(sys.prefix),
+            os.path.dirname(os.path.realpath(sys.executable)),
         }
     )
-    kept = []
+    roots = []
     for path in paths:
-        if path.startswith("/tmp/") and not any(
-            path.startswith(k + "/") for k in kept
+        if not path.startswith("/usr/") and not any(
+            path == r or path.startswith(r + "/") for r in roots
         ):
-            kept.append(path)
-    return kept
+            roots.append(path)
+    return roots
+
+
+def _python_under_tmp():
+    """The folders of :func:`_python_roots` that a scratch mounted on /tmp would hide."""
+    return [path for path in _python_roots() if path.startswith("/tmp/")]
 
 
 def _selftest():
