@@ -442,11 +442,36 @@ def test_col2im_is_the_adjoint_of_im2col(n, c, h, w, kh, kw, sr, sc, pr, pc, see
     assume(kh <= h + 2 * pr and kw <= w + 2 * pc)
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, c, h, w))
-    columns, _ = _im2col(x, (kh, kw), (sr, sc), (pr, pc))
+    columns, _ = _im2col(x, (kh, kw), (sr, sc), (pr, pc), rows=False)
     g = rng.normal(size=columns.shape)
     back = _col2im(g, x.shape, (kh, kw), (sr, sc), (pr, pc))
     assert back.shape == x.shape
     assert np.sum(columns * g) == pytest.approx(np.sum(x * back), rel=1e-9, abs=1e-9)
+
+
+@given(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 7), st.integers(1, 7),
+       st.integers(1, 4), st.integers(1, 4), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2**32 - 1))
+def test_the_row_layout_gives_the_compact_layouts_outputs_and_gradients(n, c, c_out, h, w, kh, kw, pr, pc, seed):
+    """At stride 1 the columns may be laid out a padded row per output row; junk windows must not leak."""
+    from coursekit import conv
+
+    assume(kh <= h + 2 * pr and kw <= w + 2 * pc)
+    rng = np.random.default_rng(seed)
+    x, weights, b = rng.normal(size=(n, c, h, w)), rng.normal(size=(c_out, c, kh, kw)), rng.normal(size=c_out)
+    results = []
+    for rows in (False, True):
+        columns, (out_rows, out_cols) = conv._im2col(x, (kh, kw), (1, 1), (pr, pc), rows=rows)
+        wide = columns.shape[2] // out_rows
+        assert wide == (w + 2 * pc if rows else out_cols)
+        out = np.matmul(weights.reshape(c_out, -1), columns).reshape(n, c_out, out_rows, wide)[..., :out_cols]
+        grad = rng.normal(size=out.shape) if not results else results[0][1]
+        grad_w, _, _ = conv._correlate_backward(grad, columns, weights, x.shape, (1, 1), (pr, pc), False)
+        results.append((out, grad, grad_w))
+    (compact, _, compact_grad), (rows, _, rows_grad) = results
+    np.testing.assert_allclose(rows, compact, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rows_grad, compact_grad, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv._correlate(x, weights, b, (1, 1), (pr, pc))[0],
+                               compact + b[:, None, None], rtol=1e-12, atol=1e-12)
 
 
 def test_col2im_adds_every_window_back_by_hand():
