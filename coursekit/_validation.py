@@ -30,17 +30,18 @@ def as_array(value, name: str, ndim: int | tuple[int, ...] | None, *, allow_bool
         array = np.asarray(value)
     except Exception as error:  # ragged lists and the like
         raise TypeError(f"The parameter `{name}` must be array-like; got {_describe(value)}") from error
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.number) or array.dtype == bool
-    ):
+    # dtype.kind rather than np.issubdtype, which costs a microsecond a call: b bool,
+    # i/u integers, f floats, c complex; objects, strings, dates and durations are refused.
+    kind = array.dtype.kind
+    if kind not in "biufc":
         raise TypeError(
             f"The parameter `{name}` must hold numbers; got an array of dtype {array.dtype}"
         )
-    if np.issubdtype(array.dtype, np.complexfloating) and not allow_complex:
+    if kind == "c" and not allow_complex:
         raise TypeError(
             f"The parameter `{name}` must hold real numbers; got an array of dtype {array.dtype}"
         )
-    if array.dtype == bool and not allow_bool:
+    if kind == "b" and not allow_bool:
         raise TypeError(
             f"The parameter `{name}` must hold numbers, not bool; got an array of dtype bool"
         )

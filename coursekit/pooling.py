@@ -48,18 +48,27 @@ def _combine_offsets(x, axis, size, stride, count, reduce):
     reduce(x[..., i * stride], ..., x[..., i * stride + size - 1])`` along that axis.
     """
     span = stride * (count - 1) + 1
+    out_shape = x.shape[:axis % x.ndim] + (count,) + x.shape[axis % x.ndim + 1:]
+    if axis % x.ndim == x.ndim - 1 and x.shape[-1] == count * stride and x.flags.c_contiguous:
+        # The windows tile each row with nothing left over, so in the flattened array the
+        # start-th element of window i in row r sits at (r * count + i) * stride + start:
+        # one long strided view per offset, instead of one short run per row.
+        flat = x.reshape(-1)
 
-    def offset(start):  # the `start`-th element of every window, as one strided view
-        index = [slice(None)] * x.ndim
-        index[axis] = slice(start, start + span, stride)
-        return x[tuple(index)]
+        def offset(start):
+            return flat[start::stride]
+    else:
+        def offset(start):  # the `start`-th element of every window, as one strided view
+            index = [slice(None)] * x.ndim
+            index[axis] = slice(start, start + span, stride)
+            return x[tuple(index)]
 
     if size == 1:
-        return offset(0).copy()
+        return offset(0).reshape(out_shape).copy()
     result = reduce(offset(0), offset(1))
     for start in range(2, size):
         reduce(result, offset(start), out=result)
-    return result
+    return result.reshape(out_shape)
 
 
 def max_pool2d(x, size=2, stride=None, padding=0):
@@ -94,11 +103,12 @@ def max_pool2d(x, size=2, stride=None, padding=0):
     x, (size_r, size_c), (stride_r, stride_c), (out_r, out_c) = _pool_input(
         x, size, stride, padding, _lowest(x.dtype))
     # A maximum may be taken in any order, so it goes one axis at a time: the largest
-    # value of a window is the largest of its rows' largest values. That is
-    # (size_c - 1) + (size_r - 1) comparisons per output instead of size_r * size_c - 1,
-    # the second pass over a map already narrowed to W_out columns.
-    rows_max = _combine_offsets(x, -1, size_c, stride_c, out_c, np.maximum)
-    return _combine_offsets(rows_max, -2, size_r, stride_r, out_r, np.maximum)
+    # value of a window is the largest of its columns' largest values. That is
+    # (size_r - 1) + (size_c - 1) comparisons per output instead of size_r * size_c - 1.
+    # Down the columns first: its views read whole rows, and the second pass, whose
+    # views step along a row, runs over a map already narrowed to H_out rows.
+    columns_max = _combine_offsets(x, -2, size_r, stride_r, out_r, np.maximum)
+    return _combine_offsets(columns_max, -1, size_c, stride_c, out_c, np.maximum)
 
 
 def avg_pool2d(x, size=2, stride=None, padding=0):
