@@ -9,6 +9,7 @@ with the number of pairs.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 
@@ -67,3 +68,24 @@ def numpy_epoch(model, loss, optimizer, x, y, batch_size):
             optimizer.step()
 
     return epoch
+
+
+@contextlib.contextmanager
+def one_thread(torch):
+    """Run NumPy's BLAS and `torch` on one thread each, restoring both afterwards.
+
+    For the book's small layer shapes (a fraction of a millisecond a call) on a
+    2-core machine, interleaving two libraries whose idle worker threads spin
+    measures how much each pool slows the other, not either library: torch's
+    time for one call swung from 0.2 to 3 ms that way. One thread each compares
+    the two computations like for like.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(threads)
