@@ -191,6 +191,57 @@ def test_rerun_skips_unchanged_submissions_and_keeps_grades(tmp_path):
     assert rows["a"].total == rows["b"].total == FULL
 
 
+def _helpers_running(marker):
+    """Processes whose command line holds `marker` (the helper's settings are on its command line)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if marker in handle.read():
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def test_a_rerun_with_every_result_cached_ends_the_helper_it_started_early(tmp_path):
+    """The helper starts before the cache is read; unused, it must not outlive the run."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    write(subs / "a", solved())
+    timeout = 29.371  # a setting no other run uses, to find this run's helper by its command line
+    first = grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME, cell_timeout=timeout)
+    assert first.ran == 1
+    second = grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME, cell_timeout=timeout)
+    assert second.ran == 0 and second.rows[0].reused and second.rows[0].total == FULL
+    marker = b'"cell_timeout": 29.371'
+    deadline = time.monotonic() + 5
+    while _helpers_running(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _helpers_running(marker)
+
+
+def test_the_release_is_made_once_and_kept_signed_in_the_cache(tmp_path, monkeypatch):
+    from coursekit.grading import exercises as exercises_module
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    write(subs / "a", solved())
+    made = []
+    release = exercises_module.release
+    monkeypatch.setattr(exercises_module, "release", lambda solution: made.append(1) or release(solution))
+    grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME, sandbox="off")
+    assert len(made) == len(list((ROOT / "solutions").glob("*.ipynb")))
+    grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME, sandbox="off")
+    assert len(made) == len(list((ROOT / "solutions").glob("*.ipynb")))  # none made again
+    # An entry changed by anyone but the grader fails its signature and is made again.
+    entry = sorted((out / ".results" / "releases").glob("*.json"))[0]
+    data = json.loads(entry.read_text())
+    data["notebook"] = data["notebook"].replace("NotImplementedError", "pass  #")
+    entry.write_text(json.dumps(data))
+    again = grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME, sandbox="off")
+    assert len(made) == len(list((ROOT / "solutions").glob("*.ipynb"))) + 1
+    assert again.rows[0].total == FULL
+
+
 def test_a_failed_run_leaves_the_previous_grades_intact(tmp_path):
     subs, out = tmp_path / "subs", tmp_path / "out"
     write(subs / "a", solved())
@@ -237,7 +288,7 @@ def test_command_line(tmp_path):
     assert bad.returncode == 2 and "--jobs" in bad.stderr
 
 
-@pytest.mark.parametrize("target", ["grader", "process group"])
+@pytest.mark.parametrize("target", ["grader", "process group", "grader, while its helper starts"])
 def test_ctrl_c_ends_with_one_line_and_leaves_no_file_half_written(tmp_path, target):
     subs, out = tmp_path / "subs", tmp_path / "out"
     write(subs / "a_fast", solved())
@@ -250,10 +301,12 @@ def test_ctrl_c_ends_with_one_line_and_leaves_no_file_half_written(tmp_path, tar
                               start_new_session=True)  # its own process group, as a terminal gives it
     try:
         deadline = time.monotonic() + 300
-        while not list((out / ".results").glob("*/*.json")):  # a_fast is graded: b_slow is running
+        # a_fast is graded: b_slow is running; or, early, the releases are made: the helper is importing
+        wanted = "releases/*.json" if target.endswith("starts") else "??/*.json"
+        while not list((out / ".results").glob(wanted)):
             assert grader.poll() is None and time.monotonic() < deadline, grader.communicate()
-            time.sleep(0.2)
-        if target == "grader":
+            time.sleep(0.05 if target.endswith("starts") else 0.2)
+        if target.startswith("grader"):
             grader.send_signal(signal.SIGINT)
         else:
             os.killpg(grader.pid, signal.SIGINT)

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .notebooks import cell_source, graded_cells, nbgrader_meta, read_notebook, release
+import nbformat
+
+from .notebooks import cell_source, graded_cells, nbgrader_meta, parse_notebook, read_notebook, release
 from .writers import atomic_write
 
-__all__ = ["Exercise", "load_exercises", "release_folder"]
+__all__ = ["Exercise", "exercise_names", "load_exercises", "release_folder"]
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,14 @@ class Exercise:
                    if s.cell_type == "code" and not nbgrader_meta(s).get("solution"))
 
 
-def load_exercises(solutions_dir) -> dict[str, Exercise]:
+def load_exercises(solutions_dir, releases=None) -> dict[str, Exercise]:
     """Every ``*.ipynb`` in the solutions folder, by name (file name without suffix).
 
     Parameters
     ----------
     solutions_dir : str or path
+    releases : ResultCache, optional
+        Where the released versions are kept between runs (made afresh without it).
 
     Returns
     -------
@@ -51,15 +55,27 @@ def load_exercises(solutions_dir) -> dict[str, Exercise]:
     Used in: grading, ``coursekit release`` and the exercise tests.
     """
     solutions_dir = Path(solutions_dir)
-    paths = sorted(solutions_dir.glob("*.ipynb"))
-    if not paths:
-        raise FileNotFoundError(f"no solution notebooks (*.ipynb) in {solutions_dir}")
+    paths = [solutions_dir / f"{name}.ipynb" for name in exercise_names(solutions_dir)]
     exercises = {}
     for path in paths:
         data = path.read_bytes()
         solution = read_notebook(path)
-        exercises[path.stem] = Exercise(path.stem, solution, release(solution), hashlib.sha256(data).hexdigest())
+        digest = hashlib.sha256(data).hexdigest()
+        if releases is None:
+            released = release(solution)
+        else:
+            released = parse_notebook(releases.release(digest, lambda: nbformat.writes(release(solution))).encode(),
+                                      f"the release of {path.name}")
+        exercises[path.stem] = Exercise(path.stem, solution, released, digest)
     return exercises
+
+
+def exercise_names(solutions_dir) -> list[str]:
+    """The names of the solution notebooks (file names without ``.ipynb``), sorted."""
+    names = sorted(path.stem for path in Path(solutions_dir).glob("*.ipynb"))
+    if not names:
+        raise FileNotFoundError(f"no solution notebooks (*.ipynb) in {solutions_dir}")
+    return names
 
 
 def release_folder(solutions_dir="solutions", exercises_dir="exercises"):

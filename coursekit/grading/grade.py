@@ -19,9 +19,10 @@ from pathlib import Path
 
 from .assembly import assemble
 from .cache import ResultCache
-from .exercises import load_exercises
+from .exercises import exercise_names, load_exercises
 from .notebooks import NotebookError, parse_notebook
 from .records import Job, Outcome, Report, Row, Status, Submission
+from .runner import Helper
 from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
@@ -81,21 +82,49 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
 
     Used in: ``coursekit grade`` and ``make grade``.
     """
-    exercises = load_exercises(solutions_dir)
-    if exercise is not None and exercise not in exercises:
-        raise ValueError(f"The parameter `exercise` must be one of {', '.join(exercises)}; got {exercise!r}")
+    names = exercise_names(solutions_dir)
+    if exercise is not None and exercise not in names:
+        raise ValueError(f"The parameter `exercise` must be one of {', '.join(names)}; got {exercise!r}")
     out_dir = Path(out_dir)
     if out_dir.resolve().is_relative_to(Path(submissions_dir).resolve()):
         raise ValueError(f"the output folder {out_dir} is inside the submissions folder {submissions_dir}: "
                          "its files would be taken for a student's")
-    single = exercise or (next(iter(exercises)) if len(exercises) == 1 else None)
-    submissions, ignored = find_submissions(submissions_dir, exercises, single)
+    if not Path(submissions_dir).is_dir():  # refused before anything is written to `out_dir`
+        raise FileNotFoundError(f"the submissions folder {submissions_dir} does not exist")
     box = choose(sandbox)  # before anything runs: `required` refuses here
     # The mode actually used is part of the key: results of a run that fell back are
     # not reused once the sandbox works.
     cache = ResultCache(out_dir / ".results", {"cell_timeout": cell_timeout, "memory_mb": memory_mb,
                                                "sandbox": box.label, "notebook_timeout": notebook_timeout,
                                                **run_options})
+    # The helper process starts now, so that its imports overlap the reading below; it is
+    # ended unused when every result comes from the cache.
+    helper = Helper(cell_timeout=cell_timeout, memory_mb=memory_mb, sandbox=sandbox,
+                    notebook_timeout=notebook_timeout, processes=run_options.get("processes", 64))
+    try:
+        rows, to_run, not_graded, exercises, ignored = _collect(
+            submissions_dir, solutions_dir, exercise, cache, retry_failed)
+        if to_run:
+            _run(to_run, exercises, cache, rows, progress, cell_timeout=cell_timeout, memory_mb=memory_mb,
+                 workers=jobs, sandbox=sandbox, notebook_timeout=notebook_timeout, helper=helper, **run_options)
+    finally:
+        helper.abandon()  # nothing left to end when it ran: run_all ended it
+
+    ordered = [rows[number] for number in sorted(rows)]
+    _write_outputs(out_dir, ordered, exercises)
+    previous = _students_in(out_dir / "grades.csv")
+    write_csv(out_dir / "grades.csv", ordered, exercises)
+    present = {row.student for row in ordered}
+    return Report(ordered, ran=len(to_run), dropped=sorted(previous - present), ignored=ignored,
+                  not_graded=not_graded, sandbox=box.label, unsandboxed_because=box.reason)
+
+
+def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):
+    """Every submission's row from the cache, or its job to run: (rows, to_run, not_graded,
+    exercises, ignored), rows and jobs by the submission's number."""
+    exercises = load_exercises(solutions_dir, releases=cache)
+    single = exercise or (next(iter(exercises)) if len(exercises) == 1 else None)
+    submissions, ignored = find_submissions(submissions_dir, exercises, single)
 
     rows: dict[int, Row] = {}
     to_run: dict[int, Job] = {}
@@ -126,18 +155,7 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
                 rows[number] = Row.join(submission, prepared)
             else:
                 to_run[number] = prepared
-
-    if to_run:
-        _run(to_run, exercises, cache, rows, progress, cell_timeout=cell_timeout, memory_mb=memory_mb,
-             workers=jobs, sandbox=sandbox, notebook_timeout=notebook_timeout, **run_options)
-
-    ordered = [rows[number] for number in sorted(rows)]
-    _write_outputs(out_dir, ordered, exercises)
-    previous = _students_in(out_dir / "grades.csv")
-    write_csv(out_dir / "grades.csv", ordered, exercises)
-    present = {row.student for row in ordered}
-    return Report(ordered, ran=len(to_run), dropped=sorted(previous - present), ignored=ignored,
-                  not_graded=not_graded, sandbox=box.label, unsandboxed_because=box.reason)
+    return rows, to_run, not_graded, exercises, ignored
 
 
 def _read(path) -> bytes | None:

@@ -58,7 +58,7 @@ from multiprocessing.connection import Connection
 
 from .records import Status
 
-__all__ = ["TAMPERED_NAME", "TIMEOUT_NAME", "CellResult", "RunResult", "cpu_seconds", "run_all"]
+__all__ = ["TAMPERED_NAME", "TIMEOUT_NAME", "CellResult", "Helper", "RunResult", "cpu_seconds", "run_all"]
 
 TIMEOUT_NAME = "CellTimeout"
 TAMPERED_NAME = "Tampered"  # the error put on cells that ran after tampering: they earn nothing
@@ -146,6 +146,12 @@ class _Zygote:
         self.sandboxed = box.enabled
         self.ready_at = None  # when it had imported everything (a loaded machine may take a while)
 
+    def abandon(self):
+        """End a zygote that will not be used (nothing to run): at once, without waiting for it."""
+        self.socket.close()
+        self.process.kill()  # bubblewrap's --die-with-parent takes the zygote with it
+        self.process.wait()
+
     def spawn(self, job):
         self._send(f"spawn {job.token} {job.workdir or '-'}")
 
@@ -199,8 +205,35 @@ class _Zygote:
             self.process.wait()
 
 
+class Helper:
+    """A zygote started ahead of :func:`run_all`, so that its imports (about 2 s) overlap
+    whatever the caller does meanwhile (reading and preparing the submissions).
+
+    Pass it to :func:`run_all` as ``helper=``, which then uses and ends it; or call
+    :meth:`abandon` when nothing is to run. The keyword arguments are those of
+    :func:`run_all`, whose defaults they share.
+    """
+
+    def __init__(self, *, cell_timeout=30.0, memory_mb=2048, sandbox="auto", notebook_timeout=None,
+                 processes=64):
+        from .sandbox import choose
+
+        self.box = choose(sandbox)
+        notebook_timeout = notebook_timeout or 10 * cell_timeout
+        self.notebook_timeout = notebook_timeout
+        self.settings = {"cell_timeout": cell_timeout, "memory_bytes": memory_mb * 1024 * 1024,
+                         "sandbox": self.box.enabled, "processes": processes, "cpu_seconds": notebook_timeout,
+                         "scratch_mb": max(16, min(memory_mb, 512))}
+        self.zygote = _Zygote(self.settings, self.box)
+
+    def abandon(self):
+        if self.zygote is not None:
+            self.zygote.abandon()
+            self.zygote = None
+
+
 def run_all(jobs, cell_timeout=30.0, memory_mb=2048, workers=None, on_done=None, *, sandbox="auto",
-            notebook_timeout=None, processes=64, announce=None):
+            notebook_timeout=None, processes=64, announce=None, helper=None):
     """Run many notebooks' code cells, at most `workers` at a time, each in a sandbox.
 
     Parameters
@@ -226,34 +259,43 @@ def run_all(jobs, cell_timeout=30.0, memory_mb=2048, workers=None, on_done=None,
         Processes (and threads) one notebook may have at once, in the sandbox.
     announce : callable(str), optional
         Where to say that the run is not sandboxed; standard error by default.
+    helper : Helper, optional
+        A zygote started earlier with these same settings; used, then ended.
 
     Returns
     -------
     dict of key -> RunResult
     """
-    from .sandbox import choose
+    if helper is None or helper.zygote is None:
+        from .sandbox import choose
 
-    box = choose(sandbox)
-    workers = workers or os.cpu_count() or 1
-    notebook_timeout = notebook_timeout or 10 * cell_timeout
+        choose(sandbox)  # `required` refuses even when there is nothing to run
     pending = [_Job(key, list(sources)) for key, sources in jobs][::-1]
     if not pending:
+        if helper is not None:
+            helper.abandon()
         return {}
+    if helper is None or helper.zygote is None:
+        helper = Helper(cell_timeout=cell_timeout, memory_mb=memory_mb, sandbox=sandbox,
+                        notebook_timeout=notebook_timeout, processes=processes)
+    return _run_all(pending, helper, workers or os.cpu_count() or 1, on_done, announce)
+
+
+def _run_all(pending, helper, workers, on_done, announce):
+    box, settings, notebook_timeout = helper.box, helper.settings, helper.notebook_timeout
+    cell_timeout = settings["cell_timeout"]
     sandbox_note = None
     if not box.enabled:
         sandbox_note = f"not sandboxed: {box.reason}"
         (announce or (lambda text: print(f"coursekit grade: {text}", file=sys.stderr)))(
             f"running without the sandbox: {box.reason}")
-    settings = {"cell_timeout": cell_timeout, "memory_bytes": memory_mb * 1024 * 1024,
-                "sandbox": box.enabled, "processes": processes, "cpu_seconds": notebook_timeout,
-                "scratch_mb": max(16, min(memory_mb, 512))}
     results: dict = {}
     active: dict[str, _Job] = {}
     exit_codes: dict[str, int] = {}
     counter = 0
 
     with tempfile.TemporaryDirectory(prefix="coursekit-grader-") as base:
-        zygote = _Zygote(settings, box)
+        zygote, helper.zygote = helper.zygote, None
 
         def start(job):
             nonlocal counter

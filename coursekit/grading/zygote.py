@@ -239,7 +239,9 @@ def main(control_fd, settings):
     # IPython sets much up on its first cell (4 ms): done here once, not in every notebook.
     shell.run_cell("pass", store_history=False)
     reference = integrity.capture(shell)
-    control.send(b"ready - 0")
+    # The grader may be gone already (Ctrl-C while this process was importing): then the
+    # loop below finds the socket closed and ends quietly.
+    _try_send(control, b"ready - 0")
     children = {}  # pid of the forked process -> token
     targets = {}  # token -> pid to kill (PID 1 of the notebook's namespace in the sandbox)
     open_control, quitting = True, False
@@ -251,7 +253,10 @@ def main(control_fd, settings):
             _try_send(control, f"bye - {milliseconds}".encode())
             break
         if open_control and select.select([control], [], [], 0.05)[0]:
-            request = control.recv(4096)
+            try:
+                request = control.recv(4096)
+            except OSError:  # reset by a grader that ended (Ctrl-C)
+                request = b""
             if not request:
                 open_control = False
                 continue
