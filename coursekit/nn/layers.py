@@ -249,7 +249,7 @@ class ConvTranspose2D(Layer):
         weight = self.weight.value
         grad_x, columns = conv._correlate(grad.astype(weight.dtype, copy=False), weight, None, self.stride,
                                           self.padding)
-        x = self._x.reshape(len(self._x), len(weight), -1)
+        x = conv._widen(self._x, columns.shape[2])  # laid out like the columns' entries
         self.weight.grad[...] = np.matmul(x, columns.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
         self.bias.grad[...] = grad.sum(axis=(0, 2, 3))
         return grad_x
