@@ -333,13 +333,12 @@ def _im2col(x, kernel_shape, stride, padding, rows=None):
     n_images, channels, height, width = x.shape
     out_rows = (height - k_rows) // stride_r + 1
     out_cols = (width - k_cols) // stride_c + 1
-    image_step, channel_step, row_step, col_step = x.strides  # in bytes
     if rows is None:
         # Row layout when it adds at most half as many entries again (LeNet's 10-wide maps in 14).
-        rows = stride == (1, 1) and 2 * width <= 3 * out_cols
+        rows = 2 * width <= 3 * out_cols
     if rows and stride == (1, 1):
         x = np.ascontiguousarray(x)
-        image_step, channel_step, row_step, col_step = x.strides
+        image_step, channel_step, row_step, col_step = x.strides  # in bytes
         length = out_rows * width
         # runs[n, c, a, b, t] = x[n, c].flat[a * W + b + t]; the last row's run stops
         # k_cols - 1 entries short of the end of the map, and those entries are junk.
@@ -350,6 +349,7 @@ def _im2col(x, kernel_shape, stride, padding, rows=None):
         columns[..., :run] = runs
         columns[..., run:] = 0
         return columns.reshape(n_images, channels * k_rows * k_cols, length), (out_rows, out_cols)
+    image_step, channel_step, row_step, col_step = x.strides  # in bytes
     # The view of every window, already in the order of the columns:
     # windows[n, c, a, b, i, j] = x[n, c, i * stride_r + a, j * stride_c + b].
     # Offset a and window i both step along rows, so both use the row stride.

@@ -48,8 +48,9 @@ def _combine_offsets(x, axis, size, stride, count, reduce):
     reduce(x[..., i * stride], ..., x[..., i * stride + size - 1])`` along that axis.
     """
     span = stride * (count - 1) + 1
-    out_shape = x.shape[:axis % x.ndim] + (count,) + x.shape[axis % x.ndim + 1:]
-    if axis % x.ndim == x.ndim - 1 and x.shape[-1] == count * stride and x.flags.c_contiguous:
+    axis %= x.ndim
+    out_shape = x.shape[:axis] + (count,) + x.shape[axis + 1:]
+    if axis == x.ndim - 1 and x.shape[-1] == count * stride and x.flags.c_contiguous:
         # The windows tile each row with nothing left over, so in the flattened array the
         # start-th element of window i in row r sits at (r * count + i) * stride + start:
         # one long strided view per offset, instead of one short run per row.

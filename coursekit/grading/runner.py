@@ -269,15 +269,15 @@ def run_all(jobs, cell_timeout=30.0, memory_mb=2048, workers=None, on_done=None,
     if helper is None or helper.zygote is None:
         from .sandbox import choose
 
+        helper = None
         choose(sandbox)  # `required` refuses even when there is nothing to run
     pending = [_Job(key, list(sources)) for key, sources in jobs][::-1]
     if not pending:
         if helper is not None:
             helper.abandon()
         return {}
-    if helper is None or helper.zygote is None:
-        helper = Helper(cell_timeout=cell_timeout, memory_mb=memory_mb, sandbox=sandbox,
-                        notebook_timeout=notebook_timeout, processes=processes)
+    helper = helper or Helper(cell_timeout=cell_timeout, memory_mb=memory_mb, sandbox=sandbox,
+                              notebook_timeout=notebook_timeout, processes=processes)
     return _run_all(pending, helper, workers or os.cpu_count() or 1, on_done, announce)
 
 
