@@ -111,16 +111,13 @@ def run():
         figures.append({"name": "unet_epoch_vs_torch", "value": None, "target": "<= 1.5", "unit": "x torch time",
                         "note": "skipped: torch not installed (make torch)"})
         return figures
-    from threadpoolctl import threadpool_limits
-
-    # One thread each: pixel_classifier.train runs NumPy's products on one BLAS thread, and
-    # torch gets the same single core, so that the ratio compares the code, not the threading.
+    # One thread each: nn.fit (and numpy_epoch, like it) runs NumPy's products on one BLAS
+    # thread, and torch gets the same single core, so that the ratio compares the code.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            result = interleaved(_numpy_epoch(x, y, recipe["batch_size"], recipe["lr"]),
-                                 _torch_epoch(torch, x, y, recipe["batch_size"], recipe["lr"]), pairs=3, warmup=1)
+        result = interleaved(_numpy_epoch(x, y, recipe["batch_size"], recipe["lr"]),
+                             _torch_epoch(torch, x, y, recipe["batch_size"], recipe["lr"]), pairs=3, warmup=1)
     finally:
         torch.set_num_threads(threads)
     figures.append({"name": "unet_epoch_vs_torch", "value": result["ratio"], "target": "<= 1.5",

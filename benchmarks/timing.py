@@ -58,14 +58,17 @@ def numpy_epoch(model, loss, optimizer, x, y, batch_size):
     """One pass of mini-batch training of a coursekit.nn model, as a callable to time.
 
     The same steps as :func:`coursekit.nn.fit` without its shuffling and bookkeeping,
-    so that the comparison with a bare torch loop is like for like.
+    so that the comparison with a bare torch loop is like for like; like ``fit``,
+    it runs NumPy's products on one BLAS thread.
     """
+    from coursekit.nn.fit import _one_blas_thread
 
     def epoch():
-        for start in range(0, len(x), batch_size):
-            loss.forward(model(x[start:start + batch_size]), y[start:start + batch_size])
-            model.backward(loss.backward())
-            optimizer.step()
+        with _one_blas_thread():
+            for start in range(0, len(x), batch_size):
+                loss.forward(model(x[start:start + batch_size]), y[start:start + batch_size])
+                model.backward(loss.backward())
+                optimizer.step()
 
     return epoch
 

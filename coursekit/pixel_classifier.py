@@ -19,7 +19,6 @@ Used in: Encoder–decoder.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -134,21 +133,6 @@ class UNet(Sequential):
 
     def __repr__(self):
         return f"UNet(channels={self.channels}, skip={self.skip}, classes={self.classes})"
-
-
-def _one_blas_thread():
-    """Run NumPy's matrix products on one thread, when threadpoolctl is there to say so.
-
-    This network's products are small (8 to 32 filters, a batch of 8 crops): a second
-    BLAS thread saves little, and on a busy machine, where that thread waits for a core
-    at every product, it made an epoch ten times slower or worse. threadpoolctl comes with
-    scikit-learn (in the course's environment and in Colab); without it nothing changes.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn brings it everywhere the course runs
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _he_start(layer, rng):
@@ -301,11 +285,6 @@ def train(images, skip=True, channels=(8, 16, 32), recipe=None, seed=0, log=None
     history : dict of lists
         As :func:`coursekit.nn.fit` returns it (``loss``, ``lr``, ``seconds`` per epoch).
 
-    Notes
-    -----
-    NumPy's matrix products run on one thread meanwhile (see ``_one_blas_thread``):
-    for matrices this small a second thread costs more than it saves.
-
     Examples
     --------
     >>> model, history = train(np.full((2, 32, 32), 30.0), channels=(2, 2), recipe={"side": 16, "epochs": 2})
@@ -321,8 +300,7 @@ def train(images, skip=True, channels=(8, 16, 32), recipe=None, seed=0, log=None
         images = images[np.sort(np.random.default_rng(seed).choice(len(images), count, replace=False))]
     x, y = training_crops(images, side=side, crops=crops, seed=seed)
     model = UNet(channels=channels, skip=skip, seed=seed)
-    with _one_blas_thread():
-        history = fit(model, PixelCrossEntropy(CLASS_WEIGHTS, dice=DICE), x, y, seed=seed, log=log, **recipe)
+    history = fit(model, PixelCrossEntropy(CLASS_WEIGHTS, dice=DICE), x, y, seed=seed, log=log, **recipe)
     return model, history
 
 
@@ -391,8 +369,7 @@ def predict_labels(model, images, batch_size=16):
     rows, cols = dbz.shape[1:]
     factor = model.factor
     padded = np.pad(dbz, [(0, 0), (0, -rows % factor), (0, -cols % factor)])
-    with _one_blas_thread():
-        logits = predict(model, classifier_input(padded), batch_size)
+    logits = predict(model, classifier_input(padded), batch_size)
     return logits.argmax(axis=1)[:, :rows, :cols].astype(np.int64)
 
 

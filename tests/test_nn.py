@@ -298,6 +298,34 @@ def test_fit_learns_a_linear_map_and_records_each_epoch():
     np.testing.assert_allclose(nn.predict(model, x, batch_size=7), x @ model.weight.value.T + model.bias.value)
 
 
+def test_fit_and_predict_run_numpys_products_on_one_thread_and_give_the_limit_back():
+    # On a busy machine a second BLAS thread made training 2.5 to 3 times slower (nn.fit).
+    threadpoolctl = pytest.importorskip("threadpoolctl")  # a declared dependency: always there
+    from coursekit.nn.fit import _blas_controller
+
+    blas = {lib["filepath"] for lib in _blas_controller().info() if lib["user_api"] == "blas"}
+    assert blas, "threadpoolctl finds no BLAS behind NumPy"
+
+    def threads():
+        return {lib["filepath"]: lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["filepath"] in blas}
+
+    class Recorder(nn.Dense):
+        def forward(self, inputs):
+            seen.append(threads())
+            return super().forward(inputs)
+
+    seen = []
+    x, y = linear_problem(8)
+    model = Recorder(3, 1, rng=0)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        nn.fit(model, nn.MeanSquaredError(), x, y, epochs=2, batch_size=4, evaluate=lambda m: {"seen": len(seen)})
+        nn.predict(model, x, batch_size=8)
+        after = threads()
+    assert len(seen) == 5  # 2 epochs of 2 batches, then predict's one
+    assert all(set(counts.values()) == {1} for counts in seen), seen
+    assert set(after.values()) == {2}, after
+
+
 def test_fit_cosine_schedule_and_seed():
     x, y = linear_problem()
     runs = [nn.fit(nn.Dense(3, 1, rng=0), nn.MeanSquaredError(), x, y, epochs=4, lr=0.1, schedule="cosine", seed=s)
