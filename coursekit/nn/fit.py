@@ -149,6 +149,11 @@ def fit(model, loss, x, y=None, epochs=1, batch_size=32, optimizer=None, lr=None
         size), ``seconds`` (training time, evaluation excluded), and every key
         that `evaluate` returns.
 
+    Notes
+    -----
+    NumPy's matrix products run on one BLAS thread meanwhile, as in :func:`predict`
+    (``_one_blas_thread`` says why); the limits come back when training ends.
+
     Examples
     --------
     >>> from coursekit.nn import Dense, MeanSquaredError
