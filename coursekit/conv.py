@@ -226,20 +226,41 @@ def conv2d(x, w, b=None, stride=1, padding=0):
     return out
 
 
-def _correlate(x, w, b, stride, padding):
+def _correlate(x, w, b, stride, padding, layout=None):
     """The one cross-correlation path: unfold the windows (im2col), one matrix product, the bias.
 
     ``x`` (N, C, H, W) and ``w`` (C_out, C, kH, kW) come checked and in the working
     dtype; ``b`` is (C_out,) or None. Returns the output (N, C_out, H_out, W_out) and
     the columns, which :func:`_correlate_backward` reuses. :func:`conv2d` and the
-    layer :class:`coursekit.nn.Conv2D` both compute through here.
+    layer :class:`coursekit.nn.Conv2D` both compute through here. `layout` is
+    :func:`_im2col`'s (None picks one).
     """
-    columns, (out_rows, out_cols) = _im2col(x, w.shape[2:], stride, padding)
+    columns, (out_rows, out_cols) = _im2col(x, w.shape[2:], stride, padding, layout)
+    if columns.ndim == 2:
+        # The pixel layout: one product for the whole batch, whose rows are the output's pixels
+        # and columns its channels. The result is NHWC in memory, returned as an NCHW view.
+        out = columns @ w.transpose(2, 3, 1, 0).reshape(-1, len(w))
+        if b is not None:
+            out += b
+        return out.reshape(len(x), out_rows, out_cols, len(w)).transpose(0, 3, 1, 2), columns
     out = np.matmul(w.reshape(len(w), -1), columns)
     if b is not None:
         out += b[None, :, None]
     # In the row layout (see _im2col) each output row carries junk entries past out_cols.
     return out.reshape(len(x), len(w), out_rows, -1)[..., :out_cols], columns
+
+
+def _weight_gradient(grad, columns, w_shape):
+    """The gradient of :func:`_correlate`'s weights: every window's columns times its output gradient.
+
+    ``grad`` is (N, C_out, H_out, W_out) and ``columns`` what :func:`_im2col` made,
+    in any of its layouts; returns (C_out, C_in, kH, kW).
+    """
+    n_filters, channels, k_rows, k_cols = w_shape
+    if columns.ndim == 2:  # pixel layout: (pixels, kH * kW * C_in), a tap's channels last
+        pixels = grad.transpose(0, 2, 3, 1).reshape(-1, n_filters)
+        return (pixels.T @ columns).reshape(n_filters, k_rows, k_cols, channels).transpose(0, 3, 1, 2)
+    return np.matmul(_widen(grad, columns.shape[2]), columns.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
 
 
 def _widen(grad, length):
@@ -266,7 +287,7 @@ def _correlate_backward(grad, columns, w, x_shape, stride, padding, input_grad):
     ``W^T @ grad`` folded back onto the pixels (:func:`_col2im`); None when
     ``input_grad`` is False (a network's first layer).
     """
-    grad_w = np.matmul(_widen(grad, columns.shape[2]), columns.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
+    grad_w = _weight_gradient(grad, columns, w.shape)
     grad_b = grad.sum(axis=(0, 2, 3))
     if not input_grad:
         return grad_w, grad_b, None
@@ -310,33 +331,63 @@ def _windows(size, stride, out_shape):
             yield (a, b), (..., slice(a, a + row_span, stride_r), slice(b, b + col_span, stride_c))
 
 
-def _im2col(x, kernel_shape, stride, padding, rows=None):
+#: At stride 1, :func:`_im2col` picks the pixel layout when the row layout's runs are at most
+#: this many times as long as the pixel layout's. Measured (pixel / row layout time, one thread):
+#: 0.75 at 0.4 times (64 channels of 8 x 8), 0.82 at 2.1 (the encoder-decoder's third
+#: convolution), 0.83 at 3.2 (LeNet's second, backward), 0.94-1.0 at 4.7 (LeNet's second),
+#: 1.22-1.35 from 11 on (the U-Net's larger maps). At stride 2 the compact layout always won.
+_PIXEL_LAYOUT_MAX_RUN_RATIO = 5
+
+
+def _im2col(x, kernel_shape, stride, padding, layout=None):
     """Unfold every window of a padded (N, C, H, W) batch into columns.
 
-    Returns ``columns`` of shape (N, C * kH * kW, L) and (H_out, W_out). A matrix
-    product of the weights with these columns is the cross-correlation, every
-    filter at once, directly in NCHW order. A strided view of every window is
-    copied once into the columns: no Python loop over pixels.
+    Returns ``columns`` and (H_out, W_out). A matrix product of the weights with
+    the columns is the cross-correlation, every filter at once. A strided view of
+    every window is copied once into the columns: no Python loop over pixels.
+    Three layouts, which :func:`_correlate`, :func:`_weight_gradient` and
+    :func:`_widen` tell apart by shape; `layout` forces one, None picks:
 
-    Two layouts. The compact one has ``L = H_out * W_out``, one entry per window.
-    At stride 1 the row layout is used instead (unless `rows` is False) when it
-    wastes little: ``L = H_out * W``, every output row as wide as the padded
-    input row, so that each tap's entries are one contiguous run of the input and
-    the copy moves whole runs instead of W_out values at a time (two to four times
-    faster at the book's layer shapes). The ``W - W_out`` extra entries per row
-    are windows that wrap onto the next row: their outputs are dropped
-    (:func:`_correlate`) and their gradients are zero (:func:`_widen`).
+    ``"pixels"``
+        (N * H_out * W_out, kH * kW * C): a row per window, each tap's C channels
+        side by side, so that one kernel row of a window (kW * C values) is one
+        contiguous run of the image moved to channels-last (NHWC). One product
+        serves the whole batch and gives the output NHWC in memory. Picked at
+        stride 1 for the deep, small maps of a network's later layers, where an
+        output row is short and a window's run long (:data:`_PIXEL_LAYOUT_MAX_RUN_RATIO`).
+    ``"rows"``
+        (N, C * kH * kW, H_out * W), at stride 1 only: every output row as wide
+        as the padded input row, so that each tap's entries are one contiguous run
+        of the input and the copy moves whole runs instead of W_out values at a
+        time (two to four times faster at the book's layer shapes). The
+        ``W - W_out`` extra entries per row are windows that wrap onto the next
+        row: their outputs are dropped (:func:`_correlate`) and their gradients
+        are zero (:func:`_widen`). Picked at stride 1 when it adds at most half as
+        many entries again.
+    ``"compact"``
+        (N, C * kH * kW, H_out * W_out), one entry per window: otherwise.
     """
     (k_rows, k_cols), (stride_r, stride_c) = kernel_shape, stride
+    n_images, channels, height, width = x.shape
+    if layout is None:
+        layout = "compact"
+        if stride == (1, 1):
+            padded_width, out_cols = width + 2 * padding[1], width + 2 * padding[1] - k_cols + 1
+            row_run = (height + 2 * padding[0] - k_rows + 1) * padded_width
+            if row_run <= _PIXEL_LAYOUT_MAX_RUN_RATIO * channels * k_cols:
+                layout = "pixels"
+            elif 2 * padded_width <= 3 * out_cols:
+                layout = "rows"  # LeNet's 28-wide maps in 32
+    if layout == "pixels":
+        return _im2col_pixels(x, kernel_shape, stride, padding)
     if padding[0] or padding[1]:
         x = _padded(x, padding)
     n_images, channels, height, width = x.shape
     out_rows = (height - k_rows) // stride_r + 1
     out_cols = (width - k_cols) // stride_c + 1
-    if rows is None:
-        # Row layout when it adds at most half as many entries again (LeNet's 10-wide maps in 14).
-        rows = 2 * width <= 3 * out_cols
-    if rows and stride == (1, 1):
+    if layout == "rows":
+        if stride != (1, 1):
+            raise ValueError(f"The row layout needs stride 1; got {stride}")
         x = np.ascontiguousarray(x)
         image_step, channel_step, row_step, col_step = x.strides  # in bytes
         length = out_rows * width
@@ -365,6 +416,31 @@ def _im2col(x, kernel_shape, stride, padding, rows=None):
     np.copyto(columns, windows)
     columns = columns.reshape(n_images, channels * k_rows * k_cols, out_rows * out_cols)
     return columns, (out_rows, out_cols)
+
+
+def _im2col_pixels(x, kernel_shape, stride, padding):
+    """:func:`_im2col`'s pixel layout: (N * H_out * W_out, kH * kW * C), channels last."""
+    (k_rows, k_cols), (stride_r, stride_c), (pad_r, pad_c) = kernel_shape, stride, padding
+    n_images, channels, height, width = x.shape
+    # The image, channels last, in a frame of zeros. Writing through the frame's NCHW view
+    # lets NumPy walk the input in its own memory order.
+    framed = np.empty((n_images, height + 2 * pad_r, width + 2 * pad_c, channels), dtype=x.dtype)
+    if pad_r:
+        framed[:, :pad_r] = framed[:, -pad_r:] = 0
+    if pad_c:
+        framed[:, :, :pad_c] = framed[:, :, -pad_c:] = 0
+    framed.transpose(0, 3, 1, 2)[:, :, pad_r:pad_r + height, pad_c:pad_c + width] = x
+    out_rows = (height + 2 * pad_r - k_rows) // stride_r + 1
+    out_cols = (width + 2 * pad_c - k_cols) // stride_c + 1
+    image_step, row_step, col_step, channel_step = framed.strides  # in bytes
+    # windows[n, i, j, a, t] = framed[n, i * stride_r + a, j * stride_c + t // C, t % C]:
+    # kernel row a of window (i, j), its kW pixels' channels one contiguous run.
+    windows = as_strided(framed, shape=(n_images, out_rows, out_cols, k_rows, k_cols * channels),
+                         strides=(image_step, row_step * stride_r, col_step * stride_c, row_step, channel_step),
+                         writeable=False)
+    columns = np.empty(windows.shape, dtype=x.dtype)
+    np.copyto(columns, windows)
+    return columns.reshape(n_images * out_rows * out_cols, k_rows * k_cols * channels), (out_rows, out_cols)
 
 
 def _col2im(columns, x_shape, kernel_shape, stride, padding):

@@ -442,7 +442,7 @@ def test_col2im_is_the_adjoint_of_im2col(n, c, h, w, kh, kw, sr, sc, pr, pc, see
     assume(kh <= h + 2 * pr and kw <= w + 2 * pc)
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, c, h, w))
-    columns, _ = _im2col(x, (kh, kw), (sr, sc), (pr, pc), rows=False)
+    columns, _ = _im2col(x, (kh, kw), (sr, sc), (pr, pc), layout="compact")
     g = rng.normal(size=columns.shape)
     back = _col2im(g, x.shape, (kh, kw), (sr, sc), (pr, pc))
     assert back.shape == x.shape
@@ -450,28 +450,64 @@ def test_col2im_is_the_adjoint_of_im2col(n, c, h, w, kh, kw, sr, sc, pr, pc, see
 
 
 @given(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 7), st.integers(1, 7),
-       st.integers(1, 4), st.integers(1, 4), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2**32 - 1))
-def test_the_row_layout_gives_the_compact_layouts_outputs_and_gradients(n, c, c_out, h, w, kh, kw, pr, pc, seed):
-    """At stride 1 the columns may be laid out a padded row per output row; junk windows must not leak."""
+       st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2),
+       st.integers(0, 2), st.integers(0, 2**32 - 1))
+def test_every_layout_of_the_columns_gives_the_same_outputs_and_gradients(n, c, c_out, h, w, kh, kw, sr, sc, pr, pc,
+                                                                         seed):
+    """im2col's three layouts (compact, a padded row per output row, a row per pixel) are one computation.
+
+    Every path through them, forward and both gradients, must agree with the loop reference;
+    the row layout's junk windows must not leak into either.
+    """
     from coursekit import conv
+    from coursekit.testing import conv2d_reference
 
     assume(kh <= h + 2 * pr and kw <= w + 2 * pc)
     rng = np.random.default_rng(seed)
     x, weights, b = rng.normal(size=(n, c, h, w)), rng.normal(size=(c_out, c, kh, kw)), rng.normal(size=c_out)
-    results = []
-    for rows in (False, True):
-        columns, (out_rows, out_cols) = conv._im2col(x, (kh, kw), (1, 1), (pr, pc), rows=rows)
-        wide = columns.shape[2] // out_rows
-        assert wide == (w + 2 * pc if rows else out_cols)
-        out = np.matmul(weights.reshape(c_out, -1), columns).reshape(n, c_out, out_rows, wide)[..., :out_cols]
-        grad = rng.normal(size=out.shape) if not results else results[0][1]
-        grad_w, _, _ = conv._correlate_backward(grad, columns, weights, x.shape, (1, 1), (pr, pc), False)
-        results.append((out, grad, grad_w))
-    (compact, _, compact_grad), (rows, _, rows_grad) = results
-    np.testing.assert_allclose(rows, compact, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(rows_grad, compact_grad, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(conv._correlate(x, weights, b, (1, 1), (pr, pc))[0],
-                               compact + b[:, None, None], rtol=1e-12, atol=1e-12)
+    expected = conv2d_reference(x, weights, b, stride=(sr, sc), padding=(pr, pc))
+    grad = rng.normal(size=expected.shape)
+    layouts = ["compact", "pixels"] + (["rows"] if (sr, sc) == (1, 1) else [])
+    results = {}
+    for layout in layouts:
+        out, columns = conv._correlate(x, weights, b, (sr, sc), (pr, pc), layout=layout)
+        assert columns.ndim == (2 if layout == "pixels" else 3)
+        np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10, err_msg=layout)
+        results[layout] = conv._weight_gradient(grad, columns, weights.shape)
+    # The weight gradient, summed by hand over images and windows.
+    by_hand = np.einsum("noij,ncijab->ocab", grad, _windows_of(x, (kh, kw), (sr, sc), (pr, pc)))
+    for layout, grad_w in results.items():
+        np.testing.assert_allclose(grad_w, by_hand, rtol=1e-10, atol=1e-10, err_msg=layout)
+
+
+def _windows_of(x, kernel, stride, padding):
+    """windows[n, c, i, j, a, b] = padded x[n, c, i * s + a, j * s + b], by a loop over the taps."""
+    (kh, kw), (sr, sc), (pr, pc) = kernel, stride, padding
+    padded = np.pad(x, ((0, 0), (0, 0), (pr, pr), (pc, pc)))
+    out_rows, out_cols = (padded.shape[2] - kh) // sr + 1, (padded.shape[3] - kw) // sc + 1
+    windows = np.empty(x.shape[:2] + (out_rows, out_cols, kh, kw))
+    for a in range(kh):
+        for b in range(kw):
+            windows[..., a, b] = padded[:, :, a:a + sr * (out_rows - 1) + 1:sr, b:b + sc * (out_cols - 1) + 1:sc]
+    return windows
+
+
+def test_the_layout_is_picked_by_the_lengths_of_the_runs_it_copies():
+    """Pixels for deep, small maps at stride 1; rows for wide ones; compact where rows waste too much or at stride 2."""
+    from coursekit import conv
+
+    def layout(x_shape, w_shape, stride=(1, 1), padding=(0, 0)):
+        columns, (out_rows, out_cols) = conv._im2col(np.zeros(x_shape), w_shape[2:], stride, padding)
+        if columns.ndim == 2:
+            return "pixels"
+        return "compact" if columns.shape[2] == out_rows * out_cols else "rows"
+
+    assert layout((16, 6, 14, 14), (16, 6, 5, 5)) == "pixels"                  # LeNet's second: 140 vs 30
+    assert layout((8, 16, 9, 9), (32, 16, 3, 3), padding=(1, 1)) == "pixels"   # 99 vs 48
+    assert layout((8, 16, 32, 32), (16, 16, 3, 3), padding=(1, 1)) == "rows"   # 1088 vs 48
+    assert layout((16, 1, 28, 28), (6, 1, 5, 5), padding=(2, 2)) == "rows"     # LeNet's first: 28 of 32
+    assert layout((1, 1, 40, 40), (1, 1, 21, 21)) == "compact"                 # 20 of 40 wide: too much junk
+    assert layout((8, 32, 16, 16), (32, 32, 2, 2), stride=(2, 2)) == "compact"
 
 
 def test_col2im_adds_every_window_back_by_hand():

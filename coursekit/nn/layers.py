@@ -249,8 +249,8 @@ class ConvTranspose2D(Layer):
         weight = self.weight.value
         grad_x, columns = conv._correlate(grad.astype(weight.dtype, copy=False), weight, None, self.stride,
                                           self.padding)
-        x = conv._widen(self._x, columns.shape[2])  # laid out like the columns' entries
-        self.weight.grad[...] = np.matmul(x, columns.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
+        # That convolution's output is this layer's input: the weight gradient pairs them.
+        self.weight.grad[...] = conv._weight_gradient(self._x, columns, weight.shape)
         self.bias.grad[...] = grad.sum(axis=(0, 2, 3))
         return grad_x
 
