@@ -102,7 +102,7 @@ class LeNet(Sequential):
         return "\n".join(lines)
 
 
-def model_accuracy(model, x, y, batch_size=500):
+def model_accuracy(model, x, y, batch_size=64):
     """Fraction of images whose largest logit is the true class.
 
     Parameters
@@ -111,7 +111,7 @@ def model_accuracy(model, x, y, batch_size=500):
     x : (N, 1, 28, 28) ndarray
     y : (N,) int ndarray
     batch_size : int, optional
-        Images per forward pass.
+        Images per forward pass (see :func:`coursekit.nn.predict`).
 
     Returns
     -------
@@ -128,14 +128,14 @@ def model_accuracy(model, x, y, batch_size=500):
     return float(np.mean(predict(model, x, batch_size).argmax(axis=1) == np.asarray(y)))
 
 
-def scores(model, batch_size=500, **splits):
+def scores(model, batch_size=64, **splits):
     """Cross-entropy and accuracy of `model` on named splits: the per-epoch evaluation of training.
 
     Parameters
     ----------
     model : LeNet
     batch_size : int, optional
-        Images per forward pass.
+        Images per forward pass (see :func:`coursekit.nn.predict`).
     **splits : (x, y) pairs
         For example ``train=(x_train, y_train), test=(x_test, y_test)``.
 
