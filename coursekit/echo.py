@@ -101,6 +101,22 @@ def _disk(radius_km, pixel_km):
     return offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius_km**2 * (1 + 1e-12)
 
 
+def _same_disks(pixel_km):
+    """The footprints of the convective radii, each once, with the radii (km) that share it.
+
+    On SVRIMG's 3.76 km pixels, 1, 2 and 3 km all reach only the core's own pixel, and
+    4 and 5 km its four neighbours: two dilations instead of five.
+    """
+    groups = []
+    for radius_km in _RADII_KM:
+        footprint = _disk(radius_km, pixel_km)
+        if groups and np.array_equal(groups[-1][0], footprint):
+            groups[-1][1].append(radius_km)
+        else:
+            groups.append((footprint, [radius_km]))
+    return groups
+
+
 def _disk_sum(field, footprint):
     """Sum of `field` over the footprint around every pixel of (N, H, W), zeros beyond the edges."""
     kernel = footprint[None].astype(field.dtype)
@@ -160,10 +176,11 @@ def convective_stratiform(dbz, pixel_km=PIXEL_KM):
     cores = echo & ((reflectivity >= INTENSE_DBZ) | (reflectivity - background >= peakedness(background)))
     radius = convective_radius_km(np.where(cores, background, 0.0))
     convective = np.zeros_like(cores)
-    for radius_km in _RADII_KM:
-        seeds = cores & (radius == radius_km)
-        if seeds.any():
-            grown = _disk_sum(seeds.astype(np.float64), _disk(radius_km, pixel_km)) > 0.5
-            convective |= grown
+    for footprint, radii in _same_disks(pixel_km):
+        seeds = cores & np.isin(radius, radii)
+        if footprint.size == 1:  # radii below a pixel: a core makes only itself convective
+            convective |= seeds
+        elif seeds.any():
+            convective |= _disk_sum(seeds.astype(np.float64), footprint) > 0.5
     labels = np.where(echo, np.where(convective, CONVECTIVE, STRATIFORM), NO_ECHO).astype(np.int64)
     return labels[0] if single else labels
