@@ -80,7 +80,25 @@ def built_book(tmp_path_factory):
             "COURSEKIT_DATA_DIR": str(tmp_path_factory.mktemp("svrimg-cache")),
         })
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    _warn_of_slow_chapters(result.stdout + result.stderr)
     return ROOT / "_build" / "html", result.stdout + result.stderr
+
+
+#: A chapter that executes for longer than this in the book build is named in the run's
+#: warnings: the slowest takes about 70 s, but one CI run's quantization chapter took 311 s
+#: (12 s normally) and nearly cost the 15-minute budget, and nothing said which chapter it was.
+SLOW_CHAPTER_SECONDS = 150
+
+
+def _warn_of_slow_chapters(build_log):
+    """Warn (not fail: a loaded machine is not a bug) of every chapter that myst-nb took long to execute."""
+    import re
+    import warnings
+
+    for page, seconds in re.findall(r"([^\s/]+\.md): Executed notebook in ([\d.]+) seconds", build_log):
+        if float(seconds) > SLOW_CHAPTER_SECONDS:
+            warnings.warn(f"the book build executed {page} in {float(seconds):.0f} s "
+                          f"(more than {SLOW_CHAPTER_SECONDS} s)", stacklevel=2)
 
 
 # --- running in parallel -------------------------------------------------------------
