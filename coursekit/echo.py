@@ -105,7 +105,7 @@ def _same_disks(pixel_km):
     """The footprints of the convective radii, each once, with the radii (km) that share it.
 
     On SVRIMG's 3.76 km pixels, 1, 2 and 3 km all reach only the core's own pixel, and
-    4 and 5 km its four neighbours: two dilations instead of five.
+    4 and 5 km its four neighbours: one correlation instead of five.
     """
     groups = []
     for radius_km in _RADII_KM:
