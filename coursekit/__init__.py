@@ -7,15 +7,21 @@ One module per concept; each chapter imports the ones it needs::
 
 Submodules load on first use, so that ``python -m coursekit`` can configure the
 process (thread counts, plotting backend) before NumPy or Matplotlib start.
+Importing the package does one thing to the process: it asks glibc to keep
+freed blocks of up to 32 MB on the heap (see :mod:`coursekit._memory` for why).
 """
 
 import importlib
 from importlib.metadata import PackageNotFoundError, version
 
+from ._memory import keep_temporaries_on_heap
+
 try:
     __version__ = version("coursekit")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
+
+keep_temporaries_on_heap()
 
 _SUBMODULES = ("book", "conv", "data", "echo", "encoder_decoder", "grading", "lenet", "metrics", "nn", "pixel_classifier",
                "plotting", "pooling", "quantize", "synthetic", "testing", "widgets")
