@@ -236,6 +236,19 @@ def _correlate(x, w, b, stride, padding, layout=None):
     :func:`_im2col`'s (None picks one).
     """
     columns, (out_rows, out_cols) = _im2col(x, w.shape[2:], stride, padding, layout)
+    n_filters, k_rows = len(w), w.shape[2]
+    if columns.ndim == 3 and columns.shape[1] != w[0].size:
+        # The strip layout: kernel row a reads the strips a padded row further on, as a view.
+        # One product per kernel row, summed.
+        length = out_rows * (columns.shape[2] // (out_rows + k_rows - 1))
+        rows_of_w = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(k_rows, n_filters, -1)
+        out = np.matmul(rows_of_w[0], columns[:, :, :length])
+        term = np.empty_like(out)
+        for a, shift in _kernel_row_shifts(columns.shape[2], out_rows, k_rows):
+            out += np.matmul(rows_of_w[a], columns[:, :, shift:shift + length], out=term)
+        if b is not None:
+            out += b[None, :, None]
+        return out.reshape(len(x), n_filters, out_rows, -1)[..., :out_cols], columns
     if columns.ndim == 2:
         # The pixel layout: one product for the whole batch, whose rows are the output's pixels
         # and columns its channels. The result is NHWC in memory, returned as an NCHW view.
@@ -260,14 +273,30 @@ def _weight_gradient(grad, columns, w_shape):
     if columns.ndim == 2:  # pixel layout: (pixels, kH * kW * C_in), a tap's channels last
         pixels = grad.transpose(0, 2, 3, 1).reshape(-1, n_filters)
         return (pixels.T @ columns).reshape(n_filters, k_rows, k_cols, channels).transpose(0, 3, 1, 2)
+    if columns.shape[1] != channels * k_rows * k_cols:  # strip layout: a product per kernel row
+        out_rows = grad.shape[2]
+        length = out_rows * (columns.shape[2] // (out_rows + k_rows - 1))
+        wide = _widen(grad, length)
+        grad_w = np.empty((n_filters, channels, k_rows, k_cols), dtype=grad.dtype)
+        for a, shift in [(0, 0), *_kernel_row_shifts(columns.shape[2], out_rows, k_rows)]:
+            strips = columns[:, :, shift:shift + length].transpose(0, 2, 1)
+            grad_w[:, :, a] = np.matmul(wide, strips).sum(axis=0).reshape(n_filters, channels, k_cols)
+        return grad_w
     return np.matmul(_widen(grad, columns.shape[2]), columns.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
+
+
+def _kernel_row_shifts(span, out_rows, k_rows):
+    """``(a, shift)`` for kernel rows a = 1 .. kH - 1 of the strip layout, whose strips are `span`
+    entries long: row a of every window starts ``shift = a * padded width`` entries further on."""
+    padded_width = span // (out_rows + k_rows - 1)
+    return [(a, a * padded_width) for a in range(1, k_rows)]
 
 
 def _widen(grad, length):
     """An (N, C, H_out, W_out) gradient laid out like columns of `length` entries per image.
 
-    The compact layout (``length == H_out * W_out``) is a reshape. The row layout of
-    :func:`_im2col` has ``length // H_out`` entries per output row, the ones past
+    The compact layout (``length == H_out * W_out``) is a reshape. The row and strip
+    layouts of :func:`_im2col` have ``length // H_out`` entries per output row, the ones past
     ``W_out`` junk windows that straddle two rows; their gradient is zero.
     """
     n_images, channels, out_rows, out_cols = grad.shape
@@ -338,6 +367,13 @@ def _windows(size, stride, out_shape):
 #: 1.22-1.35 from 11 on (the U-Net's larger maps). At stride 2 the compact layout always won.
 _PIXEL_LAYOUT_MAX_RUN_RATIO = 5
 
+#: At stride 1, :func:`_im2col` picks the strip layout over the row layout when the row
+#: layout's columns would take more bytes than this. Measured, strip / row layout time on one
+#: thread: a forward pass 1.06-1.28 at 2.4-2.6 MB (the U-Net's first two convolutions), 0.93 at
+#: 5.3 MB, 0.62-0.67 at 10-19.5 MB (its decoder's last two); forward and backward 0.79-0.90 from
+#: 5 MB on; a U-Net epoch 0.87-0.95. Beyond the caches, the copy sets the time, not the product.
+_STRIP_LAYOUT_MIN_BYTES = 4 << 20
+
 
 def _im2col(x, kernel_shape, stride, padding, layout=None):
     """Unfold every window of a padded (N, C, H, W) batch into columns.
@@ -345,7 +381,7 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
     Returns ``columns`` and (H_out, W_out). A matrix product of the weights with
     the columns is the cross-correlation, every filter at once. A strided view of
     every window is copied once into the columns: no Python loop over pixels.
-    Three layouts, which :func:`_correlate`, :func:`_weight_gradient` and
+    Four layouts, which :func:`_correlate`, :func:`_weight_gradient` and
     :func:`_widen` tell apart by shape; `layout` forces one, None picks:
 
     ``"pixels"``
@@ -364,6 +400,13 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
         row: their outputs are dropped (:func:`_correlate`) and their gradients
         are zero (:func:`_widen`). Picked at stride 1 when it adds at most half as
         many entries again.
+    ``"strips"``
+        (N, C * kW, H * W), at stride 1 only: the row layout's runs for the first
+        kernel row alone, each as long as the whole padded map. The runs of kernel
+        row a are then the same strips ``a * W`` entries further on, a view, so the
+        copy is kH times smaller and :func:`_correlate` makes one product per
+        kernel row. Picked instead of the row layout when that one's columns would
+        outgrow the caches (:data:`_STRIP_LAYOUT_MIN_BYTES`).
     ``"compact"``
         (N, C * kH * kW, H_out * W_out), one entry per window: otherwise.
     """
@@ -378,6 +421,8 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
                 layout = "pixels"
             elif 2 * padded_width <= 3 * out_cols:
                 layout = "rows"  # LeNet's 28-wide maps in 32
+                if n_images * channels * k_rows * k_cols * row_run * x.itemsize > _STRIP_LAYOUT_MIN_BYTES:
+                    layout = "strips"
     if layout == "pixels":
         return _im2col_pixels(x, kernel_shape, stride, padding)
     if padding[0] or padding[1]:
@@ -385,21 +430,12 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
     n_images, channels, height, width = x.shape
     out_rows = (height - k_rows) // stride_r + 1
     out_cols = (width - k_cols) // stride_c + 1
-    if layout == "rows":
+    if layout in ("rows", "strips"):
         if stride != (1, 1):
-            raise ValueError(f"The row layout needs stride 1; got {stride}")
-        x = np.ascontiguousarray(x)
-        image_step, channel_step, row_step, col_step = x.strides  # in bytes
-        length = out_rows * width
-        # runs[n, c, a, b, t] = x[n, c].flat[a * W + b + t]; the last row's run stops
-        # k_cols - 1 entries short of the end of the map, and those entries are junk.
-        run = length - (k_cols - 1)
-        runs = as_strided(x, shape=(n_images, channels, k_rows, k_cols, run),
-                          strides=(image_step, channel_step, row_step, col_step, col_step), writeable=False)
-        columns = np.empty((n_images, channels, k_rows, k_cols, length), dtype=x.dtype)
-        columns[..., :run] = runs
-        columns[..., run:] = 0
-        return columns.reshape(n_images, channels * k_rows * k_cols, length), (out_rows, out_cols)
+            raise ValueError(f"The {layout} layout needs stride 1; got {stride}")
+        unfolded_rows = k_rows if layout == "rows" else 1
+        columns = _shifted_runs(np.ascontiguousarray(x), unfolded_rows, k_cols)
+        return columns.reshape(n_images, channels * unfolded_rows * k_cols, -1), (out_rows, out_cols)
     image_step, channel_step, row_step, col_step = x.strides  # in bytes
     # The view of every window, already in the order of the columns:
     # windows[n, c, a, b, i, j] = x[n, c, i * stride_r + a, j * stride_c + b].
@@ -441,6 +477,25 @@ def _im2col_pixels(x, kernel_shape, stride, padding):
     columns = np.empty(windows.shape, dtype=x.dtype)
     np.copyto(columns, windows)
     return columns.reshape(n_images * out_rows * out_cols, k_rows * k_cols * channels), (out_rows, out_cols)
+
+
+def _shifted_runs(x, k_rows, k_cols):
+    """``runs[n, c, a, b, t] = x[n, c].flat[a * W + b + t]`` for a < `k_rows`, b < `k_cols` and
+    t < ``(H - k_rows + 1) * W``: the runs of :func:`_im2col`'s row and strip layouts.
+
+    `x` is a C-ordered (N, C, H, W) map. The last run stops ``k_cols - 1`` entries short
+    of the end of the map; those entries, which only junk windows read, are zero.
+    """
+    n_images, channels, height, width = x.shape
+    image_step, channel_step, row_step, col_step = x.strides  # in bytes
+    length = (height - k_rows + 1) * width
+    run = length - (k_cols - 1)
+    runs = as_strided(x, shape=(n_images, channels, k_rows, k_cols, run),
+                      strides=(image_step, channel_step, row_step, col_step, col_step), writeable=False)
+    columns = np.empty((n_images, channels, k_rows, k_cols, length), dtype=x.dtype)
+    columns[..., :run] = runs
+    columns[..., run:] = 0
+    return columns
 
 
 def _col2im(columns, x_shape, kernel_shape, stride, padding):

@@ -454,10 +454,11 @@ def test_col2im_is_the_adjoint_of_im2col(n, c, h, w, kh, kw, sr, sc, pr, pc, see
        st.integers(0, 2), st.integers(0, 2**32 - 1))
 def test_every_layout_of_the_columns_gives_the_same_outputs_and_gradients(n, c, c_out, h, w, kh, kw, sr, sc, pr, pc,
                                                                          seed):
-    """im2col's three layouts (compact, a padded row per output row, a row per pixel) are one computation.
+    """im2col's four layouts (compact, a padded row per output row, a strip per kernel column,
+    a row per pixel) are one computation.
 
     Every path through them, forward and both gradients, must agree with the loop reference;
-    the row layout's junk windows must not leak into either.
+    the row and strip layouts' junk windows must not leak into either.
     """
     from coursekit import conv
     from coursekit.testing import conv2d_reference
@@ -467,7 +468,7 @@ def test_every_layout_of_the_columns_gives_the_same_outputs_and_gradients(n, c, 
     x, weights, b = rng.normal(size=(n, c, h, w)), rng.normal(size=(c_out, c, kh, kw)), rng.normal(size=c_out)
     expected = conv2d_reference(x, weights, b, stride=(sr, sc), padding=(pr, pc))
     grad = rng.normal(size=expected.shape)
-    layouts = ["compact", "pixels"] + (["rows"] if (sr, sc) == (1, 1) else [])
+    layouts = ["compact", "pixels"] + (["rows", "strips"] if (sr, sc) == (1, 1) else [])
     results = {}
     for layout in layouts:
         out, columns = conv._correlate(x, weights, b, (sr, sc), (pr, pc), layout=layout)
@@ -493,18 +494,24 @@ def _windows_of(x, kernel, stride, padding):
 
 
 def test_the_layout_is_picked_by_the_lengths_of_the_runs_it_copies():
-    """Pixels for deep, small maps at stride 1; rows for wide ones; compact where rows waste too much or at stride 2."""
+    """Pixels for deep, small maps at stride 1; rows for wide ones, strips once rows would take over
+    4 MB; compact where rows waste too much or at stride 2."""
     from coursekit import conv
 
     def layout(x_shape, w_shape, stride=(1, 1), padding=(0, 0)):
-        columns, (out_rows, out_cols) = conv._im2col(np.zeros(x_shape), w_shape[2:], stride, padding)
+        columns, (out_rows, out_cols) = conv._im2col(np.zeros(x_shape, dtype=np.float32), w_shape[2:], stride,
+                                                     padding)
         if columns.ndim == 2:
             return "pixels"
+        if columns.shape[1] != x_shape[1] * w_shape[2] * w_shape[3]:
+            return "strips"
         return "compact" if columns.shape[2] == out_rows * out_cols else "rows"
 
     assert layout((16, 6, 14, 14), (16, 6, 5, 5)) == "pixels"                  # LeNet's second: 140 vs 30
     assert layout((8, 16, 9, 9), (32, 16, 3, 3), padding=(1, 1)) == "pixels"   # 99 vs 48
-    assert layout((8, 16, 32, 32), (16, 16, 3, 3), padding=(1, 1)) == "rows"   # 1088 vs 48
+    assert layout((8, 8, 32, 32), (16, 8, 3, 3), padding=(1, 1)) == "rows"     # 1088 vs 24; 2.5 MB
+    assert layout((8, 16, 32, 32), (16, 16, 3, 3), padding=(1, 1)) == "strips"  # 5.0 MB as rows
+    assert layout((8, 16, 64, 64), (8, 16, 3, 3), padding=(1, 1)) == "strips"   # the U-Net's last: 19.5 MB
     assert layout((16, 1, 28, 28), (6, 1, 5, 5), padding=(2, 2)) == "rows"     # LeNet's first: 28 of 32
     assert layout((1, 1, 40, 40), (1, 1, 21, 21)) == "compact"                 # 20 of 40 wide: too much junk
     assert layout((8, 32, 16, 16), (32, 32, 2, 2), stride=(2, 2)) == "compact"
