@@ -495,7 +495,7 @@ def _windows_of(x, kernel, stride, padding):
 
 def test_the_layout_is_picked_by_the_lengths_of_the_runs_it_copies():
     """Pixels for deep, small maps at stride 1; rows for wide ones, strips once rows would take over
-    4 MB; compact where rows waste too much or at stride 2."""
+    4 MB with products at least 16 deep; compact where rows waste too much or at stride 2."""
     from coursekit import conv
 
     def layout(x_shape, w_shape, stride=(1, 1), padding=(0, 0)):
@@ -512,6 +512,9 @@ def test_the_layout_is_picked_by_the_lengths_of_the_runs_it_copies():
     assert layout((8, 8, 32, 32), (16, 8, 3, 3), padding=(1, 1)) == "rows"     # 1088 vs 24; 2.5 MB
     assert layout((8, 16, 32, 32), (16, 16, 3, 3), padding=(1, 1)) == "strips"  # 5.0 MB as rows
     assert layout((8, 16, 64, 64), (8, 16, 3, 3), padding=(1, 1)) == "strips"   # the U-Net's last: 19.5 MB
+    assert layout((64, 1, 136, 136), (8, 1, 3, 3)) == "rows"                  # 42 MB, but products 3 deep
+    assert layout((32, 5, 68, 68), (8, 5, 3, 3), padding=(1, 1)) == "rows"    # 15 deep
+    assert layout((32, 6, 68, 68), (8, 6, 3, 3), padding=(1, 1)) == "strips"  # 18 deep
     assert layout((16, 1, 28, 28), (6, 1, 5, 5), padding=(2, 2)) == "rows"     # LeNet's first: 28 of 32
     assert layout((1, 1, 40, 40), (1, 1, 21, 21)) == "compact"                 # 20 of 40 wide: too much junk
     assert layout((8, 32, 16, 16), (32, 32, 2, 2), stride=(2, 2)) == "compact"
