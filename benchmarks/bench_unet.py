@@ -117,7 +117,7 @@ def run():
     torch.set_num_threads(1)
     try:
         result = interleaved(_numpy_epoch(x, y, recipe["batch_size"], recipe["lr"]),
-                             _torch_epoch(torch, x, y, recipe["batch_size"], recipe["lr"]), pairs=3, warmup=1)
+                             _torch_epoch(torch, x, y, recipe["batch_size"], recipe["lr"]), pairs=5, warmup=1)
     finally:
         torch.set_num_threads(threads)
     figures.append({"name": "unet_epoch_vs_torch", "value": result["ratio"], "target": "<= 1.5",
