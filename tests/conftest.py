@@ -138,8 +138,10 @@ def _warn_of_slow_chapters(build_log, cell_log):
             cells = [(end["time"] - begin["time"], (begin["source"].splitlines() or [""])[0])
                      for begin, end in zip(entries, entries[1:]) if begin["event"] == "cell" and end["event"] == "done"]
             slowest = max(cells, default=(0.0, ""))
+            first_cell = next((e["time"] for e in entries if e["event"] == "cell"), entries[0]["time"])
             where = (f"its kernel ran {len(cells)} cells for {sum(t for t, _ in cells):.0f} s in all, the slowest "
-                     f"{slowest[0]:.0f} s ({slowest[1]!r}); the rest went outside its cells")
+                     f"{slowest[0]:.0f} s ({slowest[1]!r}), the first {first_cell - entries[0]['time']:.0f} s "
+                     "after the kernel's start-up file; the rest went outside its cells")
         warnings.warn(f"the book build executed {page} in {float(seconds):.0f} s "
                       f"(more than {SLOW_CHAPTER_SECONDS} s): {where}", stacklevel=2)
 
