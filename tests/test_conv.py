@@ -517,6 +517,8 @@ def test_the_layout_is_picked_by_the_lengths_of_the_runs_it_copies():
     assert layout((32, 6, 68, 68), (8, 6, 3, 3), padding=(1, 1)) == "strips"  # 18 deep
     assert layout((16, 1, 28, 28), (6, 1, 5, 5), padding=(2, 2)) == "rows"     # LeNet's first: 28 of 32
     assert layout((1, 1, 40, 40), (1, 1, 21, 21)) == "compact"                 # 20 of 40 wide: too much junk
+    assert layout((1, 1, 30, 30), (1, 1, 11, 11)) == "rows"                    # 20 of 30: just enough
+    assert layout((1, 1, 31, 31), (1, 1, 12, 12)) == "compact"                 # 20 of 31: just too little
     assert layout((8, 32, 16, 16), (32, 32, 2, 2), stride=(2, 2)) == "compact"
 
 
