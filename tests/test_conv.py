@@ -514,6 +514,7 @@ def test_the_layout_is_picked_by_the_lengths_of_the_runs_it_copies():
     assert layout((8, 16, 64, 64), (8, 16, 3, 3), padding=(1, 1)) == "strips"   # the U-Net's last: 19.5 MB
     assert layout((64, 1, 136, 136), (8, 1, 3, 3)) == "rows"                  # 42 MB, but products 3 deep
     assert layout((32, 5, 68, 68), (8, 5, 3, 3), padding=(1, 1)) == "rows"    # 15 deep
+    assert layout((32, 4, 68, 68), (8, 4, 4, 4)) == "strips"                  # 16 deep: just enough
     assert layout((32, 6, 68, 68), (8, 6, 3, 3), padding=(1, 1)) == "strips"  # 18 deep
     assert layout((16, 1, 28, 28), (6, 1, 5, 5), padding=(2, 2)) == "rows"     # LeNet's first: 28 of 32
     assert layout((1, 1, 40, 40), (1, 1, 21, 21)) == "compact"                 # 20 of 40 wide: too much junk
