@@ -116,6 +116,14 @@ def test_max_pool_gradient_goes_to_the_first_maximum_on_ties():
     np.testing.assert_array_equal(layer.backward(np.ones((1, 1, 1, 1)))[0, 0], [[1, 0], [0, 0]])
 
 
+def test_relu_by_hand_and_it_passes_nan_through_as_torch_does():
+    layer = nn.ReLU()
+    out = layer.forward(np.array([-np.inf, -2.0, -0.0, 0.0, 3.0, np.inf, np.nan]))
+    np.testing.assert_array_equal(out, [0, 0, 0, 0, 3, np.inf, np.nan])
+    # The gradient passes where the input was positive, and nowhere else (not at 0, not at NaN).
+    np.testing.assert_array_equal(layer.backward(np.arange(1.0, 8.0)), [0, 0, 0, 0, 5, 6, 0])
+
+
 def test_first_conv_layer_can_skip_the_input_gradient():
     full, first = nn.Conv2D(1, 3, 3, rng=0), nn.Conv2D(1, 3, 3, rng=0, input_grad=False)
     x, upstream = normal(5, (2, 1, 6, 6)), normal(6, (2, 3, 4, 4))
