@@ -277,7 +277,7 @@ def _weight_gradient(grad, columns, w_shape):
         out_rows = grad.shape[2]
         length = out_rows * (columns.shape[2] // (out_rows + k_rows - 1))
         wide = _widen(grad, length)
-        grad_w = np.empty((n_filters, channels, k_rows, k_cols), dtype=grad.dtype)
+        grad_w = np.empty((n_filters, channels, k_rows, k_cols), dtype=np.result_type(grad, columns))
         for a, shift in [(0, 0), *_kernel_row_shifts(columns.shape[2], out_rows, k_rows)]:
             strips = columns[:, :, shift:shift + length].transpose(0, 2, 1)
             grad_w[:, :, a] = np.matmul(wide, strips).sum(axis=0).reshape(n_filters, channels, k_cols)
@@ -387,8 +387,8 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
     Returns ``columns`` and (H_out, W_out). A matrix product of the weights with
     the columns is the cross-correlation, every filter at once. A strided view of
     every window is copied once into the columns: no Python loop over pixels.
-    Four layouts, which :func:`_correlate`, :func:`_weight_gradient` and
-    :func:`_widen` tell apart by shape; `layout` forces one, None picks:
+    Four layouts, which :func:`_correlate` and :func:`_weight_gradient` tell apart
+    by shape; `layout` forces one, None picks:
 
     ``"pixels"``
         (N * H_out * W_out, kH * kW * C): a row per window, each tap's C channels
@@ -410,7 +410,7 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
         (N, C * kW, H * W), at stride 1 only: the row layout's runs for the first
         kernel row alone, each as long as the whole padded map. The runs of kernel
         row a are then the same strips ``a * W`` entries further on, a view, so the
-        copy is kH times smaller and :func:`_correlate` makes one product per
+        copy is about kH times smaller and :func:`_correlate` makes one product per
         kernel row. Picked instead of the row layout when that one's columns would
         outgrow the caches and the products are deep enough
         (:data:`_STRIP_LAYOUT_MIN_BYTES`, :data:`_STRIP_LAYOUT_MIN_DEPTH`).

@@ -481,6 +481,22 @@ def test_every_layout_of_the_columns_gives_the_same_outputs_and_gradients(n, c, 
         np.testing.assert_allclose(grad_w, by_hand, rtol=1e-10, atol=1e-10, err_msg=layout)
 
 
+def test_every_layout_gives_the_weight_gradient_the_wider_dtype():
+    """An integer gradient against float columns must not be cut to whole numbers in any layout."""
+    from coursekit import conv
+
+    rng = np.random.default_rng(3)
+    x, weights = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(4, 3, 3, 3))
+    grad = rng.integers(-3, 4, size=(2, 4, 6, 6))
+    results = {}
+    for layout in ("compact", "pixels", "rows", "strips"):
+        _, columns = conv._correlate(x, weights, None, (1, 1), (1, 1), layout=layout)
+        results[layout] = conv._weight_gradient(grad, columns, weights.shape)
+        assert results[layout].dtype == np.float64, layout
+    for layout, grad_w in results.items():
+        np.testing.assert_allclose(grad_w, results["compact"], rtol=1e-12, atol=1e-12, err_msg=layout)
+
+
 def _windows_of(x, kernel, stride, padding):
     """windows[n, c, i, j, a, b] = padded x[n, c, i * s + a, j * s + b], by a loop over the taps."""
     (kh, kw), (sr, sc), (pr, pc) = kernel, stride, padding
