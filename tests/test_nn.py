@@ -124,6 +124,15 @@ def test_relu_by_hand_and_it_passes_nan_through_as_torch_does():
     np.testing.assert_array_equal(layer.backward(np.arange(1.0, 8.0)), [0, 0, 0, 0, 5, 6, 0])
 
 
+def test_an_infinite_gradient_reaches_only_the_inputs_it_belongs_to():
+    relu = nn.ReLU()
+    relu.forward(np.array([-1.0, 2.0, -3.0]))
+    np.testing.assert_array_equal(relu.backward(np.array([np.inf, 1.0, np.nan])), [0, 1, 0])
+    pool = nn.MaxPool2D(2)
+    pool.forward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    np.testing.assert_array_equal(pool.backward(np.full((1, 1, 1, 1), np.inf))[0, 0], [[0, 0], [0, np.inf]])
+
+
 def test_first_conv_layer_can_skip_the_input_gradient():
     full, first = nn.Conv2D(1, 3, 3, rng=0), nn.Conv2D(1, 3, 3, rng=0, input_grad=False)
     x, upstream = normal(5, (2, 1, 6, 6)), normal(6, (2, 3, 4, 4))

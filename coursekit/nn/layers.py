@@ -259,6 +259,17 @@ class ConvTranspose2D(Layer):
         return f"ConvTranspose2D({i}, {o}, kernel={kh}x{kw}, stride={self.stride[0]}, padding={self.padding[0]})"
 
 
+def _masked(grad, mask):
+    """`grad` where `mask` holds, 0 elsewhere, as ``np.where(mask, grad, 0)`` gives it.
+
+    A product with the mask is about ten times faster than np.where's selection, but
+    turns an infinite or NaN gradient outside the mask into NaN; those take np.where.
+    """
+    if np.isfinite(grad).all():
+        return grad * mask
+    return np.where(mask, grad, 0)
+
+
 class _Pool(Layer):
     """Pooling without padding: forward is :mod:`coursekit.pooling`'s function, backward
     walks the same window offsets (:func:`coursekit.conv._windows`)."""
@@ -328,7 +339,7 @@ class MaxPool2D(_Pool):
         taken = np.zeros(self._out.shape, dtype=bool)
         for _, window in self._windows():
             winner = (self._x[window] == self._out) & ~taken
-            dx[window] += grad * winner
+            dx[window] += _masked(grad, winner)
             taken |= winner
         return dx
 
@@ -402,12 +413,12 @@ class ReLU(Layer):
 
     def forward(self, x):
         self._positive = x > 0
-        # np.maximum and a product with the mask beat np.where's selection (0.3 against 2.8 ms
-        # on 8 x 16 maps of 64 x 64, timed alone). NaN stays NaN, as in torch.
+        # np.maximum beats np.where's selection (0.3 against 2.8 ms on 8 x 16 maps of
+        # 64 x 64, timed alone). A NaN input stays NaN, as in torch.
         return np.maximum(x, 0)
 
     def backward(self, grad):
-        return grad * self._positive
+        return _masked(grad, self._positive)
 
 
 class Flatten(Layer):
