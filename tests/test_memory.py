@@ -41,10 +41,19 @@ def test_repeated_convolutions_reuse_their_memory():
 
 
 @glibc_only
-def test_glibc_accepts_both_thresholds():
+def test_glibc_accepts_both_thresholds(monkeypatch):
+    for name in _memory._USER_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
     assert _memory.keep_temporaries_on_heap() is True
 
 
 def test_other_c_libraries_are_left_alone(monkeypatch):
     monkeypatch.setattr(platform, "libc_ver", lambda: ("", ""))
+    assert _memory.keep_temporaries_on_heap() is False
+
+
+@pytest.mark.parametrize("name", ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"])
+def test_a_users_own_malloc_setting_is_left_alone(monkeypatch, name):
+    monkeypatch.setattr(platform, "libc_ver", lambda: ("glibc", "2.36"))
+    monkeypatch.setenv(name, "1048576")
     assert _memory.keep_temporaries_on_heap() is False
