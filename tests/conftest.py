@@ -101,11 +101,16 @@ _CELL_TIMER = """\
 def _time_cells():  # a function, so that the chapters' namespace gains no names
     import json, os, time
 
-    def log(**entry):
-        with open(os.environ["COURSEKIT_CELL_LOG"], "a") as out:
-            out.write(json.dumps({"pid": os.getpid(), "time": time.time(), **entry}) + "\\n")
+    path = os.environ.get("COURSEKIT_CELL_LOG")
 
-    if os.environ.get("COURSEKIT_CELL_LOG"):
+    def log(**entry):
+        try:  # a diagnostic: it must never put a traceback into a chapter's output
+            with open(path, "a") as out:
+                out.write(json.dumps({"pid": os.getpid(), "time": time.time(), **entry}) + "\\n")
+        except Exception:
+            pass
+
+    if path:
         log(event="start")
         get_ipython().events.register(
             "pre_run_cell", lambda info: log(event="cell", source=info.raw_cell.strip()[:60]))
@@ -125,10 +130,12 @@ def _warn_of_slow_chapters(build_log, cell_log):
 
     chapters = re.findall(r"([^\s/]+\.md): Executed notebook in ([\d.]+) seconds", build_log)
     kernels = {}  # pid: entries, in the order the kernels started (one per chapter, in turn)
-    if cell_log.exists():
+    try:
         for line in cell_log.read_text().splitlines():
             entry = json.loads(line)
             kernels.setdefault(entry["pid"], []).append(entry)
+    except (OSError, ValueError, KeyError):  # no log, or a line cut short by a killed kernel
+        kernels = {}
     runs = list(kernels.values()) if len(kernels) == len(chapters) else [None] * len(chapters)
     for (page, seconds), entries in zip(chapters, runs):
         if float(seconds) <= SLOW_CHAPTER_SECONDS:
