@@ -240,11 +240,11 @@ def _correlate(x, w, b, stride, padding, layout=None):
     if columns.ndim == 3 and columns.shape[1] != w[0].size:
         # The strip layout: kernel row a reads the strips a padded row further on, as a view.
         # One product per kernel row, summed.
-        length = out_rows * (columns.shape[2] // (out_rows + k_rows - 1))
+        length, shifts = _strip_geometry(columns.shape[2], out_rows, k_rows)
         rows_of_w = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(k_rows, n_filters, -1)
         out = np.matmul(rows_of_w[0], columns[:, :, :length])
         term = np.empty_like(out)
-        for a, shift in _kernel_row_shifts(columns.shape[2], out_rows, k_rows):
+        for a, shift in enumerate(shifts[1:], start=1):
             out += np.matmul(rows_of_w[a], columns[:, :, shift:shift + length], out=term)
         if b is not None:
             out += b[None, :, None]
@@ -274,22 +274,22 @@ def _weight_gradient(grad, columns, w_shape):
         pixels = grad.transpose(0, 2, 3, 1).reshape(-1, n_filters)
         return (pixels.T @ columns).reshape(n_filters, k_rows, k_cols, channels).transpose(0, 3, 1, 2)
     if columns.shape[1] != channels * k_rows * k_cols:  # strip layout: a product per kernel row
-        out_rows = grad.shape[2]
-        length = out_rows * (columns.shape[2] // (out_rows + k_rows - 1))
+        length, shifts = _strip_geometry(columns.shape[2], grad.shape[2], k_rows)
         wide = _widen(grad, length)
         grad_w = np.empty((n_filters, channels, k_rows, k_cols), dtype=np.result_type(grad, columns))
-        for a, shift in [(0, 0), *_kernel_row_shifts(columns.shape[2], out_rows, k_rows)]:
+        for a, shift in enumerate(shifts):
             strips = columns[:, :, shift:shift + length].transpose(0, 2, 1)
             grad_w[:, :, a] = np.matmul(wide, strips).sum(axis=0).reshape(n_filters, channels, k_cols)
         return grad_w
     return np.matmul(_widen(grad, columns.shape[2]), columns.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
 
 
-def _kernel_row_shifts(span, out_rows, k_rows):
-    """``(a, shift)`` for kernel rows a = 1 .. kH - 1 of the strip layout, whose strips are `span`
-    entries long: row a of every window starts ``shift = a * padded width`` entries further on."""
+def _strip_geometry(span, out_rows, k_rows):
+    """For the strip layout, whose strips are `span` entries long: the length of each kernel
+    row's view (H_out padded rows), and where the view of each kernel row a starts
+    (``a * padded width`` entries on)."""
     padded_width = span // (out_rows + k_rows - 1)
-    return [(a, a * padded_width) for a in range(1, k_rows)]
+    return out_rows * padded_width, [a * padded_width for a in range(k_rows)]
 
 
 def _widen(grad, length):
