@@ -237,8 +237,8 @@ def _correlate(x, w, b, stride, padding, layout=None):
     """
     columns, (out_rows, out_cols) = _im2col(x, w.shape[2:], stride, padding, layout)
     n_filters, k_rows = len(w), w.shape[2]
-    if columns.ndim == 3 and columns.shape[1] != w[0].size:
-        # The strip layout: kernel row a reads the strips a padded row further on, as a view.
+    if columns.ndim == 3 and columns.shape[2] != out_rows * out_cols:
+        # The strip layout (with a 1 x 1 kernel it is the compact one): kernel row a reads the strips a padded row further on, as a view.
         # One product per kernel row, summed.
         length, shifts = _strip_geometry(columns.shape[2], out_rows, k_rows)
         rows_of_w = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(k_rows, n_filters, -1)
@@ -259,8 +259,7 @@ def _correlate(x, w, b, stride, padding, layout=None):
     out = np.matmul(w.reshape(len(w), -1), columns)
     if b is not None:
         out += b[None, :, None]
-    # In the row layout (see _im2col) each output row carries junk entries past out_cols.
-    return out.reshape(len(x), len(w), out_rows, -1)[..., :out_cols], columns
+    return out.reshape(len(x), len(w), out_rows, out_cols), columns
 
 
 def _weight_gradient(grad, columns, w_shape):
@@ -273,7 +272,7 @@ def _weight_gradient(grad, columns, w_shape):
     if columns.ndim == 2:  # pixel layout: (pixels, kH * kW * C_in), a tap's channels last
         pixels = grad.transpose(0, 2, 3, 1).reshape(-1, n_filters)
         return (pixels.T @ columns).reshape(n_filters, k_rows, k_cols, channels).transpose(0, 3, 1, 2)
-    if columns.shape[1] != channels * k_rows * k_cols:  # strip layout: a product per kernel row
+    if columns.shape[2] != grad.shape[2] * grad.shape[3]:  # strip layout: a product per kernel row
         length, shifts = _strip_geometry(columns.shape[2], grad.shape[2], k_rows)
         wide = _widen(grad, length)
         grad_w = np.empty((n_filters, channels, k_rows, k_cols), dtype=np.result_type(grad, columns))
@@ -281,7 +280,8 @@ def _weight_gradient(grad, columns, w_shape):
             strips = columns[:, :, shift:shift + length].transpose(0, 2, 1)
             grad_w[:, :, a] = np.matmul(wide, strips).sum(axis=0).reshape(n_filters, channels, k_cols)
         return grad_w
-    return np.matmul(_widen(grad, columns.shape[2]), columns.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
+    pixels = grad.reshape(len(grad), n_filters, -1)
+    return np.matmul(pixels, columns.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
 
 
 def _strip_geometry(span, out_rows, k_rows):
@@ -293,15 +293,13 @@ def _strip_geometry(span, out_rows, k_rows):
 
 
 def _widen(grad, length):
-    """An (N, C, H_out, W_out) gradient laid out like columns of `length` entries per image.
+    """An (N, C, H_out, W_out) gradient laid out like the strip layout's views of `length`
+    entries per image.
 
-    The compact layout (``length == H_out * W_out``) is a reshape. The row and strip
-    layouts of :func:`_im2col` have ``length // H_out`` entries per output row, the ones past
-    ``W_out`` junk windows that straddle two rows; their gradient is zero.
+    Those have ``length // H_out`` entries per output row (the padded width), the ones
+    past ``W_out`` junk windows that straddle two rows; their gradient is zero.
     """
     n_images, channels, out_rows, out_cols = grad.shape
-    if length == out_rows * out_cols:
-        return grad.reshape(n_images, channels, length)
     wide = np.zeros((n_images, channels, out_rows, length // out_rows), dtype=grad.dtype)
     wide[..., :out_cols] = grad
     return wide.reshape(n_images, channels, length)
@@ -360,24 +358,28 @@ def _windows(size, stride, out_shape):
             yield (a, b), (..., slice(a, a + row_span, stride_r), slice(b, b + col_span, stride_c))
 
 
-#: At stride 1, :func:`_im2col` picks the pixel layout when the row layout's runs are at most
-#: this many times as long as the pixel layout's. Measured (pixel / row layout time, one thread):
-#: 0.75 at 0.4 times (64 channels of 8 x 8), 0.82 at 2.1 (the encoder-decoder's third
-#: convolution), 0.83 at 3.2 (LeNet's second, backward), 0.94-1.0 at 4.7 (LeNet's second),
-#: 1.22-1.35 from 11 on (the U-Net's larger maps). At stride 2 the compact layout always won.
-_PIXEL_LAYOUT_MAX_RUN_RATIO = 5
+#: At stride 1, :func:`_im2col` picks the pixel layout when an output map has at most this many
+#: times as many pixels as a window's kernel row has values (kW * C): there one product for the
+#: whole batch, and copies of long runs, beat a product per image. Measured, pixel / compact
+#: layout time on one thread of a forward pass, with the weight gradient where the call has one:
+#: 0.80 at 1.7 times (the encoder-decoder's third convolution, 9 x 9 maps of 16 channels), 0.92 at
+#: 2.7 (a U-Net input gradient, 16 x 16 of 32), 0.97-0.98 at 3.3 (LeNet's second), 1.01 at 5.3
+#: (16 x 16 of 16), 1.36 at 43 (32 x 32 of 8). At stride 2 the compact layout always won.
+_PIXEL_LAYOUT_MAX_RATIO = 5
 
-#: At stride 1, :func:`_im2col` picks the strip layout over the row layout when the row
-#: layout's columns would take more bytes than this. Measured, strip / row layout time on one
-#: thread: a forward pass 1.06-1.28 at 2.4-2.6 MB (the U-Net's first two convolutions), 0.93 at
-#: 5.3 MB, 0.62-0.67 at 10-19.5 MB (its decoder's last two); forward and backward 0.79-0.90 from
-#: 5 MB on; a U-Net epoch 0.87-0.95. Beyond the caches, the copy sets the time, not the product.
+#: At stride 1, :func:`_im2col` picks the strip layout when the compact layout's columns would
+#: take more bytes than this, beyond the caches, where the copy sets the time, not the product.
+#: Measured, strip / compact layout time on one thread, forward and weight gradient: 1.26 at
+#: 2.4 MB (the U-Net's second convolution), 0.80 at 9.4 MB and 0.76 at 19 MB (its decoder's); for
+#: the input gradients (a forward pass): 0.88 at 5.0 MB (LeNet's second), 0.90-1.05 at 4.7 MB,
+#: 1.00 at 9.4 MB.
 _STRIP_LAYOUT_MIN_BYTES = 4 << 20
 
 #: ...provided that each product sums over at least this many entries (C * kW): shallower
-#: products run far below the processor's speed. Measured, strip / row layout time of a
-#: forward pass beyond 4 MB: 1.6-1.9 at 3 (one channel, 3 wide: the radar batch), 1.4 at 5,
-#: 1.3 at 6, 1.16 at 9, 1.09 at 12, 0.97 at 18, 0.69-0.96 at 24.
+#: products run far below the processor's speed. Measured beyond 4 MB, against a since-removed
+#: layout whose products were as deep as the compact one's (strip / row layout time of a forward
+#: pass): 1.6-1.9 at 3 (one channel, 3 wide: the radar batch), 1.4 at 5, 1.3 at 6, 1.16 at 9,
+#: 1.09 at 12, 0.97 at 18, 0.69-0.96 at 24.
 _STRIP_LAYOUT_MIN_DEPTH = 16
 
 
@@ -386,52 +388,45 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
 
     Returns ``columns`` and (H_out, W_out). A matrix product of the weights with
     the columns is the cross-correlation, every filter at once. A strided view of
-    every window is copied once into the columns: no Python loop over pixels.
-    Four layouts, which :func:`_correlate` and :func:`_weight_gradient` tell apart
-    by shape; `layout` forces one, None picks:
+    every window is copied once into the columns, run by run (:func:`_copy_runs`):
+    no Python loop over pixels. Three layouts, which :func:`_correlate` and
+    :func:`_weight_gradient` tell apart by shape; `layout` forces one, None picks:
 
+    ``"compact"``
+        (N, C * kH * kW, H_out * W_out), one entry per window: the usual im2col,
+        a product per image. At stride 1 a tap's entries along an output row are
+        one run of the input.
     ``"pixels"``
         (N * H_out * W_out, kH * kW * C): a row per window, each tap's C channels
         side by side, so that one kernel row of a window (kW * C values) is one
         contiguous run of the image moved to channels-last (NHWC). One product
         serves the whole batch and gives the output NHWC in memory. Picked at
-        stride 1 for the deep, small maps of a network's later layers, where an
-        output row is short and a window's run long (:data:`_PIXEL_LAYOUT_MAX_RUN_RATIO`).
-    ``"rows"``
-        (N, C * kH * kW, H_out * W), at stride 1 only: every output row as wide
-        as the padded input row, so that each tap's entries are one contiguous run
-        of the input and the copy moves whole runs instead of W_out values at a
-        time (two to four times faster at the book's layer shapes). The
-        ``W - W_out`` extra entries per row are windows that wrap onto the next
-        row: their outputs are dropped (:func:`_correlate`) and their gradients
-        are zero (:func:`_widen`). Picked at stride 1 when it adds at most half as
-        many entries again.
+        stride 1 for the deep, small maps of a network's later layers
+        (:data:`_PIXEL_LAYOUT_MAX_RATIO`).
     ``"strips"``
-        (N, C * kW, H * W), at stride 1 only: the row layout's runs for the first
-        kernel row alone, each as long as the whole padded map. The runs of kernel
-        row a are then the same strips ``a * W`` entries further on, a view, so the
-        copy is about kH times smaller and :func:`_correlate` makes one product per
-        kernel row. Picked instead of the row layout when that one's columns would
-        outgrow the caches and the products are deep enough
+        (N, C * kW, H * W) for a padded map of H x W, at stride 1 only: for each
+        channel and kernel column, one run as long as the padded map,
+        so that every output row is as wide as a padded input row. The runs of
+        kernel row a are the same strips ``a * W`` entries further on, a view, so the
+        copy is kH times smaller than the compact layout's, and :func:`_correlate`
+        makes one product per kernel row. The ``W - W_out`` extra entries per row
+        are windows that wrap onto the next row: their outputs are dropped and
+        their gradients are zero (:func:`_widen`). Picked when the compact columns
+        would outgrow the caches and the products are deep enough
         (:data:`_STRIP_LAYOUT_MIN_BYTES`, :data:`_STRIP_LAYOUT_MIN_DEPTH`).
-    ``"compact"``
-        (N, C * kH * kW, H_out * W_out), one entry per window: otherwise.
     """
     (k_rows, k_cols), (stride_r, stride_c) = kernel_shape, stride
     n_images, channels, height, width = x.shape
     if layout is None:
         layout = "compact"
         if stride == (1, 1):
-            padded_width, out_cols = width + 2 * padding[1], width + 2 * padding[1] - k_cols + 1
-            row_run = (height + 2 * padding[0] - k_rows + 1) * padded_width
-            if row_run <= _PIXEL_LAYOUT_MAX_RUN_RATIO * channels * k_cols:
+            depth = channels * k_cols
+            out_pixels = (height + 2 * padding[0] - k_rows + 1) * (width + 2 * padding[1] - k_cols + 1)
+            if depth >= _STRIP_LAYOUT_MIN_DEPTH and \
+                    n_images * depth * k_rows * out_pixels * x.itemsize > _STRIP_LAYOUT_MIN_BYTES:
+                layout = "strips"
+            elif out_pixels <= _PIXEL_LAYOUT_MAX_RATIO * depth:
                 layout = "pixels"
-            elif 2 * padded_width <= 3 * out_cols:
-                layout = "rows"  # LeNet's 28-wide maps in 32
-                depth = channels * k_cols
-                if depth >= _STRIP_LAYOUT_MIN_DEPTH and \
-                        n_images * depth * k_rows * row_run * x.itemsize > _STRIP_LAYOUT_MIN_BYTES:
-                    layout = "strips"
     if layout == "pixels":
         return _im2col_pixels(x, kernel_shape, stride, padding)
     if padding[0] or padding[1]:
@@ -439,26 +434,22 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
     n_images, channels, height, width = x.shape
     out_rows = (height - k_rows) // stride_r + 1
     out_cols = (width - k_cols) // stride_c + 1
-    if layout in ("rows", "strips"):
+    if layout == "strips":
         if stride != (1, 1):
-            raise ValueError(f"The {layout} layout needs stride 1; got {stride}")
-        unfolded_rows = k_rows if layout == "rows" else 1
-        columns = _shifted_runs(np.ascontiguousarray(x), unfolded_rows, k_cols)
-        return columns.reshape(n_images, channels * unfolded_rows * k_cols, -1), (out_rows, out_cols)
+            raise ValueError(f"The strip layout needs stride 1; got {stride}")
+        columns = _strips(np.ascontiguousarray(x), k_rows, k_cols)
+        return columns.reshape(n_images, channels * k_cols, -1), (out_rows, out_cols)
+    if layout != "compact":
+        raise ValueError(f"Unknown layout {layout!r}")
     image_step, channel_step, row_step, col_step = x.strides  # in bytes
-    # The view of every window, already in the order of the columns:
-    # windows[n, c, a, b, i, j] = x[n, c, i * stride_r + a, j * stride_c + b].
+    # columns[n, c, a, b, i, j] = x[n, c, i * stride_r + a, j * stride_c + b], copied once.
     # Offset a and window i both step along rows, so both use the row stride.
-    windows = as_strided(
-        x,
-        shape=(n_images, channels, k_rows, k_cols, out_rows, out_cols),
-        strides=(image_step, channel_step, row_step, col_step,
-                 row_step * stride_r, col_step * stride_c),
-        writeable=False,
-    )
-    # Copied into a fresh C-ordered array: the one copy im2col makes.
-    columns = np.empty(windows.shape, dtype=x.dtype)
-    np.copyto(columns, windows)
+    strides = (image_step, channel_step, row_step, col_step, row_step * stride_r)
+    columns = np.empty((n_images, channels, k_rows, k_cols, out_rows, out_cols), dtype=x.dtype)
+    if stride_c == 1 and x.flags.c_contiguous:  # each output row's windows read one run
+        _copy_runs(x, strides, columns)
+    else:
+        np.copyto(columns, as_strided(x, columns.shape, strides + (col_step * stride_c,), writeable=False))
     columns = columns.reshape(n_images, channels * k_rows * k_cols, out_rows * out_cols)
     return columns, (out_rows, out_cols)
 
@@ -478,33 +469,45 @@ def _im2col_pixels(x, kernel_shape, stride, padding):
     out_rows = (height + 2 * pad_r - k_rows) // stride_r + 1
     out_cols = (width + 2 * pad_c - k_cols) // stride_c + 1
     image_step, row_step, col_step, channel_step = framed.strides  # in bytes
-    # windows[n, i, j, a, t] = framed[n, i * stride_r + a, j * stride_c + t // C, t % C]:
+    # columns[n, i, j, a, t] = framed[n, i * stride_r + a, j * stride_c + t // C, t % C]:
     # kernel row a of window (i, j), its kW pixels' channels one contiguous run.
-    windows = as_strided(framed, shape=(n_images, out_rows, out_cols, k_rows, k_cols * channels),
-                         strides=(image_step, row_step * stride_r, col_step * stride_c, row_step, channel_step),
-                         writeable=False)
-    columns = np.empty(windows.shape, dtype=x.dtype)
-    np.copyto(columns, windows)
+    columns = np.empty((n_images, out_rows, out_cols, k_rows, k_cols * channels), dtype=x.dtype)
+    _copy_runs(framed, (image_step, row_step * stride_r, col_step * stride_c, row_step), columns)
     return columns.reshape(n_images * out_rows * out_cols, k_rows * k_cols * channels), (out_rows, out_cols)
 
 
-def _shifted_runs(x, k_rows, k_cols):
-    """``runs[n, c, a, b, t] = x[n, c].flat[a * W + b + t]`` for a < `k_rows`, b < `k_cols` and
-    t < ``(H - k_rows + 1) * W``: the runs of :func:`_im2col`'s row and strip layouts.
+def _strips(x, k_rows, k_cols):
+    """``strips[n, c, b, t] = x[n, c].flat[b + t]`` for b < `k_cols` and t < ``(H - k_rows + 1) * W``:
+    :func:`_im2col`'s strip layout, as (N, C, kW, length).
 
-    `x` is a C-ordered (N, C, H, W) map. The last run stops ``k_cols - 1`` entries short
-    of the end of the map; those entries, which only junk windows read, are zero.
+    `x` is a C-ordered (N, C, H, W) map. Kernel row a reads the same strips ``a * W``
+    entries further on, up to ``k_rows - 1`` rows past `length`: the strips reach to the end
+    of the map, and its last ``k_cols - 1`` entries, which only junk windows read, are zero.
     """
     n_images, channels, height, width = x.shape
-    image_step, channel_step, row_step, col_step = x.strides  # in bytes
-    length = (height - k_rows + 1) * width
+    image_step, channel_step, _, col_step = x.strides  # in bytes
+    length = height * width
     run = length - (k_cols - 1)
-    runs = as_strided(x, shape=(n_images, channels, k_rows, k_cols, run),
-                      strides=(image_step, channel_step, row_step, col_step, col_step), writeable=False)
-    columns = np.empty((n_images, channels, k_rows, k_cols, length), dtype=x.dtype)
-    columns[..., :run] = runs
-    columns[..., run:] = 0
-    return columns
+    strips = np.empty((n_images, channels, k_cols, length), dtype=x.dtype)
+    _copy_runs(x, (image_step, channel_step, col_step), strips, run)
+    strips[..., run:] = 0
+    return strips
+
+
+def _copy_runs(source, strides, out, run=None):
+    """Fill `out` (C-ordered, (..., L)) with runs of C-ordered `source`: ``out[idx][:run]``
+    gets the `run` (default L) consecutive entries of `source` that start ``sum(idx * strides)``
+    bytes into it, for every index ``idx`` of ``out.shape[:-1]``; runs may overlap.
+
+    Each run is copied as one opaque block of bytes (a NumPy void scalar). Copying a
+    strided view entry by entry instead pays NumPy's per-run overhead on short runs: the
+    pixel layout's runs of 30 values at LeNet's second convolution copied in 78 us that
+    way against 36 us as blocks.
+    """
+    run = out.shape[-1] if run is None else run
+    block = np.dtype((np.void, run * out.itemsize))
+    runs = np.ndarray(out.shape[:-1], dtype=block, buffer=source, strides=strides)
+    np.copyto(np.ndarray(out.shape[:-1], dtype=block, buffer=out, strides=out.strides[:-1]), runs)
 
 
 def _col2im(columns, x_shape, kernel_shape, stride, padding):

@@ -110,6 +110,39 @@ def test_conv2d_reads_inputs_of_any_memory_layout(view):
                                    _loops_with_pairs(x, w, stride, padding), atol=1e-12)
 
 
+def _read_only(x):
+    x = np.array(x)
+    x.flags.writeable = False
+    return x
+
+
+@pytest.mark.parametrize("layout", ["compact", "pixels", "strips"])
+@pytest.mark.parametrize("view", [
+    lambda x: x.transpose(0, 1, 3, 2),
+    lambda x: x[:, :, ::-1, ::2],
+    lambda x: x[::2, 1:],
+    np.asfortranarray,
+    _read_only,
+    lambda x: np.round(x * 10).astype(np.int64),
+    lambda x: x.astype(np.float32),
+])
+def test_every_layout_copies_its_windows_from_any_input(layout, view):
+    """Each layout copies its windows as runs of bytes taken straight from the (framed)
+    input: a wrong stride, a run taken from a view instead of its base, or a run of the
+    wrong length in another dtype would read the wrong pixels."""
+    from coursekit import conv
+
+    rng = np.random.default_rng(13)
+    x = view(rng.normal(size=(4, 3, 9, 10)))
+    w = rng.normal(size=(2, x.shape[1], 3, 2)).astype(x.dtype)
+    tolerance = 1e-4 if x.dtype == np.float32 else 1e-12
+    for padding in [(0, 0), (1, 1), (2, 0)]:
+        out, _ = conv._correlate(x, w, None, (1, 1), padding, layout=layout)
+        np.testing.assert_allclose(out, _loops_with_pairs(x, w, (1, 1), padding), rtol=tolerance,
+                                   atol=tolerance, err_msg=f"{layout}, padding {padding}")
+        assert out.dtype == x.dtype
+
+
 # corr2d is conv2d on a batch of one, so SciPy, not corr2d, is the reference below.
 
 
@@ -468,7 +501,7 @@ def test_every_layout_of_the_columns_gives_the_same_outputs_and_gradients(n, c, 
     x, weights, b = rng.normal(size=(n, c, h, w)), rng.normal(size=(c_out, c, kh, kw)), rng.normal(size=c_out)
     expected = conv2d_reference(x, weights, b, stride=(sr, sc), padding=(pr, pc))
     grad = rng.normal(size=expected.shape)
-    layouts = ["compact", "pixels"] + (["rows", "strips"] if (sr, sc) == (1, 1) else [])
+    layouts = ["compact", "pixels"] + (["strips"] if (sr, sc) == (1, 1) else [])
     results = {}
     for layout in layouts:
         out, columns = conv._correlate(x, weights, b, (sr, sc), (pr, pc), layout=layout)
@@ -489,7 +522,7 @@ def test_every_layout_gives_the_weight_gradient_the_wider_dtype():
     x, weights = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(4, 3, 3, 3))
     grad = rng.integers(-3, 4, size=(2, 4, 6, 6))
     results = {}
-    for layout in ("compact", "pixels", "rows", "strips"):
+    for layout in ("compact", "pixels", "strips"):
         _, columns = conv._correlate(x, weights, None, (1, 1), (1, 1), layout=layout)
         results[layout] = conv._weight_gradient(grad, columns, weights.shape)
         assert results[layout].dtype == np.float64, layout
@@ -509,34 +542,40 @@ def _windows_of(x, kernel, stride, padding):
     return windows
 
 
-def test_the_layout_is_picked_by_the_lengths_of_the_runs_it_copies():
-    """Pixels for deep, small maps at stride 1; rows for wide ones, strips once rows would take over
-    4 MB with products at least 16 deep; compact where rows waste too much or at stride 2."""
+def test_the_layout_is_picked_by_map_size_depth_and_bytes():
+    """Strips once the compact columns would take over 4 MiB with products at least 16 deep;
+    else pixels for maps of at most 5 times as many pixels as a window row has values;
+    compact otherwise, and always at other strides."""
     from coursekit import conv
 
-    def layout(x_shape, w_shape, stride=(1, 1), padding=(0, 0)):
-        columns, (out_rows, out_cols) = conv._im2col(np.zeros(x_shape, dtype=np.float32), w_shape[2:], stride,
+    def layout(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dtype=np.float32):
+        columns, (out_rows, out_cols) = conv._im2col(np.zeros(x_shape, dtype=dtype), w_shape[2:], stride,
                                                      padding)
         if columns.ndim == 2:
             return "pixels"
-        if columns.shape[1] != x_shape[1] * w_shape[2] * w_shape[3]:
-            return "strips"
-        return "compact" if columns.shape[2] == out_rows * out_cols else "rows"
+        return "compact" if columns.shape[2] == out_rows * out_cols else "strips"
 
-    assert layout((16, 6, 14, 14), (16, 6, 5, 5)) == "pixels"                  # LeNet's second: 140 vs 30
-    assert layout((8, 16, 9, 9), (32, 16, 3, 3), padding=(1, 1)) == "pixels"   # 99 vs 48
-    assert layout((8, 8, 32, 32), (16, 8, 3, 3), padding=(1, 1)) == "rows"     # 1088 vs 24; 2.5 MB
-    assert layout((8, 16, 32, 32), (16, 16, 3, 3), padding=(1, 1)) == "strips"  # 5.0 MB as rows
-    assert layout((8, 16, 64, 64), (8, 16, 3, 3), padding=(1, 1)) == "strips"   # the U-Net's last: 19.5 MB
-    assert layout((64, 1, 136, 136), (8, 1, 3, 3)) == "rows"                  # 42 MB, but products 3 deep
-    assert layout((32, 5, 68, 68), (8, 5, 3, 3), padding=(1, 1)) == "rows"    # 15 deep
+    assert layout((16, 6, 14, 14), (16, 6, 5, 5)) == "pixels"                  # LeNet's second: 100 vs 30
+    assert layout((8, 16, 9, 9), (32, 16, 3, 3), padding=(1, 1)) == "pixels"   # 81 vs 48
+    assert layout((1, 4, 8, 12), (1, 4, 3, 3)) == "pixels"                     # 6 * 10 vs 12: 5 times, just
+    assert layout((1, 4, 9, 11), (1, 4, 3, 3)) == "compact"                    # 7 * 9 vs 12
+    assert layout((1, 4, 8, 10), (1, 4, 3, 3), padding=(0, 1)) == "pixels"     # padding counts: 6 * 10
+    assert layout((1, 4, 8, 10), (1, 4, 3, 3), padding=(1, 1)) == "compact"    # 8 * 10
+    assert layout((8, 8, 32, 32), (16, 8, 3, 3), padding=(1, 1)) == "compact"  # 1024 vs 24; 2.4 MB
+    assert layout((8, 16, 32, 32), (16, 16, 3, 3), padding=(1, 1)) == "strips"  # 4.7 MB
+    assert layout((16, 16, 10, 10), (6, 16, 5, 5), padding=(4, 4)) == "strips"  # LeNet's input gradient: 5.0 MB
+    assert layout((8, 16, 64, 64), (8, 16, 3, 3), padding=(1, 1)) == "strips"   # the U-Net's last: 19 MB
+    assert layout((64, 1, 136, 136), (8, 1, 3, 3)) == "compact"               # 41 MB, but products 3 deep
+    assert layout((32, 5, 68, 68), (8, 5, 3, 3), padding=(1, 1)) == "compact"  # 15 deep
     assert layout((32, 4, 68, 68), (8, 4, 4, 4)) == "strips"                  # 16 deep: just enough
-    assert layout((32, 6, 68, 68), (8, 6, 3, 3), padding=(1, 1)) == "strips"  # 18 deep
-    assert layout((16, 1, 28, 28), (6, 1, 5, 5), padding=(2, 2)) == "rows"     # LeNet's first: 28 of 32
-    assert layout((1, 1, 40, 40), (1, 1, 21, 21)) == "compact"                 # 20 of 40 wide: too much junk
-    assert layout((1, 1, 30, 30), (1, 1, 11, 11)) == "rows"                    # 20 of 30: just enough
-    assert layout((1, 1, 31, 31), (1, 1, 12, 12)) == "compact"                 # 20 of 31: just too little
+    # 4 MiB exactly stays compact, a byte more is strips; float64 columns take twice the bytes.
+    assert layout((1, 8, 256, 257), (1, 8, 1, 2)) == "compact"                 # 8 * 2 * 256 * 256 * 4 B
+    assert layout((1, 8, 256, 258), (1, 8, 1, 2)) == "strips"
+    assert layout((1, 8, 256, 129), (1, 8, 1, 2), dtype=np.float64) == "compact"
+    assert layout((1, 8, 256, 130), (1, 8, 1, 2), dtype=np.float64) == "strips"
+    assert layout((1, 5, 256, 300), (1, 5, 1, 3)) == "compact"                 # 15 deep
     assert layout((8, 32, 16, 16), (32, 32, 2, 2), stride=(2, 2)) == "compact"
+    assert layout((8, 32, 32, 32), (8, 32, 3, 3), stride=(2, 2), padding=(1, 1)) == "compact"  # 9.4 MB, stride 2
 
 
 def test_col2im_adds_every_window_back_by_hand():
