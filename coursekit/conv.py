@@ -239,8 +239,8 @@ def _correlate(x, w, b, stride, padding, layout=None):
     columns, (out_rows, out_cols) = _im2col(x, w.shape[2:], stride, padding, layout)
     n_filters, k_rows = len(w), w.shape[2]
     if columns.ndim == 3 and columns.shape[2] != out_rows * out_cols:
-        # The strip layout (with a 1 x 1 kernel it is the compact one): kernel row a reads the strips a padded row further on, as a view.
-        # One product per kernel row, summed.
+        # The strip layout (with a 1 x 1 kernel it is the compact one): kernel row a reads the
+        # strips a padded row further on, as a view. One product per kernel row, summed.
         length, shifts = _strip_geometry(columns.shape[2], out_rows, k_rows)
         rows_of_w = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(k_rows, n_filters, -1)
         out = np.matmul(rows_of_w[0], columns[:, :, :length])
@@ -438,8 +438,8 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
     if layout == "strips":
         if stride != (1, 1):
             raise ValueError(f"The strip layout needs stride 1; got {stride}")
-        columns = _strips(np.ascontiguousarray(x), k_rows, k_cols)
-        return columns.reshape(n_images, channels * k_cols, -1), (out_rows, out_cols)
+        columns = _strips(np.ascontiguousarray(x), k_cols)
+        return columns.reshape(n_images, channels * k_cols, height * width), (out_rows, out_cols)
     if layout != "compact":
         raise ValueError(f"Unknown layout {layout!r}")
     image_step, channel_step, row_step, col_step = x.strides  # in bytes
@@ -477,13 +477,13 @@ def _im2col_pixels(x, kernel_shape, stride, padding):
     return columns.reshape(n_images * out_rows * out_cols, k_rows * k_cols * channels), (out_rows, out_cols)
 
 
-def _strips(x, k_rows, k_cols):
-    """``strips[n, c, b, t] = x[n, c].flat[b + t]`` for b < `k_cols` and t < ``(H - k_rows + 1) * W``:
-    :func:`_im2col`'s strip layout, as (N, C, kW, length).
+def _strips(x, k_cols):
+    """``strips[n, c, b, t] = x[n, c].flat[b + t]`` for b < `k_cols` and t < ``H * W - (k_cols - 1)``:
+    :func:`_im2col`'s strip layout, as (N, C, kW, H * W).
 
-    `x` is a C-ordered (N, C, H, W) map. Kernel row a reads the same strips ``a * W``
-    entries further on, up to ``k_rows - 1`` rows past `length`: the strips reach to the end
-    of the map, and its last ``k_cols - 1`` entries, which only junk windows read, are zero.
+    `x` is a C-ordered (N, C, H, W) map. Kernel row a reads the strips ``a * W`` entries
+    further on (:func:`_strip_geometry`), which is why they reach to the end of the map.
+    The last ``k_cols - 1`` entries of every strip, which only junk windows read, are zero.
     """
     n_images, channels, height, width = x.shape
     image_step, channel_step, _, col_step = x.strides  # in bytes
