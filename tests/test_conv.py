@@ -560,6 +560,7 @@ def test_the_layout_is_picked_by_map_size_depth_and_bytes():
     assert layout((1, 4, 8, 12), (1, 4, 3, 3)) == "pixels"                     # 6 * 10 vs 12: 5 times, just
     assert layout((1, 4, 9, 11), (1, 4, 3, 3)) == "compact"                    # 7 * 9 vs 12
     assert layout((1, 4, 8, 10), (1, 4, 3, 3), padding=(0, 1)) == "pixels"     # padding counts: 6 * 10
+    assert layout((1, 4, 6, 12), (1, 4, 3, 3), padding=(1, 0)) == "pixels"     # on both sides: 6 * 10
     assert layout((1, 4, 8, 10), (1, 4, 3, 3), padding=(1, 1)) == "compact"    # 8 * 10
     assert layout((8, 8, 32, 32), (16, 8, 3, 3), padding=(1, 1)) == "compact"  # 1024 vs 24; 2.4 MB
     assert layout((8, 16, 32, 32), (16, 16, 3, 3), padding=(1, 1)) == "strips"  # 4.7 MB
