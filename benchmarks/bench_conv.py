@@ -5,7 +5,8 @@ filters of 3x3, as in a first layer on SVRIMG data; and the layer shapes of the
 book's two networks: LeNet's two convolutions on a batch of 16 digits, and the
 encoder-decoder's three encoder convolutions on a batch of 8 crops of 81 pixels.
 Every ratio is the median of interleaved pairs; the layer shapes are timed with
-one thread on each side (timing.one_thread says why).
+one thread on each side (timing.one_thread says why), in blocks of 10 calls
+(timing.versus_torch says why).
 """
 
 import contextlib
@@ -15,7 +16,7 @@ from scipy import signal
 
 from coursekit.conv import conv2d
 
-from .timing import interleaved, one_thread, pairs_note
+from .timing import interleaved, one_thread, pairs_note, versus_torch
 
 # name: (input shape, weight shape, padding)
 SHAPES = {
@@ -59,13 +60,13 @@ def run():
             np.testing.assert_allclose(conv2d(x, w, padding=padding),
                                        torch.nn.functional.conv2d(xt, wt, padding=padding).numpy(),
                                        rtol=1e-4, atol=2e-3)
-            result = interleaved(lambda: conv2d(x, w, padding=padding),
-                                 lambda: torch.nn.functional.conv2d(xt, wt, padding=padding),
-                                 pairs=15 if name == "radar" else 41)
+            ours, theirs = (lambda: conv2d(x, w, padding=padding),
+                            lambda: torch.nn.functional.conv2d(xt, wt, padding=padding))
+            result, timing = versus_torch(ours, theirs, layer=name != "radar")
             threads_note = f"torch {torch.get_num_threads()} thread(s)"
         figures.append({
             "name": "conv2d_vs_torch" if name == "radar" else f"conv2d_vs_torch_{name}",
             "value": result["ratio"], "target": "<= 1", "unit": "x torch time",
-            "note": f"{x_shape} * {w_shape}; {pairs_note(result)}; {threads_note}",
+            "note": f"{x_shape} * {w_shape}; {timing}; {threads_note}",
         })
     return figures

@@ -5,7 +5,8 @@ maps of a first layer with 8 filters on 64 radar images), and the pooling shapes
 of the book's networks: LeNet's 2x2 pools on a batch of 16 digits, and the
 encoder-decoder's 3x3 pools on a batch of 8 crops of 81 pixels. Every ratio is
 the median of interleaved pairs; the layer shapes are timed with one thread on
-each side (timing.one_thread says why).
+each side (timing.one_thread says why), in blocks of 10 calls (timing.versus_torch
+says why).
 """
 
 import contextlib
@@ -14,7 +15,7 @@ import numpy as np
 
 from coursekit.pooling import max_pool2d
 
-from .timing import interleaved, one_thread, pairs_note
+from .timing import interleaved, one_thread, pairs_note, versus_torch
 
 # name: (input shape, pool size)
 SHAPES = {
@@ -58,12 +59,12 @@ def run():
         threads = contextlib.nullcontext() if name == "radar" else one_thread(torch)
         with torch.no_grad(), threads:
             np.testing.assert_array_equal(max_pool2d(x, size), torch.nn.functional.max_pool2d(xt, size).numpy())
-            result = interleaved(lambda: max_pool2d(x, size), lambda: torch.nn.functional.max_pool2d(xt, size),
-                                 pairs=15 if name == "radar" else 41)
+            ours, theirs = lambda: max_pool2d(x, size), lambda: torch.nn.functional.max_pool2d(xt, size)
+            result, timing = versus_torch(ours, theirs, layer=name != "radar")
             threads_note = f"torch {torch.get_num_threads()} thread(s)"
         figures.append({
             "name": "max_pool2d_vs_torch" if name == "radar" else f"max_pool2d_vs_torch_{name}",
             "value": result["ratio"], "target": "<= 1", "unit": "x torch time",
-            "note": f"{shape}, {size}x{size}; {pairs_note(result)}; {threads_note}",
+            "note": f"{shape}, {size}x{size}; {timing}; {threads_note}",
         })
     return figures
