@@ -26,9 +26,9 @@ def interleaved(candidate, reference, pairs=7, warmup=1, calls=1):
     Each side of a pair is a block of `calls` consecutive calls. For a function that
     takes a fraction of a millisecond, single calls alternating with another
     library's measure how much each evicts the other's data and code from the
-    caches: a convolution on LeNet's second layer took 215 us a call run after
-    itself and 275 us run after torch's, and torch's 219 and 261 us. A block pays
-    that once rather than at every call.
+    caches: in one run, a convolution on LeNet's second layer took 215 us a call
+    after itself and 275 us after torch's, and torch's 219 and 261 us. A block
+    pays that once rather than at every call.
 
     Returns ``{"ratio": median of candidate/reference over the pairs, "pairs": n,
     "calls": calls per block, "candidate": median seconds per call, "reference":
@@ -66,7 +66,7 @@ LAYER_CALLS = 10
 def versus_torch(candidate, reference, layer):
     """Time a call against torch's; return the result of :func:`interleaved` and a note.
 
-    A whole batch (`layer` false: tens of milliseconds a call) is timed call by call,
+    A whole batch (`layer` false: over 10 ms a call) is timed call by call in
     15 pairs. A layer-sized call is timed in 41 pairs of blocks of :data:`LAYER_CALLS`
     calls, and also call by call: the block ratio is the figure, and the note keeps
     the single-call ratio, which includes the cost of the caches the other library's

@@ -569,7 +569,7 @@ def test_the_layout_is_picked_by_map_size_depth_and_bytes():
     assert layout((64, 1, 136, 136), (8, 1, 3, 3)) == "compact"               # 41 MB, but products 3 deep
     assert layout((32, 5, 68, 68), (8, 5, 3, 3), padding=(1, 1)) == "compact"  # 15 deep
     assert layout((32, 4, 68, 68), (8, 4, 4, 4)) == "strips"                  # 16 deep: just enough
-    # 4 MiB exactly stays compact, a byte more is strips; float64 columns take twice the bytes.
+    # Columns of exactly 4 MiB stay compact, a row more is strips; float64 entries take twice the bytes.
     assert layout((1, 8, 256, 257), (1, 8, 1, 2)) == "compact"                 # 8 * 2 * 256 * 256 * 4 B
     assert layout((1, 8, 256, 258), (1, 8, 1, 2)) == "strips"
     assert layout((1, 8, 256, 129), (1, 8, 1, 2), dtype=np.float64) == "compact"
