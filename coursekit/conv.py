@@ -122,8 +122,10 @@ def _padded(x, padding, value=0):
     height, width = x.shape[-2:]
     shape = x.shape[:-2] + (height + 2 * pad_rows, width + 2 * pad_cols)
     fill = np.asarray(value)[()]  # a NumPy scalar, cast the way np.pad casts it
-    # Zeros come from calloc, faster than writing them (25-35% at the book's layer shapes).
-    out = np.zeros(shape, dtype=x.dtype) if fill == 0 else np.full(shape, fill, dtype=x.dtype)
+    # Zeros come from calloc, faster than writing them (25-35% at the book's layer shapes);
+    # -0.0 is written, as np.pad writes it.
+    zeros = fill == 0 and not np.signbit(fill)
+    out = np.zeros(shape, dtype=x.dtype) if zeros else np.full(shape, fill, dtype=x.dtype)
     out[..., pad_rows : pad_rows + height, pad_cols : pad_cols + width] = x
     return out
 

@@ -319,11 +319,14 @@ def test_pad2d_pads_with_minus_infinity_for_max_pooling():
     assert np.isneginf(padded).sum() == 16 - 4 and np.all(padded[0, 0, 1:3, 1:3] == 0)
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float32, np.float64])
-@pytest.mark.parametrize("padding, value", [(1, 0), ((2, 0), 5), ((0, 3), -7), (2, -np.inf)])
+_PAD_CASES = [(dtype, padding, value)
+              for dtype in (np.uint8, np.int64, np.float32, np.float64)
+              for padding, value in [(1, 0), ((2, 0), 5), ((0, 3), -7), (2, -np.inf), (1, -0.0), (1, np.nan)]
+              if np.issubdtype(dtype, np.floating) or np.isfinite(value)]
+
+
+@pytest.mark.parametrize("dtype, padding, value", _PAD_CASES)
 def test_pad2d_matches_numpy_pad(dtype, padding, value):
-    if value == -np.inf and not np.issubdtype(dtype, np.floating):
-        return
     x = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5).astype(dtype)
     rows, cols = (padding, padding) if isinstance(padding, int) else padding
     widths = [(0, 0), (0, 0), (rows, rows), (cols, cols)]
@@ -331,6 +334,7 @@ def test_pad2d_matches_numpy_pad(dtype, padding, value):
     padded = pad2d(x, padding, value=value)
     assert padded.dtype == expected.dtype
     np.testing.assert_array_equal(padded, expected)
+    np.testing.assert_array_equal(np.signbit(padded), np.signbit(expected))  # -0.0 stays -0.0
 
 
 # --- classic kernels ------------------------------------------------------------------
