@@ -251,7 +251,7 @@ def _correlate(x, w, b, stride, padding, layout=None):
             out += np.matmul(rows_of_w[a], columns[:, :, shift:shift + length], out=term)
         if b is not None:
             out += b[None, :, None]
-        return out.reshape(len(x), n_filters, out_rows, -1)[..., :out_cols], columns
+        return out.reshape(len(x), n_filters, out_rows, length // out_rows)[..., :out_cols], columns
     if columns.ndim == 2:
         # The pixel layout: one product for the whole batch, whose rows are the output's pixels
         # and columns its channels. The result is NHWC in memory, returned as an NCHW view.
@@ -283,7 +283,7 @@ def _weight_gradient(grad, columns, w_shape):
             strips = columns[:, :, shift:shift + length].transpose(0, 2, 1)
             grad_w[:, :, a] = np.matmul(wide, strips).sum(axis=0).reshape(n_filters, channels, k_cols)
         return grad_w
-    pixels = grad.reshape(len(grad), n_filters, -1)
+    pixels = grad.reshape(len(grad), n_filters, grad.shape[2] * grad.shape[3])
     return np.matmul(pixels, columns.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
 
 
@@ -370,12 +370,14 @@ def _windows(size, stride, out_shape):
 #: (16 x 16 of 16), 1.36 at 43 (32 x 32 of 8). At stride 2 the compact layout always won.
 _PIXEL_LAYOUT_MAX_RATIO = 5
 
-#: At stride 1, :func:`_im2col` picks the strip layout when the compact layout's columns would
-#: take more bytes than this, beyond the caches, where the copy sets the time, not the product.
-#: Measured, strip / compact layout time on one thread, forward and weight gradient: 1.26 at
-#: 2.4 MB (the U-Net's second convolution), 0.80 at 9.4 MB and 0.76 at 19 MB (its decoder's); for
-#: the input gradients (a forward pass): 0.88 at 5.0 MB (LeNet's second), 0.90-1.05 at 4.7 MB,
-#: 1.00 at 9.4 MB.
+#: At stride 1, for maps too large for the pixel layout, :func:`_im2col` picks the strip layout
+#: when the compact layout's columns would take more bytes than this, beyond the caches, where
+#: the copy sets the time, not the product. Measured, strip / compact layout time on one thread,
+#: forward and weight gradient: 1.26 at 2.4 MB (the U-Net's second convolution), 0.80 at 9.4 MB
+#: and 0.76 at 19 MB (its decoder's); for the input gradients (a forward pass): 0.90-1.05 at
+#: 4.7 MB, 1.00 at 9.4 MB. Small maps stay with pixels however large the batch: at 64 maps of
+#: 8 x 8 in 64 channels (9.4 MB) strips took 1.44 times as long as pixels, forward and weight
+#: gradient.
 _STRIP_LAYOUT_MIN_BYTES = 4 << 20
 
 #: ...provided that each product sums over at least this many entries (C * kW): shallower
@@ -414,8 +416,9 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
         copy is kH times smaller than the compact layout's, and :func:`_correlate`
         makes one product per kernel row. The ``W - W_out`` extra entries per row
         are windows that wrap onto the next row: their outputs are dropped and
-        their gradients are zero (:func:`_widen`). Picked when the compact columns
-        would outgrow the caches and the products are deep enough
+        their gradients are zero (:func:`_widen`). Picked, for maps too large for
+        pixels, when the compact columns would outgrow the caches and the products
+        are deep enough
         (:data:`_STRIP_LAYOUT_MIN_BYTES`, :data:`_STRIP_LAYOUT_MIN_DEPTH`).
     """
     (k_rows, k_cols), (stride_r, stride_c) = kernel_shape, stride
@@ -425,11 +428,11 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
         if stride == (1, 1):
             depth = channels * k_cols
             out_pixels = (height + 2 * padding[0] - k_rows + 1) * (width + 2 * padding[1] - k_cols + 1)
-            if depth >= _STRIP_LAYOUT_MIN_DEPTH and \
+            if out_pixels <= _PIXEL_LAYOUT_MAX_RATIO * depth:
+                layout = "pixels"
+            elif depth >= _STRIP_LAYOUT_MIN_DEPTH and \
                     n_images * depth * k_rows * out_pixels * x.itemsize > _STRIP_LAYOUT_MIN_BYTES:
                 layout = "strips"
-            elif out_pixels <= _PIXEL_LAYOUT_MAX_RATIO * depth:
-                layout = "pixels"
     if layout == "pixels":
         return _im2col_pixels(x, kernel_shape, stride, padding)
     if padding[0] or padding[1]:
@@ -508,6 +511,10 @@ def _copy_runs(source, strides, out, run=None):
     way against 36 us as blocks.
     """
     run = out.shape[-1] if run is None else run
+    if out.dtype.hasobject:  # references, not bytes: copied one by one, counted
+        np.copyto(out[..., :run], as_strided(source, out.shape[:-1] + (run,), strides + (source.itemsize,),
+                                             writeable=False))
+        return
     block = np.dtype((np.void, run * out.itemsize))
     runs = np.ndarray(out.shape[:-1], dtype=block, buffer=source, strides=strides)
     np.copyto(np.ndarray(out.shape[:-1], dtype=block, buffer=out, strides=out.strides[:-1]), runs)

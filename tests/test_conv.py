@@ -125,6 +125,9 @@ def _read_only(x):
     _read_only,
     lambda x: np.round(x * 10).astype(np.int64),
     lambda x: x.astype(np.float32),
+    lambda x: x[1:],                            # C-ordered, but not at the start of its buffer
+    lambda x: x[:, 1:2],
+    lambda x: x.astype(object),                 # references, which must not be copied as bytes
 ])
 def test_every_layout_copies_its_windows_from_any_input(layout, view):
     """Each layout copies its windows as runs of bytes taken straight from the (framed)
@@ -138,9 +141,21 @@ def test_every_layout_copies_its_windows_from_any_input(layout, view):
     tolerance = 1e-4 if x.dtype == np.float32 else 1e-12
     for padding in [(0, 0), (1, 1), (2, 0)]:
         out, _ = conv._correlate(x, w, None, (1, 1), padding, layout=layout)
-        np.testing.assert_allclose(out, _loops_with_pairs(x, w, (1, 1), padding), rtol=tolerance,
+        np.testing.assert_allclose(out.astype(float), _loops_with_pairs(x, w, (1, 1), padding), rtol=tolerance,
                                    atol=tolerance, err_msg=f"{layout}, padding {padding}")
         assert out.dtype == x.dtype
+
+
+@pytest.mark.parametrize("layout", ["compact", "pixels", "strips"])
+def test_every_layout_takes_an_empty_batch(layout):
+    """A batch of no images (the last, empty slice of a dataset) gives no outputs and a zero
+    weight gradient, instead of a reshape error."""
+    from coursekit import conv
+
+    out, columns = conv._correlate(np.zeros((0, 3, 8, 8)), np.ones((2, 3, 3, 3)), None, (1, 1), (1, 1), layout)
+    assert out.shape == (0, 2, 8, 8)
+    grad_w = conv._weight_gradient(np.zeros(out.shape), columns, (2, 3, 3, 3))
+    np.testing.assert_array_equal(grad_w, np.zeros((2, 3, 3, 3)))
 
 
 # corr2d is conv2d on a batch of one, so SciPy, not corr2d, is the reference below.
@@ -547,9 +562,9 @@ def _windows_of(x, kernel, stride, padding):
 
 
 def test_the_layout_is_picked_by_map_size_depth_and_bytes():
-    """Strips once the compact columns would take over 4 MiB with products at least 16 deep;
-    else pixels for maps of at most 5 times as many pixels as a window row has values;
-    compact otherwise, and always at other strides."""
+    """Pixels for maps of at most 5 times as many pixels as a window row has values; else strips
+    once the compact columns would take over 4 MiB with products at least 16 deep; compact
+    otherwise, and always at other strides."""
     from coursekit import conv
 
     def layout(x_shape, w_shape, stride=(1, 1), padding=(0, 0), dtype=np.float32):
@@ -568,7 +583,8 @@ def test_the_layout_is_picked_by_map_size_depth_and_bytes():
     assert layout((1, 4, 8, 10), (1, 4, 3, 3), padding=(1, 1)) == "compact"    # 8 * 10
     assert layout((8, 8, 32, 32), (16, 8, 3, 3), padding=(1, 1)) == "compact"  # 1024 vs 24; 2.4 MB
     assert layout((8, 16, 32, 32), (16, 16, 3, 3), padding=(1, 1)) == "strips"  # 4.7 MB
-    assert layout((16, 16, 10, 10), (6, 16, 5, 5), padding=(4, 4)) == "strips"  # LeNet's input gradient: 5.0 MB
+    assert layout((16, 16, 10, 10), (6, 16, 5, 5), padding=(4, 4)) == "pixels"  # LeNet's input gradient: 196 vs 80
+    assert layout((64, 64, 8, 8), (64, 64, 3, 3), padding=(1, 1)) == "pixels"  # 9.4 MB, but small maps
     assert layout((8, 16, 64, 64), (8, 16, 3, 3), padding=(1, 1)) == "strips"   # the U-Net's last: 19 MB
     assert layout((64, 1, 136, 136), (8, 1, 3, 3)) == "compact"               # 41 MB, but products 3 deep
     assert layout((32, 5, 68, 68), (8, 5, 3, 3), padding=(1, 1)) == "compact"  # 15 deep
