@@ -12,6 +12,8 @@ rotated by 180 degrees.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -510,14 +512,26 @@ def _copy_runs(source, strides, out, run=None):
     pixel layout's runs of 30 values at LeNet's second convolution copied in 78 us that
     way against 36 us as blocks.
     """
-    run = out.shape[-1] if run is None else run
+    length = out.shape[-1]
+    run = length if run is None else run
     if out.dtype.hasobject:  # references, not bytes: copied one by one, counted
         np.copyto(out[..., :run], as_strided(source, out.shape[:-1] + (run,), strides + (source.itemsize,),
                                              writeable=False))
         return
-    block = np.dtype((np.void, run * out.itemsize))
+    # A call at the book's layer shapes costs 3 us this way against 10 us with a new dtype and
+    # two views through the buffer protocol, which is 3-4% of a whole LeNet-sized convolution.
+    block = _void_block(run * out.itemsize)
     runs = np.ndarray(out.shape[:-1], dtype=block, buffer=source, strides=strides)
-    np.copyto(np.ndarray(out.shape[:-1], dtype=block, buffer=out, strides=out.strides[:-1]), runs)
+    if run == length:  # whole rows of `out`: each one block, a plain view
+        np.copyto(out.view(block)[..., 0], runs)
+    else:
+        np.copyto(np.ndarray(out.shape[:-1], dtype=block, buffer=out, strides=out.strides[:-1]), runs)
+
+
+@functools.lru_cache(maxsize=256)
+def _void_block(size):
+    """The NumPy dtype of an opaque block of `size` bytes, kept per size (making one costs 2 us)."""
+    return np.dtype((np.void, size))
 
 
 def _col2im(columns, x_shape, kernel_shape, stride, padding):
