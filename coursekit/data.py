@@ -33,6 +33,7 @@ import hashlib
 import io
 import logging
 import os
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -61,6 +62,7 @@ __all__ = [
     "rain_rate",
     "reflectivity_averages",
     "strongest_storm",
+    "svrimg_times",
     "z_to_dbz",
 ]
 
@@ -294,7 +296,9 @@ def example_storms():
     SVRIMG's test fixture (MIT licence, copyright 2020 Alex Haberlie; see
     ``coursekit/storms/``): images centred on five tornado reports of 4 April 2011,
     13:10 to 14:08 UTC, as a long squall line (QLCS) crossed the south-eastern
-    United States. North-up, the line runs from the south-west (lower left) to the
+    United States. Each is cut from the hourly radar composite nearest its report
+    (:func:`svrimg_times`): the first from 13 UTC, the other four from one 14 UTC
+    field, so those four agree wherever they overlap. North-up, the line runs from the south-west (lower left) to the
     north-east (upper right), with stratiform rain trailing to its north-west.
     All five are labelled QLCS here, from that event; the fixture itself carries
     no labels.
@@ -328,6 +332,47 @@ def example_storms():
                     "five real SVRIMG images of a squall line on 4 April 2011 (shipped with coursekit)")
 
 
+def svrimg_times(storm_id):
+    """When an SVRIMG image's report was made, and when its radar data were observed.
+
+    SVRIMG centres each image on a severe-weather report and cuts it from the hourly
+    GridRad composite nearest the report's time. Images of reports less than an hour
+    apart can therefore show the same radar field: four of :func:`example_storms`
+    (reports 13:38 to 14:08 UTC) are one 14 UTC field centred on four points of the
+    squall line, and only the first (13:10 UTC) is from 13 UTC.
+
+    Parameters
+    ----------
+    storm_id : str
+        An SVRIMG id, ``YYYYMMDDhhmmz`` and a report number, as in
+        :data:`EXAMPLE_STORM_IDS`.
+
+    Returns
+    -------
+    (datetime, datetime)
+        The report time and the radar hour, both UTC. A report at half past
+        counts towards the later hour.
+
+    Examples
+    --------
+    >>> report, radar = svrimg_times("201104041338z000282673")
+    >>> f"{report:%H:%M} UTC report, {radar:%H} UTC radar"
+    '13:38 UTC report, 14 UTC radar'
+
+    Used in: Convolution.
+    """
+    if not isinstance(storm_id, str):
+        raise TypeError(f"The parameter `storm_id` must be an SVRIMG id (a str); got {storm_id!r}")
+    try:
+        if storm_id[12:13] != "z":
+            raise ValueError("no z after the time")
+        report = datetime.strptime(storm_id[:12], "%Y%m%d%H%M").replace(tzinfo=timezone.utc)
+    except ValueError as error:
+        raise ValueError(f"The parameter `storm_id` must look like '201104041338z000282673' "
+                         f"(YYYYMMDDhhmmz, then the report number); got {storm_id!r}") from error
+    return report, (report + timedelta(minutes=30)).replace(minute=0)
+
+
 def strongest_storm(x, threshold=50.0):
     """Index of the image with the most pixels at or above `threshold` dBZ.
 
@@ -336,7 +381,7 @@ def strongest_storm(x, threshold=50.0):
     x : (N, H, W) or (N, H, W, 1) array_like
         Reflectivity in dBZ.
     threshold : float, optional
-        50 dBZ marks heavy rain and hail cores.
+        50 dBZ marks heavy-rain cores, where hail is possible.
 
     Returns
     -------

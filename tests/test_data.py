@@ -74,6 +74,49 @@ def test_north_up_the_squall_line_runs_from_south_west_to_north_east(index):
     assert np.degrees(np.arctan2(east_s, north_s)) % 180 > 90
 
 
+def test_svrimg_times_are_the_report_and_the_nearest_radar_hour():
+    hours = [data.svrimg_times(i)[1].strftime("%H:%M") for i in data.EXAMPLE_STORM_IDS]
+    assert hours == ["13:00", "14:00", "14:00", "14:00", "14:00"]
+    report, radar = data.svrimg_times("201104041429z000000001")
+    assert (report.hour, report.minute, radar.hour, report.tzinfo) == (14, 29, 14, radar.tzinfo)
+    assert data.svrimg_times("201112312330z000000001")[1].isoformat() == "2012-01-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize("bad, error", [("201104041338", ValueError), ("2011-04-04 13:38", ValueError),
+                                        ("201104041375z000282673", ValueError), (201104041338, TypeError)])
+def test_svrimg_times_rejects_what_is_not_an_id(bad, error):
+    with pytest.raises(error, match="storm_id"):
+        data.svrimg_times(bad)
+
+
+def _fewest_differences(a, b, min_overlap=10_000):
+    """Over every shift of `b` against `a` whose overlap has at least `min_overlap` pixels:
+    the smallest sum of squared differences on the overlap (0 when one shift makes them
+    equal pixel for pixel), from three FFT cross-correlations."""
+    from scipy import signal
+
+    a, b = a.astype(float), b.astype(float)
+    ones_a, ones_b = np.ones_like(a), np.ones_like(b)
+    squared = (signal.correlate(a * a, ones_b, method="fft") + signal.correlate(ones_a, b * b, method="fft")
+               - 2 * signal.correlate(a, b, method="fft"))
+    overlap = signal.correlate(ones_a, ones_b, method="fft")
+    return float(squared[overlap >= min_overlap - 0.5].min())
+
+
+def test_example_storms_of_the_same_radar_hour_are_one_field_seen_around_different_reports():
+    """What svrimg_times and the convolution chapter say: the images of 13:38-14:08 are
+    crops of one radar field (14 UTC), equal wherever they overlap; 13:10's is another."""
+    x = data.example_storms().x[..., 0]
+    hours = [data.svrimg_times(i)[1] for i in data.EXAMPLE_STORM_IDS]
+    for one in range(5):
+        for two in range(one + 1, 5):
+            differences = _fewest_differences(x[one], x[two])
+            if hours[one] == hours[two]:
+                assert differences < 0.5, (one, two, differences)
+            else:  # hundreds of pixels of 20 dBZ apart, at the very least
+                assert differences > 100 * 20**2, (one, two, differences)
+
+
 def test_a_damaged_shipped_file_is_refused(monkeypatch):
     monkeypatch.setattr(data, "_STORMS_SHA256", "0" * 64)
     with pytest.raises(OSError, match=r"svrimg_test_imgs\.npy is damaged"):
