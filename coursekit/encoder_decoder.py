@@ -272,7 +272,7 @@ def echo_weight(dbz):
     """How much each pixel's error counts in training: 1 below 20 dBZ, then 2, 5 and 10
     from 20, 30 and 40 dBZ.
 
-    Strong echoes cover about 1 % of the pixels; with equal weights the network
+    Strong echoes cover a few per cent of the pixels; with equal weights the network
     would learn to blur them away. Weights growing with intensity are adapted from
     the balanced loss of Shi et al. (2017) for precipitation nowcasting, whose
     weights were 1, 2, 5, 10 and 30 from 0, 2, 5, 10 and 30 mm/h of rain.

@@ -35,7 +35,7 @@ __all__ = ["CLASS_WEIGHTS", "CLASSIFIER_RECIPE", "DICE", "UNet", "class_edges", 
            "predict_labels", "pretrained", "threshold_labels", "train", "training_crops"]
 
 #: Weights of no echo, stratiform and convective in the cross-entropy: convective
-#: echo covers about 3 % of the pixels, so each of its pixels counts more. (With 3
+#: echo covers a few per cent of the pixels, so each of its pixels counts more. (With 3
 #: instead of 2 the network calls too many stratiform pixels convective.)
 CLASS_WEIGHTS = (1.0, 1.0, 2.0)
 #: Weight of the soft Dice term of the loss.
