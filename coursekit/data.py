@@ -298,8 +298,9 @@ def example_storms():
     13:10 to 14:08 UTC, as a long squall line (QLCS) crossed the south-eastern
     United States. Each is cut from the hourly radar composite nearest its report
     (:func:`svrimg_times`): the first from 13 UTC, the other four from one 14 UTC
-    field, so those four agree wherever they overlap. North-up, the line runs from the south-west (lower left) to the
-    north-east (upper right), with stratiform rain trailing to its north-west.
+    field, so those four agree wherever they overlap. North-up, the line runs from
+    the south-west (lower left) to the north-east (upper right), with stratiform
+    rain trailing to its north-west.
     All five are labelled QLCS here, from that event; the fixture itself carries
     no labels.
 
