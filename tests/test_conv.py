@@ -336,7 +336,8 @@ def test_pad2d_pads_with_minus_infinity_for_max_pooling():
 
 _PAD_CASES = [(dtype, padding, value)
               for dtype in (np.uint8, np.int64, np.float32, np.float64)
-              for padding, value in [(1, 0), ((2, 0), 5), ((0, 3), -7), (2, -np.inf), (1, -0.0), (1, np.nan)]
+              for padding, value in [(1, 0), ((1, 2), 1), ((2, 0), 5), ((0, 3), -7), (2, -np.inf), (1, -0.0),
+                                       (1, np.nan)]
               if np.issubdtype(dtype, np.floating) or np.isfinite(value)]
 
 
