@@ -104,7 +104,8 @@ exercises: $(STAMP)
 OUT ?= grades
 grade: $(STAMP) sandbox
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [OUT=dir]"; exit 2; }
-	$(BIN)/coursekit grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(EXERCISE),--exercise "$(EXERCISE)") $(if $(SANDBOX),--sandbox "$(SANDBOX)")
+	$(BIN)/coursekit grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(EXERCISE),--exercise "$(EXERCISE)") $(if $(SANDBOX),--sandbox "$(SANDBOX)") \
+		$(if $(TIMEOUT),--timeout "$(TIMEOUT)")
 
 bench: $(STAMP) sandbox
 	$(BIN)/python -m benchmarks

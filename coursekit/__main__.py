@@ -51,7 +51,7 @@ def main(argv=None):
     grade.add_argument("--solutions", default="solutions", help="folder of solution notebooks")
     grade.add_argument("--timeout", type=_positive(float), default=30.0, help="seconds per cell (30)")
     grade.add_argument("--jobs", type=_positive(int), default=None, help="parallel notebooks (all cores)")
-    grade.add_argument("--memory", type=_positive(int), default=2048, help="MB per notebook (2048)")
+    grade.add_argument("--memory", type=_positive(int), default=2048, help="MB of address space per process of a notebook (2048)")
     grade.add_argument("--exercise", default=None, help="grade only this exercise (e.g. 01_convolution)")
     grade.add_argument("--retry-failed", action="store_true",
                        help="run again the notebooks whose stored result is a timeout, crash or out-of-memory")
@@ -88,12 +88,19 @@ def main(argv=None):
 
 def _summary(report, table):
     """What the instructor needs to know after a run, a line each."""
-    counts = {}
+    counts, missing = {}, 0
     for row in report.rows:
-        counts[row.status.value] = counts.get(row.status.value, 0) + 1
+        if row.status.value == "no-submission":  # an exercise not handed in: nothing was graded
+            missing += 1
+        else:
+            counts[row.status.value] = counts.get(row.status.value, 0) + 1
+    graded = sum(counts.values())
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     reused = sum(row.reused for row in report.rows)
-    lines = [f"graded {len(report.rows)} submissions ({statuses}); {reused} from earlier runs; wrote {table}"]
+    line = f"graded {graded} notebook{'s' * (graded != 1)}" + (f" ({statuses})" if statuses else "")
+    if missing:
+        line += f"; {missing} exercise{'s' * (missing != 1)} not handed in"
+    lines = [f"{line}; {reused} from earlier runs; wrote {table}"]
     if report.dropped:
         lines.append(f"dropped from grades.csv, no longer in the submissions folder: {', '.join(report.dropped)}")
     if report.ignored:

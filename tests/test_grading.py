@@ -171,6 +171,11 @@ def test_feedback_shows_messages_but_never_hidden_test_source(graded_class):
             assert line not in text, (page, line)
     blank = (out / "feedback" / "blank" / f"{NAME}.html").read_text()
     assert "0 / 16" in blank and "failed" in blank and "NameError" in blank
+    # Questions are named as the notebook names them, with their ids for reference.
+    assert "Question 1 (2 points): the output shape<br><small><code>conv_test_shape</code>" in blank
+    # An exercise not handed in says so, without a column of failed questions.
+    nothing = (out / "feedback" / "empty_handed" / f"{NAME}.html").read_text()
+    assert "No notebook for this exercise was found" in nothing and "failed" not in nothing
 
 
 def test_summary_plot(graded_class):
@@ -279,13 +284,27 @@ def test_command_line(tmp_path):
                "--jobs", "1", "--timeout", "20", "--quiet", "--exercise", NAME]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "graded 1 submissions (1 ok)" in result.stdout
+    assert "graded 1 notebook (1 ok)" in result.stdout
     missing = subprocess.run([sys.executable, "-m", "coursekit", "grade", str(tmp_path / "nope"), "--out",
                               str(tmp_path / "o2")], capture_output=True, text=True, cwd=ROOT)
     assert missing.returncode == 2 and "nope" in missing.stderr and "does not exist" in missing.stderr
     bad = subprocess.run([sys.executable, "-m", "coursekit", "grade", str(subs), "--out", "x", "--jobs", "0"],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "--jobs" in bad.stderr
+
+
+def test_the_command_counts_exercises_not_handed_in_apart_from_graded_notebooks():
+    from types import SimpleNamespace
+
+    from coursekit.__main__ import _summary
+
+    rows = [SimpleNamespace(status=status, reused=reused) for status, reused in
+            [(Status.OK, True), (Status.TIMEOUT, False), (Status.NO_SUBMISSION, False),
+             (Status.NO_SUBMISSION, False)]]
+    report = SimpleNamespace(rows=rows, dropped=[], ignored=[], sandbox="bubblewrap", not_graded=0)
+    assert _summary(report, "out/grades.csv") == (
+        "graded 2 notebooks (1 ok, 1 timeout); 2 exercises not handed in; 1 from earlier runs; "
+        "wrote out/grades.csv")
 
 
 @pytest.mark.parametrize("target", ["grader", "process group", "grader, while its helper starts"])
@@ -332,11 +351,24 @@ def test_timeouts_are_kept_like_other_results_and_retried_on_request(tmp_path):
     write(subs / "slow", solved(conv_padded="import time\ntime.sleep(3)\n" + answer("conv_padded")))
     first = grade_folder(subs, out, ROOT / "solutions", cell_timeout=1, progress=False, exercise=NAME)
     assert first.rows[0].status is Status.TIMEOUT and first.ran == 1
+    # The note names the cell and the limit: the feedback of the test after it shows
+    # only the knock-on NameError.
+    assert any(note.startswith("a cell before the test `conv_test_padded` was stopped")
+               and "time limit of 1 s" in note for note in first.rows[0].notes), first.rows[0].notes
     second = grade_folder(subs, out, ROOT / "solutions", cell_timeout=1, progress=False, exercise=NAME)
     assert second.rows[0].status is Status.TIMEOUT and second.ran == 0 and second.rows[0].reused
     third = grade_folder(subs, out, ROOT / "solutions", cell_timeout=1, progress=False, exercise=NAME,
                          retry_failed=True)
     assert third.rows[0].status is Status.TIMEOUT and third.ran == 1 and not third.rows[0].reused
+
+
+def test_an_answer_cell_that_raises_is_named_in_the_notes_without_its_message(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    write(subs / "stuck", solved(conv_values="raise ValueError('no idea, sorry')"))
+    row = grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME).rows[0]
+    assert row.status is Status.OK and row.score("conv_test_values").points == 0
+    assert "a cell before the test `conv_test_values` raised ValueError" in row.notes, row.notes
+    assert "no idea" not in " ".join(row.notes)
 
 
 def test_students_no_longer_in_the_folder_are_dropped_from_the_table(tmp_path):
@@ -375,3 +407,5 @@ def test_markdown_tasks_and_written_answers_are_left_for_the_instructor(tmp_path
     (row,) = grade_folder(tmp_path / "subs", tmp_path / "out", tmp_path / "sol", progress=False).rows
     assert row.status is Status.OK and row.total == 2 and row.max == 6
     assert row.score("task").by_hand and row.score("essay").by_hand
+    page = (tmp_path / "out" / "feedback" / "ada" / "99_tiny.html").read_text()
+    assert "<b>2 / 2</b> graded automatically; 4 more points are graded by hand" in page

@@ -26,7 +26,7 @@ from .runner import Helper
 from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
-from .writers import write_csv, write_page, write_summary
+from .writers import question_titles, write_csv, write_page, write_summary
 
 __all__ = ["grade_folder"]
 
@@ -224,9 +224,10 @@ def _write_outputs(out_dir, rows, exercises):
     """Feedback pages for these rows (and none for anyone else), then the summary plot."""
     feedback = out_dir / "feedback"
     pages = set()
+    titles = {name: question_titles(exercise.solution) for name, exercise in exercises.items()}
     for row in rows:
         path = feedback / row.student / f"{row.exercise}.html"
-        write_page(path, row)
+        write_page(path, row, titles.get(row.exercise))
         pages.add(path)
     for page in feedback.glob("*/*.html"):
         if page not in pages:  # a student who left, or an exercise with no result any more

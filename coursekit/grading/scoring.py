@@ -21,6 +21,7 @@ import ast
 
 from .notebooks import cell_source, nbgrader_meta
 from .records import Job, Outcome, Score, Status
+from .runner import TIMEOUT_NAME
 
 __all__ = ["instructor_messages", "score_runs", "unrun"]
 
@@ -61,6 +62,7 @@ def score_runs(exercise, job: Job, visible, full=None) -> Outcome:
         notes.append(f"in the run with the hidden tests: {full_status.meaning}")  # only the grader's words
         if full_status is Status.TAMPERED:  # what it found is text from that process: not shown
             tampering.append("the machinery was changed in the run with the hidden tests")
+    notes += _cell_notes(job, visible)
     hidden = _hidden_lines(exercise.solution)
     scores = []
     for cell in exercise.graded:
@@ -83,6 +85,30 @@ def score_runs(exercise, job: Job, visible, full=None) -> Outcome:
         else:
             scores.append(Score(cell.grade_id, cell.points, cell.points, None))
     return Outcome(status, tuple(scores), tuple(notes), visible.sandbox, tuple(tampering))
+
+
+def _cell_notes(job, visible) -> list[str]:
+    """Notes naming the cells of the visible run that stopped or failed outside the tests.
+
+    A test that fails afterwards only for want of a name (a ``NameError``) would otherwise
+    hide the cause: an answer cell that looped past its time limit, or raised. Cells are
+    named by the test that follows them, since assembling the notebook renumbers cells;
+    only the exception's name is given, and only that run's (it never saw a hidden test).
+    """
+    tests = {index: grade_id for grade_id, index in job.tests.items()}
+    notes = []
+    for cell in visible.cells:
+        if not cell.error or cell.index in tests:
+            continue
+        following = min((i for i in tests if i > cell.index), default=None)
+        where = (f"a cell before the test `{tests[following]}`" if following is not None
+                 else "a cell after the last test")
+        name = str(cell.error.get("ename", "Error"))[:80]
+        if name == TIMEOUT_NAME:
+            notes.append(f"{where} was stopped: {str(cell.error.get('evalue', 'its time limit'))[:120]}")
+        else:
+            notes.append(f"{where} raised {name}")
+    return notes[:3] + ([f"and {len(notes) - 3} more cells failed"] if len(notes) > 3 else [])
 
 
 def instructor_messages(source: str) -> list[tuple[tuple[str, ...], str]]:

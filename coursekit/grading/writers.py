@@ -11,12 +11,14 @@ import csv
 import html
 import io
 import os
+import re
 import secrets
 from pathlib import Path
 
-from .records import Row
+from .notebooks import nbgrader_meta
+from .records import Row, Status
 
-__all__ = ["atomic_write", "write_csv", "write_page", "write_summary"]
+__all__ = ["atomic_write", "question_titles", "write_csv", "write_page", "write_summary"]
 
 
 def atomic_write(path, data, mode=0o644):
@@ -69,34 +71,65 @@ code { background: #f4f4f4; padding: 0 .2rem; }
 """
 
 
-def write_page(path, row: Row):
+def question_titles(solution) -> dict[str, str]:
+    """For each graded cell of a solution notebook, the heading of the question it belongs to:
+    the first line of the last Markdown cell before it that starts with ``## ``, without
+    the ``## ``. Headings are text students see; a cell before any heading is left out.
+    """
+    titles, heading = {}, None
+    for cell in solution.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            heading = cell.source.splitlines()[0][3:].strip()
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if heading and grade_id and (nbgrader_meta(cell).get("grade") or nbgrader_meta(cell).get("task")):
+            titles[grade_id] = heading
+    return titles
+
+
+def write_page(path, row: Row, titles=None):
     """One student's feedback for one exercise: total, status, and per question the points
     and the message of the failing test.
 
     Messages come from the run without hidden tests, or are the instructor's own
-    text (for a hidden test), so no hidden test's source can reach the page.
+    text (for a hidden test), so no hidden test's source can reach the page. `titles`
+    (:func:`question_titles`) names the questions as the notebook does; their ids
+    follow, for reference.
     """
-    esc = html.escape
+    esc, titles = html.escape, titles or {}
     lines = [
         "<!DOCTYPE html>",
         f"<html lang='en'><head><meta charset='utf-8'><title>{esc(row.exercise)}: {esc(row.student)}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>{esc(row.exercise)}</h1>",
         f"<p>Student: <b>{esc(row.student)}</b></p>",
-        f"<p>Score: <b>{_number(row.total)} / {_number(row.max)}</b></p>",
-        f"<p class='status'>Status: {esc(row.status.value)} ({esc(row.status.meaning)})</p>",
-        "<table><tr><th>question</th><th>points</th><th>result</th></tr>",
     ]
-    for score in row.scores:
-        if score.by_hand:
-            points, result = f"? / {_number(score.max)}", f"<span>{esc(score.message or 'to grade by hand')}</span>"
-        elif score.message is None:
-            points, result = f"{_number(score.points)} / {_number(score.max)}", "<span class='pass'>passed</span>"
+    if row.status is Status.NO_SUBMISSION:
+        lines.append("<p class='status'>No notebook for this exercise was found in your submission, "
+                     "so nothing was graded.</p>")
+    else:
+        by_hand = sum(s.max for s in row.scores if s.by_hand)
+        if by_hand:
+            lines.append(f"<p>Score: <b>{_number(row.total)} / {_number(row.max - by_hand)}</b> graded "
+                         f"automatically; {_number(by_hand)} more points are graded by hand.</p>")
         else:
-            points = f"{_number(score.points)} / {_number(score.max)}"
-            result = f"<span class='fail'>failed</span>: <code>{esc(score.message)}</code>"
-        lines.append(f"<tr><td>{esc(score.grade_id)}</td><td>{points}</td><td>{result}</td></tr>")
-    lines.append("</table>")
+            lines.append(f"<p>Score: <b>{_number(row.total)} / {_number(row.max)}</b></p>")
+        lines.append(f"<p class='status'>Status: {esc(row.status.value)} &mdash; {esc(row.status.meaning)}</p>")
+        lines.append("<table><tr><th>question</th><th>points</th><th>result</th></tr>")
+        for score in row.scores:
+            if score.by_hand:
+                points = f"? / {_number(score.max)}"
+                result = f"<span>{esc(score.message or 'to grade by hand')}</span>"
+            elif score.message is None:
+                points, result = f"{_number(score.points)} / {_number(score.max)}", "<span class='pass'>passed</span>"
+            else:
+                points = f"{_number(score.points)} / {_number(score.max)}"
+                result = f"<span class='fail'>failed</span>: <code>{esc(score.message)}</code>"
+            title = titles.get(score.grade_id)
+            title = title and re.sub(r"`([^`]+)`", r"<code>\1</code>", esc(title))  # Markdown's code spans
+            question = (f"{title}<br><small><code>{esc(score.grade_id)}</code></small>" if title
+                        else f"<code>{esc(score.grade_id)}</code>")
+            lines.append(f"<tr><td>{question}</td><td>{points}</td><td>{result}</td></tr>")
+        lines.append("</table>")
     if row.notes:
         lines.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in row.notes) + "</ul>")
     lines.append("</body></html>")
@@ -139,8 +172,13 @@ def write_summary(path, rows: list[Row], exercises):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    # An exercise nobody handed in is neither a failure nor a score: it is counted apart.
+    missing = sum(r.status is Status.NO_SUBMISSION for r in rows)
+    rows = [r for r in rows if r.status is not Status.NO_SUBMISSION]
+    exercises = {name: ex for name, ex in exercises.items() if any(r.exercise == name for r in rows)}
     counts = question_counts(rows, exercises)
     if not counts or not rows:
+        Path(path).unlink(missing_ok=True)  # no plot of an earlier class left behind
         return
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.55 * len(counts) + 2.5),
                                       gridspec_kw={"width_ratios": [3, 2]})
@@ -154,16 +192,19 @@ def write_summary(path, rows: list[Row], exercises):
     left.invert_yaxis()
     left.set_xlabel("students")
     left.set_title("Score distribution per question")
-    left.legend(loc="lower right", fontsize=8)
-    fractions = [r.total / r.max if r.max else 0 for r in rows]
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=4, fontsize=8, frameon=False)
+    # Of the points graded automatically: the ones graded by hand are not known yet.
+    automatic = [r.max - sum(s.max for s in r.scores if s.by_hand) for r in rows]
+    fractions = [r.total / most if most else 0 for r, most in zip(rows, automatic)]
     right.hist(fractions, bins=[i / 10 for i in range(11)], color="#0969da", edgecolor="white")
-    right.set_xlabel("total, fraction of the maximum (hand-graded points not yet counted)")
-    right.set_ylabel("submissions")
+    right.set_xlabel("total / points graded automatically\n(points graded by hand not counted yet)")
+    right.set_ylabel("notebooks")
     right.yaxis.set_major_locator(MaxNLocator(integer=True))
-    right.set_title(f"Totals ({len(rows)} submissions)")
+    graded = f"{len(rows)} notebook{'s' * (len(rows) != 1)}"
+    right.set_title(f"Totals ({graded}; {missing} not handed in)" if missing else f"Totals ({graded})")
     fig.tight_layout()
     image = io.BytesIO()
-    fig.savefig(image, format="png", dpi=100)
+    fig.savefig(image, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     atomic_write(path, image.getvalue())
 
