@@ -139,6 +139,20 @@ def test_visible_tests_pass_in_a_jupyter_kernel_with_correct_answers(path):
     NotebookClient(student, timeout=60, kernel_name="python3").execute()  # raises on any error
 
 
+@pytest.mark.parametrize("path", SOLUTIONS, ids=NAMES)
+def test_hidden_tests_messages_need_no_values(path):
+    """Feedback shows a hidden test's message with its {...} values left out (they come from
+    a run that saw the hidden tests), so a message that formats in which case failed reads
+    "wrong values for a ... image"; such messages say which cases they cover instead."""
+    from coursekit.grading.scoring import instructor_messages
+
+    for cell in read_notebook(path).cells:
+        for block in cell.source.split("### BEGIN HIDDEN TESTS")[1:]:
+            hidden = block.split("### END HIDDEN TESTS")[0]
+            blanked = [text for _, text in instructor_messages(hidden) if "…" in text]
+            assert not blanked, f"{nbgrader_meta(cell).get('grade_id')}: {blanked}"
+
+
 # --- non-vacuity ---------------------------------------------------------------------
 
 

@@ -125,9 +125,11 @@ def test_a_failed_hidden_test_shows_only_the_instructors_message(graded):
     assert (shape.points, corr2d.points) == (0, 0)
     assert shape.message == ("failed in the run with the hidden tests: "
                              "why_smaller does not name the reason the output shrinks")
-    # An f-string's values come from the notebook's process: they are left out.
-    assert corr2d.message == ("failed in the run with the hidden tests: "
-                              "wrong values for a … image and a … kernel")
+    # The message as the solution writes it (an f-string's values would be left out: they
+    # come from the notebook's process; see the next test).
+    assert corr2d.message == ("failed in the run with the hidden tests: wrong values for a rectangular "
+                              "image or kernel (5x8 with 2x3, 9x4 with 4x1, 6x6 with 6x6, 7x3 with 1x1): "
+                              "does your loop use the kernel's own shape?")
     assert row.score("conv_test_values").points == 4
 
 
