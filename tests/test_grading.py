@@ -171,6 +171,9 @@ def test_feedback_shows_messages_but_never_hidden_test_source(graded_class):
             assert line not in text, (page, line)
     blank = (out / "feedback" / "blank" / f"{NAME}.html").read_text()
     assert "0 / 16" in blank and "failed" in blank and "NameError" in blank
+    # The release as given is told apart from an attempt that earned nothing.
+    assert "not attempted: the notebook is the released exercise, with no answer" in rows["blank"].notes
+    assert not any("not attempted" in note for note in rows["good"].notes + rows["scratch"].notes)
     # Questions are named as the notebook names them, with their ids for reference.
     assert "Question 1 (2 points): the output shape<br><small><code>conv_test_shape</code>" in blank
     # An exercise not handed in says so, without a column of failed questions.

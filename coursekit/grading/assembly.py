@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from .notebooks import cell_source, nbgrader_meta, normalized
+from .notebooks import cell_source, nbgrader_meta, normalized, unanswered
 
 __all__ = ["Cell", "Plan", "assemble", "tests_found"]
 
@@ -132,6 +132,8 @@ def assemble(solution, released, submission) -> Plan:
     if not with_metadata and tests and len(found) * 2 < len(tests):  # the root cause of any other doubt
         review = [f"only {len(found)} of the exercise's {len(tests)} test cells were found in it: "
                   "it may not be this exercise's notebook"]
+    if unanswered(submission, released):  # told apart from an attempt that got everything wrong
+        notes.append("not attempted: the notebook is the released exercise, with no answer")
     return Plan(tuple(cells), tuple(notes), "; ".join(review) or None)
 
 

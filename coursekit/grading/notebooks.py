@@ -127,6 +127,13 @@ def cell_source(cell) -> str:
     return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
+def unanswered(notebook, released) -> bool:
+    """Whether a notebook holds nothing its released version did not: no answer, no code of
+    the student's (cells compared as :func:`normalized` sources, in any order)."""
+    given = {normalized(cell_source(c)) for c in released.cells} | {""}
+    return all(normalized(cell_source(c)) in given for c in notebook.cells)
+
+
 def normalized(source: str) -> str:
     """Source compared for identity: trailing spaces and blank edges do not count (editors add them)."""
     return "\n".join(line.rstrip() for line in source.strip().splitlines())

@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .assembly import tests_found
-from .notebooks import NotebookError, cell_source, normalized, parse_notebook
+from .notebooks import NotebookError, parse_notebook, unanswered
 from .records import Submission
 
 __all__ = ["find_submissions"]
@@ -183,7 +183,7 @@ def _choose(files, exercises) -> dict[str, tuple[Path, list[str]]]:
             for candidate in candidates:
                 notebook = _read(candidate.file.path)
                 candidate.unreadable = candidate.unreadable or notebook is None
-                candidate.unanswered = notebook is not None and _unanswered(notebook, exercises[name])
+                candidate.unanswered = notebook is not None and unanswered(notebook, exercises[name].released)
         candidates.sort(key=_Candidate.rank)
         best = candidates[0]
         notes = []
@@ -223,12 +223,6 @@ def _read(path):
         return parse_notebook(path.read_bytes(), path.name)
     except (OSError, NotebookError):
         return None
-
-
-def _unanswered(notebook, exercise) -> bool:
-    """Whether a notebook holds nothing the release did not: no answer, no code of the student's."""
-    given = {normalized(cell_source(c)) for c in exercise.released.cells} | {""}
-    return all(normalized(cell_source(c)) in given for c in notebook.cells)
 
 
 def _share_of_tests(notebook, exercise) -> float:
