@@ -222,6 +222,8 @@ GRADIENT_CASES = {
     "windows that tile the map": ((2, 2, 6, 4), (2, 2, 2, 2), 2, 0),
     "kernel equal to the stride, last row and column unread": ((1, 2, 5, 5), (2, 2, 2, 2), 2, 0),
     "kernel equal to the stride, with padding": ((1, 1, 4, 4), (2, 1, 2, 2), 2, 1),
+    # As many windows as fit the unpadded map, but shifted by the padding: no plain reshape.
+    "kernel equal to the stride, padded, as many windows as tiles": ((1, 2, 6, 6), (2, 2, 3, 3), 3, 1),
     "taller stride than wide": ((1, 2, 7, 6), (2, 2, 3, 2), (2, 1), 1),
     "wider stride than tall": ((1, 2, 6, 7), (2, 2, 2, 3), (1, 2), 0),
     "stride 3 with padding": ((2, 1, 7, 8), (2, 1, 3, 3), 3, 2),
