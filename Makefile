@@ -105,7 +105,7 @@ OUT ?= grades
 grade: $(STAMP) sandbox
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [OUT=dir]"; exit 2; }
 	$(BIN)/coursekit grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(EXERCISE),--exercise "$(EXERCISE)") $(if $(SANDBOX),--sandbox "$(SANDBOX)") \
-		$(if $(TIMEOUT),--timeout "$(TIMEOUT)")
+		$(if $(TIMEOUT),--timeout "$(TIMEOUT)") $(if $(HAND),--hand-grades "$(HAND)")
 
 bench: $(STAMP) sandbox
 	$(BIN)/python -m benchmarks

@@ -53,6 +53,8 @@ def main(argv=None):
     grade.add_argument("--jobs", type=_positive(int), default=None, help="parallel notebooks (all cores)")
     grade.add_argument("--memory", type=_positive(int), default=2048, help="MB of address space per process of a notebook (2048)")
     grade.add_argument("--exercise", default=None, help="grade only this exercise (e.g. 01_convolution)")
+    grade.add_argument("--hand-grades", default=None, metavar="CSV",
+                       help="points given by hand: a filled-in copy of OUT/to-grade-by-hand.csv")
     grade.add_argument("--retry-failed", action="store_true",
                        help="run again the notebooks whose stored result is a timeout, crash or out-of-memory")
     grade.add_argument("--sandbox", choices=("auto", "required", "off"), default="auto",
@@ -74,7 +76,8 @@ def main(argv=None):
         report = grading.grade_folder(args.submissions, args.out, args.solutions, cell_timeout=args.timeout,
                                       jobs=args.jobs, memory_mb=args.memory, progress=not args.quiet,
                                       exercise=args.exercise, retry_failed=args.retry_failed,
-                                      sandbox=args.sandbox, notebook_timeout=args.notebook_timeout)
+                                      sandbox=args.sandbox, notebook_timeout=args.notebook_timeout,
+                                      hand_grades=args.hand_grades)
     except KeyboardInterrupt:
         kept = "results finished so far are kept for the next run; " if args.command == "grade" else ""
         print(f"coursekit {args.command}: interrupted; {kept}no file was left half-written", file=sys.stderr)
@@ -107,6 +110,13 @@ def _summary(report, table):
         lines.append(f"ignored, not a student's: {', '.join(report.ignored)}")
     if report.sandbox == "off":
         lines.append(f"not sandboxed: {report.unsandboxed_because} (see the sandbox column of grades.csv)")
+    pending = sum(score.by_hand for row in report.rows if row.status.value not in ("no-submission",
+                                                                                   "invalid-notebook")
+                  for score in row.scores)
+    if pending:
+        lines.append(f"{pending} question{'s' * (pending != 1)} to grade by hand: fill in the points of a copy of "
+                     f"{os.path.join(os.path.dirname(table), 'to-grade-by-hand.csv')} and pass it "
+                     "with --hand-grades")
     if report.not_graded:
         lines.append(f"{report.not_graded} notebooks of other exercises have no result yet: "
                      "grade without --exercise to include them")

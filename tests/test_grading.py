@@ -301,7 +301,7 @@ def test_the_command_counts_exercises_not_handed_in_apart_from_graded_notebooks(
 
     from coursekit.__main__ import _summary
 
-    rows = [SimpleNamespace(status=status, reused=reused) for status, reused in
+    rows = [SimpleNamespace(status=status, reused=reused, scores=()) for status, reused in
             [(Status.OK, True), (Status.TIMEOUT, False), (Status.NO_SUBMISSION, False),
              (Status.NO_SUBMISSION, False)]]
     report = SimpleNamespace(rows=rows, dropped=[], ignored=[], sandbox="bubblewrap", not_graded=0)
@@ -388,7 +388,9 @@ def test_students_no_longer_in_the_folder_are_dropped_from_the_table(tmp_path):
     assert not (out / "feedback" / "ada").exists()
 
 
-def test_markdown_tasks_and_written_answers_are_left_for_the_instructor(tmp_path):
+def _tiny_exercise_with_questions_graded_by_hand(folder):
+    """99_tiny: a test (2 points), a Markdown task (3) and a written answer (1); its solution
+    in folder/sol and, handed in as it is, ada's notebook in folder/subs."""
     def cell(kind, source, **meta):
         base = {"grade": False, "grade_id": meta.pop("grade_id"), "locked": False, "schema_version": 3,
                 "solution": False, "task": False}
@@ -404,11 +406,71 @@ def test_markdown_tasks_and_written_answers_are_left_for_the_instructor(tmp_path
         cell("markdown", "YOUR ANSWER HERE", grade_id="essay", grade=True, solution=True, points=1),
     ])
     solution.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    (tmp_path / "sol").mkdir()
-    nbformat.write(solution, tmp_path / "sol" / "99_tiny.ipynb")
-    write(tmp_path / "subs" / "ada", solution, name="99_tiny")
+    (folder / "sol").mkdir()
+    nbformat.write(solution, folder / "sol" / "99_tiny.ipynb")
+    write(folder / "subs" / "ada", solution, name="99_tiny")
+
+
+def test_markdown_tasks_and_written_answers_are_left_for_the_instructor(tmp_path):
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
     (row,) = grade_folder(tmp_path / "subs", tmp_path / "out", tmp_path / "sol", progress=False).rows
     assert row.status is Status.OK and row.total == 2 and row.max == 6
     assert row.score("task").by_hand and row.score("essay").by_hand
     page = (tmp_path / "out" / "feedback" / "ada" / "99_tiny.html").read_text()
-    assert "<b>2 / 2</b> graded automatically; 4 more points are graded by hand" in page
+    assert "<b>2 / 2</b> so far; 4 more points are still to be graded by hand" in page
+
+
+def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_path):
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
+    subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
+    grade_folder(subs, out, sol, progress=False)
+    todo = (out / "to-grade-by-hand.csv").read_text()
+    assert todo == ("student,exercise,question,points,max,comment\n"
+                    "ada,99_tiny,task,,3,\nada,99_tiny,essay,,1,\n")
+    # The instructor fills in a copy, the task only so far, from a spreadsheet (BOM, CRLF).
+    hand = tmp_path / "hand.csv"
+    hand.write_text("\ufeff" + todo.replace("task,,3,", "task,2.5,3,clear, but no units").replace(
+        "ada,99_tiny,task,2.5,3,clear, but no units", 'ada,99_tiny,task,2.5,3,"clear, but no units"')
+        .replace("\n", "\r\n"), encoding="utf-8")
+    (row,) = grade_folder(subs, out, sol, progress=False, hand_grades=hand).rows
+    assert row.total == 4.5 and row.score("task").hand and row.score("essay").by_hand
+    with open(out / "grades.csv", newline="") as handle:
+        line = next(csv.DictReader(handle))
+    assert (line["task"], line["essay"], line["total"]) == ("2.5", "", "4.5")
+    page = (out / "feedback" / "ada" / "99_tiny.html").read_text()
+    assert "2.5 / 3</td><td><span>graded by hand</span>: clear, but no units" in page
+    assert (out / "to-grade-by-hand.csv").read_text().splitlines()[1:] == ["ada,99_tiny,essay,,1,"]
+
+
+@pytest.mark.parametrize("line, error", [
+    ("ada,99_tiny,task,4,,", "line 2: points must be between 0 and 3"),
+    ("ada,99_tiny,task,two,,", "line 2: points must be a number; got 'two'"),
+    ("ada,99_tiny,task,nan,,", "line 2: points must be between 0 and 3"),
+    ("ada,99_tiny,tsak,1,,", "line 2: 99_tiny has no graded question 'tsak'"),
+    ("ada,99_tiney,task,1,,", "line 2: no exercise '99_tiney'"),
+    ("ada,99_tiny,task,1,,\nada,99_tiny,task,2,,", "line 3: ada's task of 99_tiny is graded twice (also at line 2)"),
+    ("ada,99_tiny,test_answer,1,,", "line 2: test_answer of ada's 99_tiny is not waiting to be graded by hand"),
+    ("adda,99_tiny,task,1,,", "line 2: no result for 'adda' in 99_tiny"),
+])
+def test_a_bad_hand_grade_stops_the_run_naming_its_line_and_changes_no_output(tmp_path, line, error):
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
+    subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
+    grade_folder(subs, out, sol, progress=False)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and ".results" not in p.parts}
+    hand = tmp_path / "hand.csv"
+    hand.write_text(f"student,exercise,question,points,max,comment\n{line}\n")
+    with pytest.raises(ValueError, match=re.escape(f"{hand}, {error}")):
+        grade_folder(subs, out, sol, progress=False, hand_grades=hand)
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and ".results" not in p.parts}
+    assert after == before
+
+
+def test_a_hand_grades_file_that_is_missing_or_lacks_a_column_is_refused(tmp_path):
+    from coursekit.grading.hand import read_hand_grades
+
+    with pytest.raises(FileNotFoundError, match="the hand-grades file nowhere.csv does not exist"):
+        read_hand_grades("nowhere.csv", {})
+    (tmp_path / "hand.csv").write_text("student,exercise,points\nada,99_tiny,2\n")
+    with pytest.raises(ValueError, match="must name the columns student, exercise, question, points .*; "
+                                         "question missing"):
+        read_hand_grades(tmp_path / "hand.csv", {})

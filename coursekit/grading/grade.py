@@ -26,6 +26,7 @@ from .runner import Helper
 from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
+from .hand import apply_hand_grades, read_hand_grades, write_todo
 from .writers import question_titles, write_csv, write_page, write_summary
 
 __all__ = ["grade_folder"]
@@ -35,7 +36,7 @@ _MAX_NOTEBOOK_BYTES = 64 << 20
 
 def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeout=30.0, jobs=None,
                  memory_mb=2048, progress=True, exercise=None, retry_failed=False, sandbox="auto",
-                 notebook_timeout=None, **run_options) -> Report:
+                 notebook_timeout=None, hand_grades=None, **run_options) -> Report:
     """Grade every submission against the solutions; write the grade table and feedback.
 
     Parameters
@@ -72,6 +73,10 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
         :class:`~coursekit.grading.sandbox.SandboxUnavailable` instead.
     notebook_timeout : float, optional
         Seconds one notebook may run in all; ``10 * cell_timeout`` by default.
+    hand_grades : str or path, optional
+        A CSV of points given by hand (:mod:`coursekit.grading.hand`), checked before
+        anything runs. The questions still to grade by hand are listed in
+        ``OUT/to-grade-by-hand.csv`` either way.
     **run_options
         Passed on to :func:`coursekit.grading.runner.run_all` (and part of the cache key).
 
@@ -104,16 +109,18 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
     try:
         rows, to_run, not_graded, exercises, ignored = _collect(
             submissions_dir, solutions_dir, exercise, cache, retry_failed)
+        given = {} if hand_grades is None else read_hand_grades(hand_grades, exercises)
         if to_run:
             _run(to_run, exercises, cache, rows, progress, cell_timeout=cell_timeout, memory_mb=memory_mb,
                  workers=jobs, sandbox=sandbox, notebook_timeout=notebook_timeout, helper=helper, **run_options)
     finally:
         helper.abandon()  # nothing left to end when it ran: run_all ended it
 
-    ordered = [rows[number] for number in sorted(rows)]
+    ordered = apply_hand_grades([rows[number] for number in sorted(rows)], given)
     _write_outputs(out_dir, ordered, exercises)
     previous = _students_in(out_dir / "grades.csv")
     write_csv(out_dir / "grades.csv", ordered, exercises)
+    write_todo(out_dir, ordered)
     present = {row.student for row in ordered}
     return Report(ordered, ran=len(to_run), dropped=sorted(previous - present), ignored=ignored,
                   not_graded=not_graded, sandbox=box.label, unsandboxed_because=box.reason)

@@ -62,9 +62,11 @@ class Score:
     max: float
     points: float | None
     message: str | None = None  # None when the test passed
+    hand: bool = False  # points given by hand (coursekit.grading.hand); message is the comment
 
     @property
     def by_hand(self) -> bool:
+        """Still to grade by hand: no points yet."""
         return self.points is None
 
 

@@ -109,8 +109,8 @@ def write_page(path, row: Row, titles=None):
     else:
         by_hand = sum(s.max for s in row.scores if s.by_hand)
         if by_hand:
-            lines.append(f"<p>Score: <b>{_number(row.total)} / {_number(row.max - by_hand)}</b> graded "
-                         f"automatically; {_number(by_hand)} more points are graded by hand.</p>")
+            lines.append(f"<p>Score: <b>{_number(row.total)} / {_number(row.max - by_hand)}</b> so far; "
+                         f"{_number(by_hand)} more points are still to be graded by hand.</p>")
         else:
             lines.append(f"<p>Score: <b>{_number(row.total)} / {_number(row.max)}</b></p>")
         lines.append(f"<p class='status'>Status: {esc(row.status.value)} &mdash; {esc(row.status.meaning)}</p>")
@@ -119,6 +119,9 @@ def write_page(path, row: Row, titles=None):
             if score.by_hand:
                 points = f"? / {_number(score.max)}"
                 result = f"<span>{esc(score.message or 'to grade by hand')}</span>"
+            elif score.hand:
+                points = f"{_number(score.points)} / {_number(score.max)}"
+                result = "<span>graded by hand</span>" + (f": {esc(score.message)}" if score.message else "")
             elif score.message is None:
                 points, result = f"{_number(score.points)} / {_number(score.max)}", "<span class='pass'>passed</span>"
             else:
@@ -193,11 +196,11 @@ def write_summary(path, rows: list[Row], exercises):
     left.set_xlabel("students")
     left.set_title("Score distribution per question")
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=4, fontsize=8, frameon=False)
-    # Of the points graded automatically: the ones graded by hand are not known yet.
+    # Of the points graded so far: the ones still to grade by hand are not known yet.
     automatic = [r.max - sum(s.max for s in r.scores if s.by_hand) for r in rows]
     fractions = [r.total / most if most else 0 for r, most in zip(rows, automatic)]
     right.hist(fractions, bins=[i / 10 for i in range(11)], color="#0969da", edgecolor="white")
-    right.set_xlabel("total / points graded automatically\n(points graded by hand not counted yet)")
+    right.set_xlabel("total / points graded so far\n(points still to grade by hand not counted)")
     right.set_ylabel("notebooks")
     right.yaxis.set_major_locator(MaxNLocator(integer=True))
     graded = f"{len(rows)} notebook{'s' * (len(rows) != 1)}"
