@@ -1,9 +1,9 @@
 """The `coursekit` command: release exercises and grade submissions.
 
     coursekit release [--solutions solutions] [--out exercises]
-    coursekit grade SUBMISSIONS --out OUT [--timeout 30] [--jobs N] [--memory 2048] [--exercise NAME]
-                    [--sandbox auto|required|off] [--notebook-timeout SECONDS]
-                    [--retry-failed] [--quiet]
+    coursekit grade SUBMISSIONS --out OUT [--solutions solutions] [--timeout 30] [--jobs N]
+                    [--memory 2048] [--exercise NAME] [--sandbox auto|required|off]
+                    [--notebook-timeout SECONDS] [--retry-failed] [--hand-grades CSV] [--quiet]
 
 Ctrl-C stops either cleanly: a one-line message, exit status 130, every output
 file as it was before or complete (grading keeps what it finished for next time).

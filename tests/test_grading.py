@@ -1,6 +1,7 @@
 """`coursekit grade`: a whole class in one run, every submission treated as untrusted."""
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import pytest
 from grading_helpers import (FULL, NAME, RELEASED, ROOT, answer, hidden_lines, solved, student_copy_of_test_cells,
                              write)
 
-from coursekit.grading import Status, grade_folder, read_notebook
+from coursekit.grading import Score, Status, grade_folder, read_notebook
 from coursekit.grading.notebooks import nbgrader_meta
 
 @pytest.fixture(scope="module")
@@ -301,13 +302,16 @@ def test_the_command_counts_exercises_not_handed_in_apart_from_graded_notebooks(
 
     from coursekit.__main__ import _summary
 
-    rows = [SimpleNamespace(status=status, reused=reused, scores=()) for status, reused in
+    essay = Score("essay", 2, None, "to grade by hand")
+    rows = [SimpleNamespace(status=status, reused=reused, scores=(essay,)) for status, reused in
             [(Status.OK, True), (Status.TIMEOUT, False), (Status.NO_SUBMISSION, False),
              (Status.NO_SUBMISSION, False)]]
     report = SimpleNamespace(rows=rows, dropped=[], ignored=[], sandbox="bubblewrap", not_graded=0)
-    assert _summary(report, "out/grades.csv") == (
+    assert _summary(report, "out/grades.csv").splitlines() == [
         "graded 2 notebooks (1 ok, 1 timeout); 2 exercises not handed in; 1 from earlier runs; "
-        "wrote out/grades.csv")
+        "wrote out/grades.csv",
+        "2 questions to grade by hand: fill in the points of a copy of out/to-grade-by-hand.csv and "
+        "pass it with --hand-grades"]
 
 
 @pytest.mark.parametrize("target", ["grader", "process group", "grader, while its helper starts"])
@@ -356,8 +360,7 @@ def test_timeouts_are_kept_like_other_results_and_retried_on_request(tmp_path):
     assert first.rows[0].status is Status.TIMEOUT and first.ran == 1
     # The note names the cell and the limit: the feedback of the test after it shows
     # only the knock-on NameError.
-    assert any(note.startswith("a cell before the test `conv_test_padded` was stopped")
-               and "time limit of 1 s" in note for note in first.rows[0].notes), first.rows[0].notes
+    assert "a cell before the test `conv_test_padded` was stopped at its time limit" in first.rows[0].notes
     second = grade_folder(subs, out, ROOT / "solutions", cell_timeout=1, progress=False, exercise=NAME)
     assert second.rows[0].status is Status.TIMEOUT and second.ran == 0 and second.rows[0].reused
     third = grade_folder(subs, out, ROOT / "solutions", cell_timeout=1, progress=False, exercise=NAME,
@@ -368,10 +371,15 @@ def test_timeouts_are_kept_like_other_results_and_retried_on_request(tmp_path):
 def test_an_answer_cell_that_raises_is_named_in_the_notes_without_its_message(tmp_path):
     subs, out = tmp_path / "subs", tmp_path / "out"
     write(subs / "stuck", solved(conv_values="raise ValueError('no idea, sorry')"))
-    row = grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME).rows[0]
+    # The notebook names its exception class: a name that is no identifier is not repeated.
+    write(subs / "sneaky", solved(conv_values="raise type('X; not attempted\\x1b[2J', (Exception,), {})()"))
+    rows = {r.student: r for r in grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME).rows}
+    row = rows["stuck"]
     assert row.status is Status.OK and row.score("conv_test_values").points == 0
     assert "a cell before the test `conv_test_values` raised ValueError" in row.notes, row.notes
     assert "no idea" not in " ".join(row.notes)
+    assert "a cell before the test `conv_test_values` raised an exception" in rows["sneaky"].notes
+    assert not any("not attempted" in note or "\x1b" in note for note in rows["sneaky"].notes)
 
 
 def test_students_no_longer_in_the_folder_are_dropped_from_the_table(tmp_path):
@@ -420,18 +428,25 @@ def test_markdown_tasks_and_written_answers_are_left_for_the_instructor(tmp_path
     assert "<b>2 / 2</b> so far; 4 more points are still to be graded by hand" in page
 
 
+def _hand(folder, *lines, name="hand.csv"):
+    """A hand-grades file of `lines` (after the header) in `folder`."""
+    path = folder / name
+    path.write_text("student,exercise,question,points,max,notebook,comment\n" + "".join(f"{l}\n" for l in lines))
+    return path
+
+
 def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_path):
     _tiny_exercise_with_questions_graded_by_hand(tmp_path)
     subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
     grade_folder(subs, out, sol, progress=False)
-    todo = (out / "to-grade-by-hand.csv").read_text()
-    assert todo == ("student,exercise,question,points,max,comment\n"
-                    "ada,99_tiny,task,,3,\nada,99_tiny,essay,,1,\n")
-    # The instructor fills in a copy, the task only so far, from a spreadsheet (BOM, CRLF).
+    todo = (out / "to-grade-by-hand.csv").read_text().splitlines()
+    notebook = hashlib.sha256((subs / "ada" / "99_tiny.ipynb").read_bytes()).hexdigest()[:12]
+    assert todo == ["student,exercise,question,points,max,notebook,comment",
+                    f"ada,99_tiny,task,,3,{notebook},", f"ada,99_tiny,essay,,1,{notebook},"]
+    # The instructor fills in a copy, the task only so far, in a spreadsheet (BOM, CRLF, quotes).
     hand = tmp_path / "hand.csv"
-    hand.write_text("\ufeff" + todo.replace("task,,3,", "task,2.5,3,clear, but no units").replace(
-        "ada,99_tiny,task,2.5,3,clear, but no units", 'ada,99_tiny,task,2.5,3,"clear, but no units"')
-        .replace("\n", "\r\n"), encoding="utf-8")
+    hand.write_bytes("\ufeff".encode() + "\r\n".join(
+        [todo[0], f'ada,99_tiny,task,2.5,3,{notebook},"clear, but no units"', todo[2], ""]).encode())
     (row,) = grade_folder(subs, out, sol, progress=False, hand_grades=hand).rows
     assert row.total == 4.5 and row.score("task").hand and row.score("essay").by_hand
     with open(out / "grades.csv", newline="") as handle:
@@ -439,26 +454,65 @@ def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_pat
     assert (line["task"], line["essay"], line["total"]) == ("2.5", "", "4.5")
     page = (out / "feedback" / "ada" / "99_tiny.html").read_text()
     assert "2.5 / 3</td><td><span>graded by hand</span>: clear, but no units" in page
-    assert (out / "to-grade-by-hand.csv").read_text().splitlines()[1:] == ["ada,99_tiny,essay,,1,"]
+    assert (out / "to-grade-by-hand.csv").read_text().splitlines()[1:] == [f"ada,99_tiny,essay,,1,{notebook},"]
+    # Ada hands in again: the grade written for her earlier notebook is not applied to the new one.
+    solution = read_notebook(sol / "99_tiny.ipynb")
+    solution.cells[0].source += "\n# a second try"
+    write(subs / "ada", solution, name="99_tiny")
+    (row,) = grade_folder(subs, out, sol, progress=False, hand_grades=hand).rows
+    assert row.score("task").by_hand and row.total == 2
+    assert any("written for an earlier notebook" in note and "line 2" in note for note in row.notes), row.notes
+
+
+def test_hand_grades_are_never_read_from_or_left_in_the_output_folder(tmp_path):
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
+    subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
+    grade_folder(subs, out, sol, progress=False)
+    todo = out / "to-grade-by-hand.csv"
+    with pytest.raises(ValueError, match="is inside the output folder"):
+        grade_folder(subs, out, sol, progress=False, hand_grades=todo)
+    # Points typed into the list itself would be overwritten by the next run: it stops first.
+    todo.write_text(todo.read_text().replace("task,,3,", "task,3,3,"))
+    filled = todo.read_text()
+    with pytest.raises(ValueError, match="has points filled in, and this run would overwrite it"):
+        grade_folder(subs, out, sol, progress=False)
+    assert todo.read_text() == filled
+
+
+def test_hand_grades_reach_names_as_the_folder_spells_them_and_only_notebooks_to_read(tmp_path):
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
+    subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
+    (subs / "ada").rename(subs / "ada ")  # a folder name with a trailing space
+    write(subs / "bob", '{"cells": [ not json', name="99_tiny")
+    (subs / "cleo").mkdir()  # handed in nothing
+    grade_folder(subs, out, sol, progress=False)
+    assert [line.split(",")[0] for line in (out / "to-grade-by-hand.csv").read_text().splitlines()[1:]] == [
+        "ada ", "ada "]  # bob's and cleo's questions cannot be read
+    (row,) = [r for r in grade_folder(subs, out, sol, progress=False,
+                                      hand_grades=_hand(tmp_path, "ada ,99_tiny,task,-0,3,,")).rows
+              if r.student == "ada "]
+    assert row.score("task").points == 0 and str(row.score("task").points) == "0.0"
+    for student in ("bob", "cleo"):
+        with pytest.raises(ValueError, match=f"task of {student}'s 99_tiny is not waiting to be graded by hand"):
+            grade_folder(subs, out, sol, progress=False, hand_grades=_hand(tmp_path, f"{student},99_tiny,task,1,,,"))
 
 
 @pytest.mark.parametrize("line, error", [
-    ("ada,99_tiny,task,4,,", "line 2: points must be between 0 and 3"),
-    ("ada,99_tiny,task,two,,", "line 2: points must be a number; got 'two'"),
-    ("ada,99_tiny,task,nan,,", "line 2: points must be between 0 and 3"),
-    ("ada,99_tiny,tsak,1,,", "line 2: 99_tiny has no graded question 'tsak'"),
-    ("ada,99_tiney,task,1,,", "line 2: no exercise '99_tiney'"),
-    ("ada,99_tiny,task,1,,\nada,99_tiny,task,2,,", "line 3: ada's task of 99_tiny is graded twice (also at line 2)"),
-    ("ada,99_tiny,test_answer,1,,", "line 2: test_answer of ada's 99_tiny is not waiting to be graded by hand"),
-    ("adda,99_tiny,task,1,,", "line 2: no result for 'adda' in 99_tiny"),
+    ("ada,99_tiny,task,4,,,", "line 2: points must be between 0 and 3"),
+    ("ada,99_tiny,task,two,,,", "line 2: points must be a number; got 'two'"),
+    ("ada,99_tiny,task,nan,,,", "line 2: points must be between 0 and 3"),
+    ("ada,99_tiny,tsak,1,,,", "line 2: 99_tiny has no graded question 'tsak'"),
+    ("ada,99_tiney,task,1,,,", "line 2: no exercise '99_tiney'"),
+    ("ada,99_tiny,task,1,,,\nada,99_tiny,task,2,,,", "line 3: ada's task of 99_tiny is graded twice (also at line 2)"),
+    ("ada,99_tiny,test_answer,1,,,", "line 2: test_answer of ada's 99_tiny is not waiting to be graded by hand"),
+    ("adda,99_tiny,task,1,,,", "line 2: no result for 'adda' in 99_tiny"),
 ])
 def test_a_bad_hand_grade_stops_the_run_naming_its_line_and_changes_no_output(tmp_path, line, error):
     _tiny_exercise_with_questions_graded_by_hand(tmp_path)
     subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
     grade_folder(subs, out, sol, progress=False)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and ".results" not in p.parts}
-    hand = tmp_path / "hand.csv"
-    hand.write_text(f"student,exercise,question,points,max,comment\n{line}\n")
+    hand = _hand(tmp_path, line)
     with pytest.raises(ValueError, match=re.escape(f"{hand}, {error}")):
         grade_folder(subs, out, sol, progress=False, hand_grades=hand)
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and ".results" not in p.parts}
@@ -471,6 +525,6 @@ def test_a_hand_grades_file_that_is_missing_or_lacks_a_column_is_refused(tmp_pat
     with pytest.raises(FileNotFoundError, match="the hand-grades file nowhere.csv does not exist"):
         read_hand_grades("nowhere.csv", {})
     (tmp_path / "hand.csv").write_text("student,exercise,points\nada,99_tiny,2\n")
-    with pytest.raises(ValueError, match="must name the columns student, exercise, question, points .*; "
+    with pytest.raises(ValueError, match="must name the comma-separated columns student, exercise, question, points .*; "
                                          "question missing"):
         read_hand_grades(tmp_path / "hand.csv", {})

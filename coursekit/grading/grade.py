@@ -15,18 +15,20 @@ Used in: ``coursekit grade`` and ``make grade``.
 from __future__ import annotations
 
 import csv
+import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from .assembly import assemble
 from .cache import ResultCache
 from .exercises import exercise_names, load_exercises
+from .hand import apply_hand_grades, check_todo, read_hand_grades, write_todo
 from .notebooks import NotebookError, parse_notebook
 from .records import Job, Outcome, Report, Row, Status, Submission
 from .runner import Helper
 from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
-from .hand import apply_hand_grades, read_hand_grades, write_todo
 from .writers import question_titles, write_csv, write_page, write_summary
 
 __all__ = ["grade_folder"]
@@ -107,16 +109,18 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
     helper = Helper(cell_timeout=cell_timeout, memory_mb=memory_mb, sandbox=sandbox,
                     notebook_timeout=notebook_timeout, processes=run_options.get("processes", 64))
     try:
-        rows, to_run, not_graded, exercises, ignored = _collect(
+        rows, to_run, not_graded, exercises, ignored, digests = _collect(
             submissions_dir, solutions_dir, exercise, cache, retry_failed)
         given = {} if hand_grades is None else read_hand_grades(hand_grades, exercises)
+        check_todo(out_dir, hand_grades)
         if to_run:
             _run(to_run, exercises, cache, rows, progress, cell_timeout=cell_timeout, memory_mb=memory_mb,
                  workers=jobs, sandbox=sandbox, notebook_timeout=notebook_timeout, helper=helper, **run_options)
     finally:
         helper.abandon()  # nothing left to end when it ran: run_all ended it
 
-    ordered = apply_hand_grades([rows[number] for number in sorted(rows)], given)
+    ordered = [replace(rows[number], notebook=digests.get(number, "")) for number in sorted(rows)]
+    ordered = apply_hand_grades(ordered, given, only=exercise)
     _write_outputs(out_dir, ordered, exercises)
     previous = _students_in(out_dir / "grades.csv")
     write_csv(out_dir / "grades.csv", ordered, exercises)
@@ -128,7 +132,8 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
 
 def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):
     """Every submission's row from the cache, or its job to run: (rows, to_run, not_graded,
-    exercises, ignored), rows and jobs by the submission's number."""
+    exercises, ignored, digests), rows, jobs and the digests of the notebooks' bytes by the
+    submission's number."""
     exercises = load_exercises(solutions_dir, releases=cache)
     single = exercise or (next(iter(exercises)) if len(exercises) == 1 else None)
     submissions, ignored = find_submissions(submissions_dir, exercises, single)
@@ -136,6 +141,7 @@ def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):
     rows: dict[int, Row] = {}
     to_run: dict[int, Job] = {}
     not_graded = 0
+    digests: dict[int, str] = {}
     for number, submission in enumerate(submissions):
         ex = exercises[submission.exercise]
         in_scope = exercise in (None, submission.exercise)
@@ -149,6 +155,7 @@ def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):
                 notes = ("the file could not be read, or is larger than 64 MB",)
                 rows[number] = Row.join(submission, unrun(ex, Status.INVALID_NOTEBOOK, notes))
             continue
+        digests[number] = hashlib.sha256(data).hexdigest()[:12]
         key = cache.key(data, ex)
         cached = _valid(cache.load(key), ex)
         if cached is not None and not (retry_failed and in_scope and cached.status.retryable):
@@ -162,7 +169,7 @@ def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):
                 rows[number] = Row.join(submission, prepared)
             else:
                 to_run[number] = prepared
-    return rows, to_run, not_graded, exercises, ignored
+    return rows, to_run, not_graded, exercises, ignored, digests
 
 
 def _read(path) -> bytes | None:

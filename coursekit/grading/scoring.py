@@ -18,10 +18,11 @@ Used in: ``coursekit grade``.
 from __future__ import annotations
 
 import ast
+import re
 
 from .notebooks import cell_source, nbgrader_meta
 from .records import Job, Outcome, Score, Status
-from .runner import TIMEOUT_NAME
+from .runner import TAMPERED_NAME, TIMEOUT_NAME
 
 __all__ = ["instructor_messages", "score_runs", "unrun"]
 
@@ -92,23 +93,27 @@ def _cell_notes(job, visible) -> list[str]:
 
     A test that fails afterwards only for want of a name (a ``NameError``) would otherwise
     hide the cause: an answer cell that looped past its time limit, or raised. Cells are
-    named by the test that follows them, since assembling the notebook renumbers cells;
-    only the exception's name is given, and only that run's (it never saw a hidden test).
+    named by the test that follows them, since assembling the notebook renumbers cells.
+    The notebook chose the error's name and text, so a note holds neither: only a name
+    that reads as a Python identifier, and for a timeout the grader's own words.
     """
     tests = {index: grade_id for grade_id, index in job.tests.items()}
     notes = []
     for cell in visible.cells:
-        if not cell.error or cell.index in tests:
-            continue
+        if not cell.error or cell.index in tests or cell.error.get("ename") == TAMPERED_NAME:
+            continue  # tampering has notes of its own
         following = min((i for i in tests if i > cell.index), default=None)
         where = (f"a cell before the test `{tests[following]}`" if following is not None
                  else "a cell after the last test")
-        name = str(cell.error.get("ename", "Error"))[:80]
+        name = str(cell.error.get("ename", ""))
         if name == TIMEOUT_NAME:
-            notes.append(f"{where} was stopped: {str(cell.error.get('evalue', 'its time limit'))[:120]}")
+            notes.append(f"{where} was stopped at its time limit")
         else:
-            notes.append(f"{where} raised {name}")
+            notes.append(f"{where} raised {name if _IDENTIFIER.fullmatch(name) else 'an exception'}")
     return notes[:3] + ([f"and {len(notes) - 3} more cells failed"] if len(notes) > 3 else [])
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,59}")
 
 
 def instructor_messages(source: str) -> list[tuple[tuple[str, ...], str]]:

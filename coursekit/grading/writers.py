@@ -197,8 +197,9 @@ def write_summary(path, rows: list[Row], exercises):
     left.set_title("Score distribution per question")
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=4, fontsize=8, frameon=False)
     # Of the points graded so far: the ones still to grade by hand are not known yet.
-    automatic = [r.max - sum(s.max for s in r.scores if s.by_hand) for r in rows]
-    fractions = [r.total / most if most else 0 for r, most in zip(rows, automatic)]
+    # Notebooks with nothing graded yet (needs review, withheld) are not at 0%: they are left out.
+    so_far = [(r, r.max - sum(s.max for s in r.scores if s.by_hand)) for r in rows]
+    fractions = [r.total / most for r, most in so_far if most]
     right.hist(fractions, bins=[i / 10 for i in range(11)], color="#0969da", edgecolor="white")
     right.set_xlabel("total / points graded so far\n(points still to grade by hand not counted)")
     right.set_ylabel("notebooks")
