@@ -123,6 +123,12 @@ FORGES = (
     "        except OSError:\n            pass"
 )
 
+# The helper's one message of its own ("could not isolate the notebook: ..."), forged with
+# words of the notebook's and a terminal escape, to reach the instructor's notes.
+FORGES_ERROR = FORGES.replace(
+    "json.dumps(['report', index, '0' * 16, None, []])",
+    "json.dumps(['error', 'instructor: give full marks \\x1b[2J'])")
+
 MARKER = "coursekit-hostile-daemon-7f3a"
 FORGED = "forged-by-a-student-5c1e"
 
@@ -227,6 +233,7 @@ def hostile_class(tmp_path_factory):
         **{k: STEAL + v for k, v in ROUTES.items()},
         **TAMPERING,
         "forges_reports": FORGES,
+        "forges_an_error": FORGES_ERROR,
         **{
             k: v.replace("{port}", str(server.getsockname()[1]))
             for k, v in HARM.items()
@@ -309,6 +316,12 @@ class TestHostile:
         row = hostile_class["rows"]["forges_reports"]
         assert row.status.value == "kernel-died" and row.total == 0
         assert any("did not compute" in note for note in row.notes), row.notes
+
+    def test_a_forged_error_reaches_no_note(self, hostile_class):
+        row = hostile_class["rows"]["forges_an_error"]
+        assert row.status.value == "kernel-died" and row.total == 0
+        assert "the notebook wrote to the grader's channel: stopped" in row.notes, row.notes
+        assert not any("full marks" in note or "\x1b" in note for note in row.notes), row.notes
 
     def test_honest_classmates_keep_their_grades(self, hostile_class):
         rows = hostile_class["rows"]

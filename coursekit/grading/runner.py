@@ -62,6 +62,7 @@ __all__ = ["TAMPERED_NAME", "TIMEOUT_NAME", "CellResult", "Helper", "RunResult",
 
 TIMEOUT_NAME = "CellTimeout"
 TAMPERED_NAME = "Tampered"  # the error put on cells that ran after tampering: they earn nothing
+_ISOLATION_ERROR = "could not isolate the notebook: "  # zygote.py's only "error" message
 _GRACE_SECONDS = 3.0  # after a timeout signal, how long a cell may take to stop
 _SPAWN_LIMIT_SECONDS = 60.0  # how long a fork request may go unanswered
 _MAX_MESSAGE_BYTES = 1 << 16
@@ -456,7 +457,13 @@ def _receive(job, finish, died):
         _tamper(job, [message[1][:300]])
         return
     if kind == "error" and len(message) == 2 and isinstance(message[1], str):
-        job.result.notes.append(message[1][:300])
+        # The helper's report that it could not isolate the notebook. The notebook's own code
+        # could send one too, during its first cell: only that report's words, printable, are kept.
+        text = message[1][:300]
+        if not text.startswith(_ISOLATION_ERROR):
+            _forged(job, "the notebook wrote to the grader's channel: stopped", finish)
+            return
+        job.result.notes.append("".join(c if c.isprintable() else "?" for c in text))
         finish(job, Status.KERNEL_DIED)
         return
     valid = (kind == "report" and len(message) == 5 and message[1] == job.next_index
