@@ -16,7 +16,7 @@ import pytest
 from grading_helpers import (FULL, NAME, RELEASED, ROOT, answer, hidden_lines, solved, student_copy_of_test_cells,
                              write)
 
-from coursekit.grading import Score, Status, grade_folder, read_notebook
+from coursekit.grading import Score, Status, grade_folder, load_exercises, read_notebook
 from coursekit.grading.notebooks import nbgrader_meta
 
 @pytest.fixture(scope="module")
@@ -462,6 +462,18 @@ def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_pat
     (row,) = grade_folder(subs, out, sol, progress=False, hand_grades=hand).rows
     assert row.score("task").by_hand and row.total == 2
     assert any("written for an earlier notebook" in note and "line 2" in note for note in row.notes), row.notes
+
+
+def test_hand_grades_saved_by_a_spreadsheet_in_a_comma_decimal_locale_are_read(tmp_path):
+    from coursekit.grading.hand import read_hand_grades
+
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
+    exercises = load_exercises(tmp_path / "sol")
+    hand = tmp_path / "hand.csv"  # Excel's "CSV" in Windows-1252, ";" between columns, "," in numbers
+    hand.write_bytes("student;exercise;question;points;max;notebook;comment\r\n"
+                     "zoë;99_tiny;task;2,5;3;;très bien\r\n".encode("cp1252"))
+    assert read_hand_grades(hand, exercises)[("zoë", "99_tiny", "task")]["points"] == 2.5
+    assert read_hand_grades(hand, exercises)[("zoë", "99_tiny", "task")]["comment"] == "très bien"
 
 
 def test_hand_grades_are_never_read_from_or_left_in_the_output_folder(tmp_path):

@@ -22,7 +22,8 @@ Nothing typed by hand is lost or misplaced:
   handed in again) is not applied: the question stays to be graded, with a note.
 
 Lines with empty ``points`` are skipped, so the list can be filled in over several
-sessions.
+sessions. A spreadsheet's CSV is read as it was saved: UTF-8 (with or without a
+byte-order mark) or Windows-1252, with commas, or with semicolons and decimal commas.
 
 Used in: ``coursekit grade --hand-grades``.
 """
@@ -60,10 +61,17 @@ def read_hand_grades(path, exercises) -> dict[tuple[str, str, str], dict]:
     if not path.is_file():
         raise FileNotFoundError(f"the hand-grades file {path} does not exist")
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's byte-order mark is fine
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"cannot read the hand-grades file {path} (save it as CSV in UTF-8): {error}") from error
-    reader = csv.DictReader(io.StringIO(text))
+        data = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"cannot read the hand-grades file {path}: {error}") from error
+    try:
+        text = data.decode("utf-8-sig")  # a spreadsheet's byte-order mark is fine
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")  # what Excel saves as plain "CSV" on Windows
+    # Excel writes ";" between columns where "," is the decimal separator.
+    header = text.split("\n", 1)[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise ValueError(f"{path}: the header must name the comma-separated columns {', '.join(_COLUMNS)} "
@@ -88,7 +96,7 @@ def read_hand_grades(path, exercises) -> dict[tuple[str, str, str], dict]:
             raise ValueError(f"{where}: {exercise} has no graded question {question!r}")
         top = maxima[exercise, question]
         try:
-            value = float(points) + 0.0  # -0 becomes 0
+            value = float(points.replace(",", ".") if delimiter == ";" else points) + 0.0  # -0 becomes 0
         except ValueError:
             raise ValueError(f"{where}: points must be a number; got {points!r}") from None
         if not (math.isfinite(value) and 0 <= value <= top):
