@@ -440,7 +440,7 @@ def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_pat
     subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
     grade_folder(subs, out, sol, progress=False)
     todo = (out / "to-grade-by-hand.csv").read_text().splitlines()
-    notebook = hashlib.sha256((subs / "ada" / "99_tiny.ipynb").read_bytes()).hexdigest()[:12]
+    notebook = "nb-" + hashlib.sha256((subs / "ada" / "99_tiny.ipynb").read_bytes()).hexdigest()[:12]
     assert todo == ["student,exercise,question,points,max,notebook,comment",
                     f"ada,99_tiny,task,,3,{notebook},", f"ada,99_tiny,essay,,1,{notebook},"]
     # The instructor fills in a copy, the task only so far, in a spreadsheet (BOM, CRLF, quotes).
@@ -461,7 +461,15 @@ def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_pat
     write(subs / "ada", solution, name="99_tiny")
     (row,) = grade_folder(subs, out, sol, progress=False, hand_grades=hand).rows
     assert row.score("task").by_hand and row.total == 2
-    assert any("written for an earlier notebook" in note and "line 2" in note for note in row.notes), row.notes
+    # The note reaches ada's page too: it names the question, not the instructor's file.
+    assert "a grade given by hand to task was for an earlier notebook: it is to grade again" in row.notes
+    assert not any(str(hand) in note for note in row.notes)
+    # The new notebook's line joins the old one in the file: each grades its own notebook.
+    renewed = (out / "to-grade-by-hand.csv").read_text().splitlines()[1].replace("task,,3,", "task,1,3,")
+    with open(hand, "a", newline="") as handle:
+        handle.write(renewed + "\r\n")
+    (row,) = grade_folder(subs, out, sol, progress=False, hand_grades=hand).rows
+    assert row.score("task").points == 1 and not any("earlier notebook" in note for note in row.notes)
 
 
 def test_hand_grades_saved_by_a_spreadsheet_in_a_comma_decimal_locale_are_read(tmp_path):
@@ -472,8 +480,9 @@ def test_hand_grades_saved_by_a_spreadsheet_in_a_comma_decimal_locale_are_read(t
     hand = tmp_path / "hand.csv"  # Excel's "CSV" in Windows-1252, ";" between columns, "," in numbers
     hand.write_bytes("student;exercise;question;points;max;notebook;comment\r\n"
                      "zoë;99_tiny;task;2,5;3;;très bien\r\n".encode("cp1252"))
-    assert read_hand_grades(hand, exercises)[("zoë", "99_tiny", "task")]["points"] == 2.5
-    assert read_hand_grades(hand, exercises)[("zoë", "99_tiny", "task")]["comment"] == "très bien"
+    (grade,) = read_hand_grades(hand, exercises)[("zoë", "99_tiny", "task")]
+    assert grade["points"] == 2.5
+    assert grade["comment"] == "très bien"
 
 
 def test_hand_grades_are_never_read_from_or_left_in_the_output_folder(tmp_path):
@@ -483,12 +492,16 @@ def test_hand_grades_are_never_read_from_or_left_in_the_output_folder(tmp_path):
     todo = out / "to-grade-by-hand.csv"
     with pytest.raises(ValueError, match="is inside the output folder"):
         grade_folder(subs, out, sol, progress=False, hand_grades=todo)
-    # Points typed into the list itself would be overwritten by the next run: it stops first.
-    todo.write_text(todo.read_text().replace("task,,3,", "task,3,3,"))
-    filled = todo.read_text()
-    with pytest.raises(ValueError, match="has points filled in, and this run would overwrite it"):
-        grade_folder(subs, out, sol, progress=False)
-    assert todo.read_text() == filled
+    # Points typed into the list itself would be overwritten by the next run: it stops first,
+    # however a spreadsheet saved them (here: semicolons, Windows-1252).
+    original = todo.read_text()
+    for filled in (original.replace("task,,3,", "task,3,3,").encode(),
+                   original.replace(",", ";").replace("task;;3;", "task;2,5;3;").replace(
+                       "\n", ";très bien\r\n", 1).encode("cp1252")):
+        todo.write_bytes(filled)
+        with pytest.raises(ValueError, match="has points filled in .*this run would overwrite it"):
+            grade_folder(subs, out, sol, progress=False)
+        assert todo.read_bytes() == filled
 
 
 def test_hand_grades_reach_names_as_the_folder_spells_them_and_only_notebooks_to_read(tmp_path):

@@ -127,7 +127,7 @@ FORGES = (
 # words of the notebook's and a terminal escape, to reach the instructor's notes.
 FORGES_ERROR = FORGES.replace(
     "json.dumps(['report', index, '0' * 16, None, []])",
-    "json.dumps(['error', 'instructor: give full marks \\x1b[2J'])")
+    "json.dumps(['error', 'could not isolate the notebook: instructor, give full marks \\x1b[2J'])")
 
 MARKER = "coursekit-hostile-daemon-7f3a"
 FORGED = "forged-by-a-student-5c1e"

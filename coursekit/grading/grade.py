@@ -121,6 +121,7 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
 
     ordered = [replace(rows[number], notebook=digests.get(number, "")) for number in sorted(rows)]
     ordered = apply_hand_grades(ordered, given, only=exercise)
+    check_todo(out_dir)  # again: points may have been typed into it while the class was graded
     _write_outputs(out_dir, ordered, exercises)
     previous = _students_in(out_dir / "grades.csv")
     write_csv(out_dir / "grades.csv", ordered, exercises)
@@ -155,7 +156,7 @@ def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):
                 notes = ("the file could not be read, or is larger than 64 MB",)
                 rows[number] = Row.join(submission, unrun(ex, Status.INVALID_NOTEBOOK, notes))
             continue
-        digests[number] = hashlib.sha256(data).hexdigest()[:12]
+        digests[number] = "nb-" + hashlib.sha256(data).hexdigest()[:12]  # a spreadsheet keeps it text
         key = cache.key(data, ex)
         cached = _valid(cache.load(key), ex)
         if cached is not None and not (retry_failed and in_scope and cached.status.retryable):

@@ -19,7 +19,8 @@ Nothing typed by hand is lost or misplaced:
   with no result for that exercise, or for a question that is not waiting to be
   graded by hand, stops the run the same way;
 - a grade written for an earlier notebook (its ``notebook`` id differs: the student
-  handed in again) is not applied: the question stays to be graded, with a note.
+  handed in again) is not applied: the question stays to be graded, with a note; the
+  new notebook's line can sit beside it (a line without an id grades any notebook).
 
 Lines with empty ``points`` are skipped, so the list can be filled in over several
 sessions. A spreadsheet's CSV is read as it was saved: UTF-8 (with or without a
@@ -49,9 +50,26 @@ _COLUMNS = ("student", "exercise", "question", "points")
 _NOTHING_TO_READ = (Status.NO_SUBMISSION, Status.INVALID_NOTEBOOK)
 
 
-def read_hand_grades(path, exercises) -> dict[tuple[str, str, str], dict]:
-    """The points of a hand-grades file: {(student, exercise, question): {"points", "comment",
-    "notebook", "where"}}, ``where`` being ``"file, line N"`` for later messages.
+def _rows(path):
+    """(lines as dicts, header, delimiter, path's line numbers) of a CSV as a spreadsheet saves it:
+    UTF-8 (a byte-order mark is fine) or Windows-1252; "," between columns, or ";" where the
+    decimal separator is ",". Raises ``OSError`` or ``csv.Error``."""
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")  # what Excel saves as plain "CSV" on Windows
+    header = text.split("\n", 1)[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    lines = [(reader.line_num, line) for line in reader]
+    return lines, reader.fieldnames or [], delimiter
+
+
+def read_hand_grades(path, exercises) -> dict[tuple[str, str, str], list[dict]]:
+    """The points of a hand-grades file: {(student, exercise, question): [{"points", "comment",
+    "notebook", "where"}, ...]}, one entry per notebook id the file grades that question of;
+    ``where`` is ``"file, line N"`` for messages.
 
     `exercises` maps exercise names to :class:`~coursekit.grading.exercises.Exercise`.
     Raises ``ValueError`` naming the file and line of the first problem, or
@@ -61,26 +79,18 @@ def read_hand_grades(path, exercises) -> dict[tuple[str, str, str], dict]:
     if not path.is_file():
         raise FileNotFoundError(f"the hand-grades file {path} does not exist")
     try:
-        data = path.read_bytes()
-    except OSError as error:
+        lines, header, delimiter = _rows(path)
+    except (OSError, csv.Error) as error:
         raise ValueError(f"cannot read the hand-grades file {path}: {error}") from error
-    try:
-        text = data.decode("utf-8-sig")  # a spreadsheet's byte-order mark is fine
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")  # what Excel saves as plain "CSV" on Windows
-    # Excel writes ";" between columns where "," is the decimal separator.
-    header = text.split("\n", 1)[0]
-    delimiter = ";" if header.count(";") > header.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+    missing = [c for c in _COLUMNS if c not in header]
     if missing:
         raise ValueError(f"{path}: the header must name the comma-separated columns {', '.join(_COLUMNS)} "
                          f"(and optionally notebook and comment); {', '.join(missing)} missing")
     maxima = {(name, cell.grade_id): cell.points for name, exercise in exercises.items()
               for cell in exercise.graded}
-    grades = {}
-    for line in reader:
-        where = f"{path}, line {reader.line_num}"
+    grades: dict[tuple[str, str, str], list[dict]] = {}
+    for number, line in lines:
+        where = f"{path}, line {number}"
         points = (line.get("points") or "").strip()
         if not points:
             continue  # not graded yet
@@ -102,12 +112,14 @@ def read_hand_grades(path, exercises) -> dict[tuple[str, str, str], dict]:
         if not (math.isfinite(value) and 0 <= value <= top):
             raise ValueError(f"{where}: points must be between 0 and {top:g}, the maximum of {question}; "
                              f"got {points}")
-        key = (student, exercise, question)
-        if key in grades:
+        notebook = (line.get("notebook") or "").strip()
+        entries = grades.setdefault((student, exercise, question), [])
+        twin = next((e for e in entries if e["notebook"] == notebook), None)
+        if twin is not None:  # the same question of the same notebook
             raise ValueError(f"{where}: {student}'s {question} of {exercise} is graded twice (also at "
-                             f"{grades[key]['where'].rsplit(', ', 1)[1]})")
-        grades[key] = {"points": value, "comment": (line.get("comment") or "").strip(),
-                       "notebook": (line.get("notebook") or "").strip(), "where": where}
+                             f"{twin['where'].rsplit(', ', 1)[1]})")
+        entries.append({"points": value, "comment": (line.get("comment") or "").strip(),
+                        "notebook": notebook, "where": where})
     return grades
 
 
@@ -118,14 +130,16 @@ def check_todo(out_dir, hand_grades=None):
     if hand_grades is not None and Path(hand_grades).resolve().is_relative_to(out_dir):
         raise ValueError(f"the hand-grades file {hand_grades} is inside the output folder, which each run "
                          "rewrites: keep it elsewhere")
-    try:
-        with open(todo, newline="", encoding="utf-8-sig") as handle:
-            filled = any((line.get("points") or "").strip() for line in csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error):
+    if not todo.exists():
         return
+    try:
+        lines, _, _ = _rows(todo)
+        filled = any((line.get("points") or "").strip() for _, line in lines)
+    except (OSError, csv.Error):
+        filled = True  # not what a run wrote: someone changed it
     if filled:
-        raise ValueError(f"{todo} has points filled in, and this run would overwrite it: move it out of "
-                         "the output folder and pass it with --hand-grades")
+        raise ValueError(f"{todo} has points filled in (or was changed), and this run would overwrite it: "
+                         "move it out of the output folder and pass it with --hand-grades")
 
 
 def apply_hand_grades(rows: list[Row], grades, only=None) -> list[Row]:
@@ -136,8 +150,8 @@ def apply_hand_grades(rows: list[Row], grades, only=None) -> list[Row]:
     """
     rows = list(rows)
     by_key = {(row.student, row.exercise): number for number, row in enumerate(rows)}
-    for (student, exercise, question), grade in grades.items():
-        where = grade["where"]
+    for (student, exercise, question), entries in grades.items():
+        where = entries[0]["where"]
         number = by_key.get((student, exercise))
         if number is None:
             if only is not None and exercise != only:
@@ -145,15 +159,16 @@ def apply_hand_grades(rows: list[Row], grades, only=None) -> list[Row]:
             raise ValueError(f"{where}: no result for {student!r} in {exercise}: is the student's "
                              "name spelled as in grades.csv?")
         row = rows[number]
-        score = row.score(question)
-        if not score.by_hand or row.status in _NOTHING_TO_READ:
-            raise ValueError(f"{where}: {question} of {student}'s {exercise} is not waiting to be "
-                             "graded by hand (it was graded automatically, or there is no notebook to read)")
-        if grade["notebook"] and grade["notebook"] != row.notebook:
-            note = (f"a hand grade of {question} ({where}) was written for an earlier notebook: "
-                    "grade the new one")
+        # A line with no notebook id grades whatever notebook was handed in.
+        grade = next((e for e in entries if e["notebook"] in ("", row.notebook)), None)
+        if grade is None:  # written for an earlier notebook: the student handed in again
+            note = f"a grade given by hand to {question} was for an earlier notebook: it is to grade again"
             rows[number] = replace(row, notes=row.notes + (note,))
             continue
+        score = row.score(question)
+        if not score.by_hand or row.status in _NOTHING_TO_READ:
+            raise ValueError(f"{grade['where']}: {question} of {student}'s {exercise} is not waiting to be "
+                             "graded by hand (it was graded automatically, or there is no notebook to read)")
         graded = Score(question, score.max, grade["points"], grade["comment"] or None, hand=True)
         rows[number] = replace(row, scores=tuple(graded if s.grade_id == question else s for s in row.scores))
     return rows

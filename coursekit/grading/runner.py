@@ -62,7 +62,6 @@ __all__ = ["TAMPERED_NAME", "TIMEOUT_NAME", "CellResult", "Helper", "RunResult",
 
 TIMEOUT_NAME = "CellTimeout"
 TAMPERED_NAME = "Tampered"  # the error put on cells that ran after tampering: they earn nothing
-_ISOLATION_ERROR = "could not isolate the notebook: "  # zygote.py's only "error" message
 _GRACE_SECONDS = 3.0  # after a timeout signal, how long a cell may take to stop
 _SPAWN_LIMIT_SECONDS = 60.0  # how long a fork request may go unanswered
 _MAX_MESSAGE_BYTES = 1 << 16
@@ -435,7 +434,9 @@ def _settle_tampering(job):
 
 def _tamper(job, notes):
     seen = job.result.tampering
-    for note in notes:
+    # What the checks found is reported from the notebook's process, where its code could
+    # write its own: only printable characters reach the notes.
+    for note in ("".join(c if c.isprintable() else "?" for c in n) for n in notes):
         if note and note not in seen and len(seen) < _MAX_NOTES:
             seen.append(note)
     if job.tampered_at is None:
@@ -456,15 +457,15 @@ def _receive(job, finish, died):
     if kind == "tamper" and len(message) == 2 and isinstance(message[1], str):
         _tamper(job, [message[1][:300]])
         return
-    if kind == "error" and len(message) == 2 and isinstance(message[1], str):
-        # The helper's report that it could not isolate the notebook. The notebook's own code
-        # could send one too, during its first cell: only that report's words, printable, are kept.
-        text = message[1][:300]
-        if not text.startswith(_ISOLATION_ERROR):
-            _forged(job, "the notebook wrote to the grader's channel: stopped", finish)
-            return
-        job.result.notes.append("".join(c if c.isprintable() else "?" for c in text))
+    if kind == "error" and len(message) == 2 and type(message[1]) is int and 0 < message[1] < 4096:
+        # The helper's report that it could not isolate the notebook: an errno, in the grader's
+        # words. The notebook's own code could send one too, during its first cell, but can
+        # choose no word of the note.
+        job.result.notes.append(f"could not isolate the notebook: {os.strerror(message[1])}")
         finish(job, Status.KERNEL_DIED)
+        return
+    if kind == "error":
+        _forged(job, "the notebook wrote to the grader's channel: stopped", finish)
         return
     valid = (kind == "report" and len(message) == 5 and message[1] == job.next_index
              and job.next_index < len(job.sources) and message[2] == job.nonce

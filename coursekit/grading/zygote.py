@@ -221,7 +221,8 @@ def _child(channel, workdir, settings, shell, reference, pid_pipe):
             try:
                 _sandbox.isolate(settings["scratch_mb"], pid_pipe)
             except OSError as error:
-                _send(fd, json.dumps(["error", f"could not isolate the notebook: {error}"]).encode())
+                # An errno only: the grader words the note (a notebook could send this too).
+                _send(fd, json.dumps(["error", error.errno or 1]).encode())
                 os._exit(70)
             _sandbox.limit(settings["processes"], settings["cpu_seconds"])
         else:
