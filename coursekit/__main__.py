@@ -110,9 +110,7 @@ def _summary(report, table):
         lines.append(f"ignored, not a student's: {', '.join(report.ignored)}")
     if report.sandbox == "off":
         lines.append(f"not sandboxed: {report.unsandboxed_because} (see the sandbox column of grades.csv)")
-    pending = sum(score.by_hand for row in report.rows if row.status.value not in ("no-submission",
-                                                                                   "invalid-notebook")
-                  for score in row.scores)
+    pending = report.to_grade_by_hand
     if pending:
         lines.append(f"{pending} question{'s' * (pending != 1)} to grade by hand: fill in the points of a copy of "
                      f"{os.path.join(os.path.dirname(table), 'to-grade-by-hand.csv')} and pass it "

@@ -16,7 +16,7 @@ import pytest
 from grading_helpers import (FULL, NAME, RELEASED, ROOT, answer, hidden_lines, solved, student_copy_of_test_cells,
                              write)
 
-from coursekit.grading import Score, Status, grade_folder, load_exercises, read_notebook
+from coursekit.grading import Status, grade_folder, load_exercises, read_notebook
 from coursekit.grading.notebooks import nbgrader_meta
 
 @pytest.fixture(scope="module")
@@ -302,11 +302,11 @@ def test_the_command_counts_exercises_not_handed_in_apart_from_graded_notebooks(
 
     from coursekit.__main__ import _summary
 
-    essay = Score("essay", 2, None, "to grade by hand")
-    rows = [SimpleNamespace(status=status, reused=reused, scores=(essay,)) for status, reused in
+    rows = [SimpleNamespace(status=status, reused=reused) for status, reused in
             [(Status.OK, True), (Status.TIMEOUT, False), (Status.NO_SUBMISSION, False),
              (Status.NO_SUBMISSION, False)]]
-    report = SimpleNamespace(rows=rows, dropped=[], ignored=[], sandbox="bubblewrap", not_graded=0)
+    report = SimpleNamespace(rows=rows, dropped=[], ignored=[], sandbox="bubblewrap", not_graded=0,
+                             to_grade_by_hand=2)
     assert _summary(report, "out/grades.csv").splitlines() == [
         "graded 2 notebooks (1 ok, 1 timeout); 2 exercises not handed in; 1 from earlier runs; "
         "wrote out/grades.csv",
@@ -438,7 +438,7 @@ def _hand(folder, *lines, name="hand.csv"):
 def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_path):
     _tiny_exercise_with_questions_graded_by_hand(tmp_path)
     subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
-    grade_folder(subs, out, sol, progress=False)
+    assert grade_folder(subs, out, sol, progress=False).to_grade_by_hand == 2
     todo = (out / "to-grade-by-hand.csv").read_text().splitlines()
     notebook = "nb-" + hashlib.sha256((subs / "ada" / "99_tiny.ipynb").read_bytes()).hexdigest()[:12]
     assert todo == ["student,exercise,question,points,max,notebook,comment",

@@ -23,13 +23,13 @@ from .assembly import assemble
 from .cache import ResultCache
 from .exercises import exercise_names, load_exercises
 from .hand import apply_hand_grades, check_todo, read_hand_grades, write_todo
-from .notebooks import NotebookError, parse_notebook
+from .notebooks import NotebookError, parse_notebook, question_titles
 from .records import Job, Outcome, Report, Row, Status, Submission
 from .runner import Helper
 from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
-from .writers import question_titles, write_csv, write_page, write_summary
+from .writers import write_csv, write_page, write_summary
 
 __all__ = ["grade_folder"]
 
@@ -125,10 +125,11 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
     _write_outputs(out_dir, ordered, exercises)
     previous = _students_in(out_dir / "grades.csv")
     write_csv(out_dir / "grades.csv", ordered, exercises)
-    write_todo(out_dir, ordered)
+    pending = write_todo(out_dir, ordered)
     present = {row.student for row in ordered}
     return Report(ordered, ran=len(to_run), dropped=sorted(previous - present), ignored=ignored,
-                  not_graded=not_graded, sandbox=box.label, unsandboxed_because=box.reason)
+                  not_graded=not_graded, sandbox=box.label, unsandboxed_because=box.reason,
+                  to_grade_by_hand=pending)
 
 
 def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):

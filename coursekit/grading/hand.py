@@ -51,7 +51,7 @@ _NOTHING_TO_READ = (Status.NO_SUBMISSION, Status.INVALID_NOTEBOOK)
 
 
 def _rows(path):
-    """(lines as dicts, header, delimiter, path's line numbers) of a CSV as a spreadsheet saves it:
+    """([(line number, line as a dict)], header, delimiter) of a CSV as a spreadsheet saves it:
     UTF-8 (a byte-order mark is fine) or Windows-1252; "," between columns, or ";" where the
     decimal separator is ",". Raises ``OSError`` or ``csv.Error``."""
     data = Path(path).read_bytes()
@@ -174,18 +174,20 @@ def apply_hand_grades(rows: list[Row], grades, only=None) -> list[Row]:
     return rows
 
 
-def write_todo(out_dir, rows: list[Row]):
+def write_todo(out_dir, rows: list[Row]) -> int:
     """``OUT/to-grade-by-hand.csv``: a line per question still to grade by hand, points empty,
-    with the id of the notebook it is read from; removed when there is none."""
+    with the id of the notebook it is read from; removed when there is none. Returns how
+    many questions it lists."""
     path = Path(out_dir) / TODO_NAME
     pending = [(row, score) for row in rows if row.status not in _NOTHING_TO_READ
                for score in row.scores if score.by_hand]
     if not pending:
         path.unlink(missing_ok=True)
-        return
+        return 0
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*_COLUMNS, "max", "notebook", "comment"])
     for row, score in pending:
         writer.writerow([row.student, row.exercise, score.grade_id, "", f"{score.max:g}", row.notebook, ""])
     atomic_write(path, buffer.getvalue())
+    return len(pending)

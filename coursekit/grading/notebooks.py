@@ -127,6 +127,21 @@ def cell_source(cell) -> str:
     return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
+def question_titles(solution) -> dict[str, str]:
+    """For each graded cell of a solution notebook, the heading of the question it belongs to:
+    the first line of the last Markdown cell before it that starts with ``## ``, without
+    the ``## ``. Headings are text students see; a cell before any heading is left out.
+    """
+    titles, heading = {}, None
+    for cell in solution.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            heading = cell.source.splitlines()[0][3:].strip()
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if heading and grade_id and (nbgrader_meta(cell).get("grade") or nbgrader_meta(cell).get("task")):
+            titles[grade_id] = heading
+    return titles
+
+
 def unanswered(notebook, released) -> bool:
     """Whether a notebook holds nothing its released version did not: no answer, no code of
     the student's (cells compared as :func:`normalized` sources, in any order)."""

@@ -173,3 +173,4 @@ class Report:
     not_graded: int = 0  # rows of other exercises (with --exercise) that have no cached result yet
     sandbox: str = "bubblewrap"  # how this run's notebooks ran: "bubblewrap" or "off"
     unsandboxed_because: str = ""  # why not, when "off"
+    to_grade_by_hand: int = 0  # questions listed in OUT/to-grade-by-hand.csv

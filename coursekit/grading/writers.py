@@ -15,10 +15,9 @@ import re
 import secrets
 from pathlib import Path
 
-from .notebooks import nbgrader_meta
 from .records import Row, Status
 
-__all__ = ["atomic_write", "question_titles", "write_csv", "write_page", "write_summary"]
+__all__ = ["atomic_write", "write_csv", "write_page", "write_summary"]
 
 
 def atomic_write(path, data, mode=0o644):
@@ -71,28 +70,13 @@ code { background: #f4f4f4; padding: 0 .2rem; }
 """
 
 
-def question_titles(solution) -> dict[str, str]:
-    """For each graded cell of a solution notebook, the heading of the question it belongs to:
-    the first line of the last Markdown cell before it that starts with ``## ``, without
-    the ``## ``. Headings are text students see; a cell before any heading is left out.
-    """
-    titles, heading = {}, None
-    for cell in solution.cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("## "):
-            heading = cell.source.splitlines()[0][3:].strip()
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if heading and grade_id and (nbgrader_meta(cell).get("grade") or nbgrader_meta(cell).get("task")):
-            titles[grade_id] = heading
-    return titles
-
-
 def write_page(path, row: Row, titles=None):
     """One student's feedback for one exercise: total, status, and per question the points
     and the message of the failing test.
 
     Messages come from the run without hidden tests, or are the instructor's own
     text (for a hidden test), so no hidden test's source can reach the page. `titles`
-    (:func:`question_titles`) names the questions as the notebook does; their ids
+    (:func:`coursekit.grading.notebooks.question_titles`) names the questions as the notebook does; their ids
     follow, for reference.
     """
     esc, titles = html.escape, titles or {}
