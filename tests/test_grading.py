@@ -522,6 +522,30 @@ def test_hand_grades_reach_names_as_the_folder_spells_them_and_only_notebooks_to
             grade_folder(subs, out, sol, progress=False, hand_grades=_hand(tmp_path, f"{student},99_tiny,task,1,,,"))
 
 
+def test_a_name_that_starts_like_a_formula_stays_text_in_every_table_and_comes_back(tmp_path):
+    # A student picks the name in their LMS profile; opened in a spreadsheet, a cell such as
+    # =HYPERLINK(...) would run. Written with an apostrophe in front, it is text.
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
+    subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
+    name = '=HYPERLINK("http:evil","ada")'
+    (subs / "ada").rename(subs / name)
+    write(subs / "-1+2", read_notebook(sol / "99_tiny.ipynb"), name="99_tiny")
+    grade_folder(subs, out, sol, progress=False)
+    for table in ("grades.csv", "to-grade-by-hand.csv"):
+        with open(out / table, newline="") as handle:
+            students = [line["student"] for line in csv.DictReader(handle)]
+        assert sorted(set(students)) == ["'-1+2", f"'{name}"], table
+    # Graded in a spreadsheet that keeps the apostrophe, or one that drops it on saving.
+    for spelled in (f"'{name}", name):
+        hand = tmp_path / "hand.csv"
+        with open(hand, "w", newline="") as handle:
+            csv.writer(handle).writerow(["student", "exercise", "question", "points"])
+            csv.writer(handle).writerow([spelled, "99_tiny", "task", "3"])
+        report = grade_folder(subs, out, sol, progress=False, hand_grades=hand)
+        assert {r.student: r.total for r in report.rows} == {name: 5, "-1+2": 2}
+        assert report.dropped == []  # the names read back from grades.csv are the students'
+
+
 @pytest.mark.parametrize("line, error", [
     ("ada,99_tiny,task,4,,,", "line 2: points must be between 0 and 3"),
     ("ada,99_tiny,task,two,,,", "line 2: points must be a number; got 'two'"),

@@ -29,7 +29,7 @@ from .runner import Helper
 from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
-from .writers import write_csv, write_page, write_summary
+from .writers import from_spreadsheet, write_csv, write_page, write_summary
 
 __all__ = ["grade_folder"]
 
@@ -258,7 +258,7 @@ def _write_outputs(out_dir, rows, exercises):
 def _students_in(table) -> set[str]:
     try:
         with open(table, newline="", encoding="utf-8") as handle:
-            return {line["student"] for line in csv.DictReader(handle) if line.get("student")}
+            return {from_spreadsheet(line["student"]) for line in csv.DictReader(handle) if line.get("student")}
     except (OSError, ValueError, KeyError, csv.Error):
         return set()
 

@@ -38,7 +38,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .records import Row, Score, Status
-from .writers import atomic_write
+from .writers import atomic_write, from_spreadsheet, to_spreadsheet
 
 __all__ = ["TODO_NAME", "apply_hand_grades", "check_todo", "read_hand_grades", "write_todo"]
 
@@ -96,7 +96,7 @@ def read_hand_grades(path, exercises) -> dict[tuple[str, str, str], list[dict]]:
             continue  # not graded yet
         # Student ids are taken as they are (a folder may be named "ada "); the ids of
         # exercises and questions have no spaces to lose.
-        student = line.get("student") or ""
+        student = from_spreadsheet(line.get("student") or "")
         exercise, question = ((line.get(c) or "").strip() for c in ("exercise", "question"))
         if not student:
             raise ValueError(f"{where}: the student is empty")
@@ -188,6 +188,6 @@ def write_todo(out_dir, rows: list[Row]) -> int:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*_COLUMNS, "max", "notebook", "comment"])
     for row, score in pending:
-        writer.writerow([row.student, row.exercise, score.grade_id, "", f"{score.max:g}", row.notebook, ""])
+        writer.writerow([to_spreadsheet(row.student), row.exercise, score.grade_id, "", f"{score.max:g}", row.notebook, ""])
     atomic_write(path, buffer.getvalue())
     return len(pending)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .records import Row, Status
 
-__all__ = ["atomic_write", "write_csv", "write_page", "write_summary"]
+__all__ = ["atomic_write", "from_spreadsheet", "to_spreadsheet", "write_csv", "write_page", "write_summary"]
 
 
 def atomic_write(path, data, mode=0o644):
@@ -40,12 +40,36 @@ def atomic_write(path, data, mode=0o644):
         raise
 
 
+#: The first characters that make a spreadsheet read a CSV cell as a formula (or, for the
+#: apostrophe, as the mark that hides one).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def to_spreadsheet(text):
+    """`text` as a CSV cell that a spreadsheet shows as text and never runs as a formula.
+
+    A student chooses the name in their LMS profile, which becomes their id here, and a
+    grader's note may quote a file name they chose. A cell that starts like a formula
+    (``=HYPERLINK(...)``, ``+``, ``-``, ``@``, a tab or a carriage return) would run when the
+    instructor opens ``grades.csv`` in a spreadsheet; an apostrophe in front makes it text.
+    :func:`from_spreadsheet` undoes it.
+    """
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def from_spreadsheet(text):
+    """The text :func:`to_spreadsheet` wrote, whether a spreadsheet saved the cell back with
+    its apostrophe or without it."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
+
+
 def write_csv(path, rows: list[Row], exercises):
     """``grades.csv``: a row per student and exercise, a column per graded question.
 
     A question graded by hand (or awaiting review) has an empty cell, not a zero. The
     ``sandbox`` column says how the notebook ran: ``bubblewrap``, or ``off`` when
     ``--sandbox auto`` found no working sandbox (its notes say why) or it was turned off.
+    Student ids and notes are written with :func:`to_spreadsheet`.
     """
     columns = []
     for exercise in exercises.values():
@@ -56,8 +80,8 @@ def write_csv(path, rows: list[Row], exercises):
     for row in rows:
         points = {s.grade_id: s.points for s in row.scores}
         cells = ["" if points.get(column) is None else _number(points[column]) for column in columns]
-        writer.writerow([row.student, row.exercise, *cells, _number(row.total), _number(row.max),
-                         row.status.value, row.sandbox, "; ".join(row.notes)])
+        writer.writerow([to_spreadsheet(row.student), row.exercise, *cells, _number(row.total),
+                         _number(row.max), row.status.value, row.sandbox, to_spreadsheet("; ".join(row.notes))])
     atomic_write(path, buffer.getvalue())
 
 
