@@ -105,7 +105,8 @@ def floyd_steinberg(images, levels):
     values = np.ascontiguousarray(batch.astype(np.float64).reshape(n_images, -1).T)
     if single:
         values = values[:, 0]  # 1-D: fewer dimensions to broadcast on every small step
-    nearest = _nearest_level_function(levels, np.abs(values).max(initial=0.0), height + width)
+    largest = max(values.max(initial=0.0), -values.min(initial=0.0))  # of |values|, without a copy
+    nearest = _nearest_level_function(levels, largest, height + width)
     # Errors live on a grid padded by one row above and one column on each side, so
     # that every pixel reads its four upstream neighbours (zeros off the image).
     errors = np.zeros(((height + 1) * (width + 2),) + values.shape[1:])
@@ -228,6 +229,29 @@ def _as_levels(levels):
     return np.sort(levels)
 
 
+#: :func:`_nearest_level_function` counts thresholds, rather than searching them, for
+#: arrays of at least this many values (smaller ones pay more in calls than they save)...
+_COUNTING_MIN_VALUES = 1024
+#: ...and at most this many levels (beyond, the comparisons cost more than the search).
+_COUNTING_MAX_LEVELS = 32
+
+
+def _threshold(lo, hi):
+    """The largest float64 t in [lo, hi) with ``not (hi - t) < (t - lo)``: a value v between
+    the levels lo < hi is nearer to hi, as float64 arithmetic computes the distances, exactly
+    when v > t. Found by bisection (the test is monotone in v, rounding included)."""
+    lo, hi = float(lo), float(hi)  # Python floats overflow to inf without a warning
+    below, above = lo, hi  # the test is false at lo and true at hi
+    while True:
+        middle = below / 2 + above / 2  # no overflow, even between -1e308 and 1e308
+        if middle <= below or middle >= above:
+            return below
+        if (hi - middle) < (middle - lo):
+            above = middle
+        else:
+            below = middle
+
+
 def _nearest_level_function(levels, largest_input, extent):
     """A function v -> nearest of the sorted `levels`, ties to the lower level (argmin's rule).
 
@@ -238,17 +262,26 @@ def _nearest_level_function(levels, largest_input, extent):
     """
     # Diffused errors cannot grow beyond the input and level magnitudes times the
     # number of pixels an error can travel through.
-    bound = (largest_input + np.abs(levels).max()) * (extent + 2)
-    gaps = np.diff(np.unique(levels))
+    with np.errstate(over="ignore"):  # an infinite bound or gap: no spacing is that small
+        bound = (largest_input + np.abs(levels).max()) * (extent + 2)
+        gaps = np.diff(np.unique(levels))
     if gaps.size and gaps.min() <= 8 * np.spacing(bound):
         return lambda v: levels[np.argmin(np.abs(levels - v[..., None]), axis=-1)]
 
-    # Sentinels below and above: every value then has a level on each side.
-    extended = np.concatenate([[-np.inf], levels, [np.inf]])
+    # Between neighbours lo < hi, "(hi - v) < (v - lo)" turns true once, at one float: v takes
+    # the level above the last threshold it exceeds.
+    unique = np.unique(levels)
+    thresholds = np.array([_threshold(lo, hi) for lo, hi in zip(unique[:-1], unique[1:])])
 
     def nearest(v):
-        upper = np.searchsorted(extended, v)
-        above, below = extended[upper], extended[upper - 1]
-        return np.where((above - v) < (v - below), above, below)
+        if v.size >= _COUNTING_MIN_VALUES and len(thresholds) <= _COUNTING_MAX_LEVELS:
+            # Counting the thresholds below each value, a comparison per level: on a step of
+            # 68 pixels of 1,000 images, 0.3 ms against 1.2 ms for the binary search.
+            count = np.zeros(v.shape, np.uint8)
+            above = np.empty(v.shape, bool)
+            for threshold in thresholds:
+                count += np.greater(v, threshold, out=above).view(np.uint8)
+            return unique.take(count.astype(np.intp))
+        return unique.take(np.searchsorted(thresholds, v))
 
     return nearest

@@ -73,6 +73,32 @@ def test_nearest_level_equals_argmin_over_sorted_levels(x, levels):
     assert nearest_level(x, levels[::-1]).tolist() == expected
 
 
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=40, unique=True), st.integers(0, 2**32 - 1))
+def test_nearest_level_equals_argmin_a_few_float_steps_around_every_halfway_point(levels, seed):
+    # Where rounding decides: values within a few float steps of each halfway point and
+    # on each level, as a small array and as one of over a thousand values (which count
+    # thresholds rather than search them), with up to 40 levels.
+    levels = np.sort(levels)
+    halves = (levels[:-1] + levels[1:]) / 2
+    steps = np.arange(-3, 4)[:, None]
+    near = (halves + steps * np.spacing(halves)).ravel()
+    random = np.random.default_rng(seed).uniform(levels[0] - 10, levels[-1] + 10, 1100)
+    for x in (np.concatenate([near, levels])[:50], np.concatenate([near, levels, random])):
+        expected = levels[np.argmin(np.abs(levels - x[:, None]), axis=1)]  # first minimum: ties low
+        assert nearest_level(x, levels[::-1]).tobytes() == expected.tobytes()
+
+
+def test_nearest_level_between_levels_whose_distances_overflow():
+    # 1.5e308 - (-1.5e308) is inf: halfway is still 0, and 1e292 is as far from both.
+    levels = [-1.5e308, 1.5e308]
+    x = np.array([-1e308, -1e292, 0.0, 1e292, 1e308, 1.7e308])
+    with np.errstate(over="ignore"):
+        expected = [levels[np.argmin(np.abs(np.subtract(levels, v)))] for v in x]
+    assert expected == [-1.5e308, -1.5e308, -1.5e308, 1.5e308, 1.5e308, 1.5e308]
+    np.testing.assert_array_equal(nearest_level(x, levels), expected)
+    np.testing.assert_array_equal(nearest_level(np.tile(x, 200), levels), np.tile(expected, 200))
+
+
 def test_nearest_level_keeps_the_rule_when_levels_are_closer_than_the_float_spacing():
     # 2**53 - 1 and 2**53 - (1 + 2**-52) round to the same double: a tie between the two
     # lowest levels, which argmin gives to the first (lower) one. Comparing only the two
