@@ -133,3 +133,30 @@ def test_pull_requests_run_make_test():
     assert "pull_request" in triggers
     steps = workflow["jobs"]["test"]["steps"]
     assert "make test" in [s.get("run", "") for s in steps]
+
+
+def test_a_book_build_on_another_radar_source_starts_from_a_fresh_cache_and_environment(tmp_path):
+    # Sphinx rereads only the sources that changed, and the execution cache keys on code:
+    # pages executed on the synthetic stand-in must not survive a build on SVRIMG's data.
+    import os
+    import subprocess
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for tool in ("jupyter-book", "python"):  # the recipe's commands, doing nothing
+        (fake / tool).write_text("#!/bin/sh\nexit 0\n")
+        (fake / tool).chmod(0o755)
+    build = tmp_path / "_build"
+
+    def make_html(source):
+        for kept in (".jupyter_cache", ".doctrees"):
+            (build / kept).mkdir(parents=True, exist_ok=True)
+        subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-o", ".venv/.installed", "html",
+                        f"BOOK={tmp_path}", f"BIN={fake}"], check=True, capture_output=True,
+                       env={**os.environ, "COURSEKIT_RADAR_SOURCE": source})
+        return {kept: (build / kept).exists() for kept in (".jupyter_cache", ".doctrees")}
+
+    assert make_html("synthetic") == {".jupyter_cache": False, ".doctrees": False}  # no stamp yet
+    assert make_html("synthetic") == {".jupyter_cache": True, ".doctrees": True}
+    assert make_html("svrimg") == {".jupyter_cache": False, ".doctrees": False}
+    assert (build / ".radar-source").read_text().strip() == "svrimg"
