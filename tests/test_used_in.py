@@ -145,3 +145,22 @@ def test_the_rule_catches_a_wrong_chapter():
     assert not chapter_uses("from coursekit.metrics import iou\n", "metrics", "iou")
     assert chapter_uses("from coursekit import data, metrics\nmetrics.iou(a, b)", "metrics", "iou")
     assert not chapter_uses("from coursekit import data\nmetrics.iou(a, b)", "metrics", "iou")
+
+
+def _imported_modules(source):
+    """The coursekit modules a chapter's source imports, `book` aside."""
+    modules = set()
+    for line in source.splitlines():
+        if match := re.match(r"from coursekit import (.+)", line):
+            modules |= {name.strip() for name in match.group(1).split(",")}
+        elif match := re.match(r"(?:from|import) coursekit\.(\w+)", line):
+            modules.add(match.group(1))
+    return modules - {"book"}
+
+
+def test_the_introduction_lists_the_modules_each_chapter_imports():
+    rows = re.findall(r"^\| \{doc\}`(\w+)` \|.*\| ([^|]+) \|$", (ROOT / "book" / "intro.md").read_text(), re.M)
+    assert sorted(chapter for chapter, _ in rows) == sorted(CHAPTERS.values())
+    for chapter, listed in rows:
+        source = (ROOT / "book" / f"{chapter}.md").read_text()
+        assert set(re.findall(r"`(\w+)`", listed)) == _imported_modules(source), chapter
