@@ -222,11 +222,12 @@ def nearest_level(x, levels):
 
 
 def _as_levels(levels):
-    """Levels as a sorted float64 array: at least one, finite, not bool."""
+    """Levels as a sorted float64 array: at least one, finite, not bool. The sort is stable,
+    so that equal levels (0.0 and -0.0) keep the caller's order, whichever function sorts."""
     levels = check_finite(as_array(levels, "levels", 1, allow_bool=False), "levels").astype(np.float64)
     if levels.size == 0:
         raise ValueError("The parameter `levels` must hold at least one level; got none")
-    return np.sort(levels)
+    return np.sort(levels, kind="stable")
 
 
 #: :func:`_nearest_level_function` counts thresholds, rather than searching them, for
@@ -236,20 +237,32 @@ _COUNTING_MIN_VALUES = 1024
 _COUNTING_MAX_LEVELS = 32
 
 
-def _threshold(lo, hi):
-    """The largest float64 t in [lo, hi) with ``not (hi - t) < (t - lo)``: a value v between
-    the levels lo < hi is nearer to hi, as float64 arithmetic computes the distances, exactly
-    when v > t. Found by bisection (the test is monotone in v, rounding included)."""
-    lo, hi = float(lo), float(hi)  # Python floats overflow to inf without a warning
-    below, above = lo, hi  # the test is false at lo and true at hi
-    while True:
-        middle = below / 2 + above / 2  # no overflow, even between -1e308 and 1e308
-        if middle <= below or middle >= above:
-            return below
-        if (hi - middle) < (middle - lo):
-            above = middle
-        else:
-            below = middle
+@functools.lru_cache(maxsize=64)
+def _thresholds_of(distinct):
+    """:func:`_thresholds` between consecutive distinct sorted levels, given as float64
+    bytes; kept per level set, since dithering calls for the same levels again and again
+    (the bisection costs about 0.7 ms, a sixth of dithering one radar image)."""
+    distinct = np.frombuffer(distinct)
+    thresholds = _thresholds(distinct[:-1], distinct[1:])
+    thresholds.flags.writeable = False
+    return thresholds
+
+
+def _thresholds(lo, hi):
+    """For each pair of levels lo < hi, the largest float64 t in [lo, hi) with
+    ``not (hi - t) < (t - lo)``: a value v between them is nearer to hi, as float64
+    arithmetic computes the distances, exactly when v > t. Found by bisection, all gaps
+    at once (the test is monotone in v, rounding included; about 60 to 110 halvings)."""
+    below, above = lo.copy(), hi.copy()  # the test is false at lo and true at hi
+    with np.errstate(over="ignore"):  # distances beyond the float range compare as inf
+        while True:
+            middle = below / 2 + above / 2  # no overflow, even between -1e308 and 1e308
+            open_ = (middle > below) & (middle < above)  # gaps not yet down to one step
+            if not open_.any():
+                return below
+            nearer_hi = (hi - middle) < (middle - lo)
+            above = np.where(open_ & nearer_hi, middle, above)
+            below = np.where(open_ & ~nearer_hi, middle, below)
 
 
 def _nearest_level_function(levels, largest_input, extent):
@@ -258,22 +271,29 @@ def _nearest_level_function(levels, largest_input, extent):
     Between two neighbouring sorted levels lo <= v <= hi, the nearest is hi only if
     strictly closer. That matches argmin unless rounding makes the distances to two
     *different* levels equal, which needs a level gap below the float spacing of the
-    values; then (never for dBZ data) the exact argmin over all levels is used.
+    values, or distances beyond the float range; then (never for dBZ data) the exact
+    argmin over all levels is used.
     """
     # Diffused errors cannot grow beyond the input and level magnitudes times the
     # number of pixels an error can travel through.
-    with np.errstate(over="ignore"):  # an infinite bound or gap: no spacing is that small
+    with np.errstate(over="ignore"):
         bound = (largest_input + np.abs(levels).max()) * (extent + 2)
-        gaps = np.diff(np.unique(levels))
-    if gaps.size and gaps.min() <= 8 * np.spacing(bound):
-        return lambda v: levels[np.argmin(np.abs(levels - v[..., None]), axis=-1)]
+        gaps = np.diff(levels)
+    if not np.isfinite(bound) or np.any((gaps > 0) & (gaps <= 8 * np.spacing(bound))):
+        def nearest_by_argmin(v):
+            with np.errstate(over="ignore"):  # an infinite distance is still the largest
+                return levels[np.argmin(np.abs(levels - np.asarray(v)[..., None]), axis=-1)]
+
+        return nearest_by_argmin
 
     # Between neighbours lo < hi, "(hi - v) < (v - lo)" turns true once, at one float: v takes
-    # the level above the last threshold it exceeds.
-    unique = np.unique(levels)
-    thresholds = np.array([_threshold(lo, hi) for lo, hi in zip(unique[:-1], unique[1:])])
+    # the level above the last threshold it exceeds. Of equal levels (0.0 and -0.0 among
+    # them) the first stands for all, as argmin picks the first.
+    distinct = levels[np.r_[True, levels[1:] != levels[:-1]]]
+    thresholds = _thresholds_of(distinct.tobytes())
 
     def nearest(v):
+        v = np.asarray(v)
         if v.size >= _COUNTING_MIN_VALUES and len(thresholds) <= _COUNTING_MAX_LEVELS:
             # Counting the thresholds below each value, a comparison per level: on a step of
             # 68 pixels of 1,000 images, 0.3 ms against 1.2 ms for the binary search.
@@ -281,7 +301,7 @@ def _nearest_level_function(levels, largest_input, extent):
             above = np.empty(v.shape, bool)
             for threshold in thresholds:
                 count += np.greater(v, threshold, out=above).view(np.uint8)
-            return unique.take(count.astype(np.intp))
-        return unique.take(np.searchsorted(thresholds, v))
+            return distinct.take(count.astype(np.intp))
+        return np.asarray(distinct.take(np.searchsorted(thresholds, v)))
 
     return nearest

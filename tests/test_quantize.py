@@ -73,30 +73,44 @@ def test_nearest_level_equals_argmin_over_sorted_levels(x, levels):
     assert nearest_level(x, levels[::-1]).tolist() == expected
 
 
-@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=40, unique=True), st.integers(0, 2**32 - 1))
+@given(st.lists(st.floats(-1e6, 1e6) | st.sampled_from([0.0, -0.0, 5e-324, 1.0]), min_size=1, max_size=40),
+       st.integers(0, 2**32 - 1))
 def test_nearest_level_equals_argmin_a_few_float_steps_around_every_halfway_point(levels, seed):
     # Where rounding decides: values within a few float steps of each halfway point and
     # on each level, as a small array and as one of over a thousand values (which count
-    # thresholds rather than search them), with up to 40 levels.
-    levels = np.sort(levels)
+    # thresholds rather than search them), with up to 40 levels, repeated ones and both
+    # zeros among them (argmin returns the first of equal levels: 0.0 and -0.0 differ in
+    # their bytes, and a stable sort keeps their order).
+    levels = np.sort(levels, kind="stable")
     halves = (levels[:-1] + levels[1:]) / 2
     steps = np.arange(-3, 4)[:, None]
     near = (halves + steps * np.spacing(halves)).ravel()
     random = np.random.default_rng(seed).uniform(levels[0] - 10, levels[-1] + 10, 1100)
     for x in (np.concatenate([near, levels])[:50], np.concatenate([near, levels, random])):
         expected = levels[np.argmin(np.abs(levels - x[:, None]), axis=1)]  # first minimum: ties low
-        assert nearest_level(x, levels[::-1]).tobytes() == expected.tobytes()
+        assert nearest_level(x, levels).tobytes() == expected.tobytes()
 
 
-def test_nearest_level_between_levels_whose_distances_overflow():
+@pytest.mark.parametrize("levels, x", [
     # 1.5e308 - (-1.5e308) is inf: halfway is still 0, and 1e292 is as far from both.
-    levels = [-1.5e308, 1.5e308]
-    x = np.array([-1e308, -1e292, 0.0, 1e292, 1e308, 1.7e308])
+    ([-1.5e308, 1.5e308], [-1e308, -1e292, 0.0, 1e292, 1e308, 1.7e308]),
+    # Beyond both levels, both distances are inf: a tie, which goes to the first.
+    ([-1.5e308, -1.4e308], [1e308, -1.45e308, 0.0]),
+])
+def test_nearest_level_between_levels_whose_distances_overflow(levels, x):
     with np.errstate(over="ignore"):
-        expected = [levels[np.argmin(np.abs(np.subtract(levels, v)))] for v in x]
-    assert expected == [-1.5e308, -1.5e308, -1.5e308, 1.5e308, 1.5e308, 1.5e308]
-    np.testing.assert_array_equal(nearest_level(x, levels), expected)
-    np.testing.assert_array_equal(nearest_level(np.tile(x, 200), levels), np.tile(expected, 200))
+        expected = np.array([levels[np.argmin(np.abs(np.subtract(levels, v)))] for v in x])
+    for values in (np.array(x), np.tile(x, 200)):  # a search, and a count of thresholds
+        np.testing.assert_array_equal(nearest_level(values, levels), np.resize(expected, values.shape))
+
+
+def test_nearest_level_keeps_the_shape_of_a_single_value_and_copes_with_many_levels():
+    one = nearest_level(7.0, [0, 10])
+    assert isinstance(one, np.ndarray) and one.shape == () and one == 10
+    levels = np.linspace(0, 1, 65_536)
+    x = np.random.default_rng(0).uniform(-0.1, 1.1, 50)
+    expected = levels[np.argmin(np.abs(levels - x[:, None]), axis=1)]
+    assert nearest_level(x, levels).tobytes() == expected.tobytes()
 
 
 def test_nearest_level_keeps_the_rule_when_levels_are_closer_than_the_float_spacing():
