@@ -544,6 +544,28 @@ def test_a_name_that_starts_like_a_formula_stays_text_in_every_table_and_comes_b
         report = grade_folder(subs, out, sol, progress=False, hand_grades=hand)
         assert {r.student: r.total for r in report.rows} == {name: 5, "-1+2": 2}
         assert report.dropped == []  # the names read back from grades.csv are the students'
+    # Students "-1+2" and "'-1+2": a spreadsheet that drops the apostrophe of "''-1+2" leaves
+    # "'-1+2", which could name either. The run stops rather than guess, and a student
+    # graded twice under two spellings is caught too.
+    write(subs / "'-1+2", read_notebook(sol / "99_tiny.ipynb"), name="99_tiny")
+    for cells, error in (([["'-1+2", "99_tiny", "task", "1"]], "line 2: \"'-1+2\" could name the student"),
+                         ([[name, "99_tiny", "task", "1"], [f"'{name}", "99_tiny", "task", "2"]],
+                          f"line 3: {name}'s task of 99_tiny is graded twice (also at line 2)")):
+        hand = tmp_path / "hand.csv"
+        with open(hand, "w", newline="") as handle:
+            csv.writer(handle).writerows([["student", "exercise", "question", "points"], *cells])
+        with pytest.raises(ValueError, match=re.escape(error)):
+            grade_folder(subs, out, sol, progress=False, hand_grades=hand)
+
+def test_a_note_that_starts_like_a_formula_is_written_as_text(tmp_path):
+    # Notes may quote a file name the student chose.
+    from coursekit.grading.records import Row
+    from coursekit.grading.writers import write_csv
+
+    write_csv(tmp_path / "grades.csv", [Row("ada", "99_tiny", Status.OK, (), notes=("@SUM(A1) was ignored",))], {})
+    with open(tmp_path / "grades.csv", newline="") as handle:
+        assert next(csv.DictReader(handle))["notes"] == "'@SUM(A1) was ignored"
+
 
 
 @pytest.mark.parametrize("line, error", [

@@ -96,7 +96,7 @@ def read_hand_grades(path, exercises) -> dict[tuple[str, str, str], list[dict]]:
             continue  # not graded yet
         # Student ids are taken as they are (a folder may be named "ada "); the ids of
         # exercises and questions have no spaces to lose.
-        student = from_spreadsheet(line.get("student") or "")
+        student = line.get("student") or ""  # as written: apply_hand_grades resolves it
         exercise, question = ((line.get(c) or "").strip() for c in ("exercise", "question"))
         if not student:
             raise ValueError(f"{where}: the student is empty")
@@ -150,8 +150,14 @@ def apply_hand_grades(rows: list[Row], grades, only=None) -> list[Row]:
     """
     rows = list(rows)
     by_key = {(row.student, row.exercise): number for number, row in enumerate(rows)}
-    for (student, exercise, question), entries in grades.items():
+    applied = {}
+    for (cell, exercise, question), entries in grades.items():
         where = entries[0]["where"]
+        student = _student(cell, exercise, by_key, where)
+        if (student, exercise, question) in applied:
+            raise ValueError(f"{where}: {student}'s {question} of {exercise} is graded twice (also at "
+                             f"{applied[student, exercise, question].rsplit(', ', 1)[1]})")
+        applied[student, exercise, question] = where
         number = by_key.get((student, exercise))
         if number is None:
             if only is not None and exercise != only:
@@ -172,6 +178,18 @@ def apply_hand_grades(rows: list[Row], grades, only=None) -> list[Row]:
         graded = Score(question, score.max, grade["points"], grade["comment"] or None, hand=True)
         rows[number] = replace(row, scores=tuple(graded if s.grade_id == question else s for s in row.scores))
     return rows
+
+
+def _student(cell, exercise, by_key, where):
+    """The student a hand-grades line names. Ids that start like a formula are written with
+    an apostrophe in front (:func:`~coursekit.grading.writers.to_spreadsheet`), which a
+    spreadsheet may keep or drop on saving: the cell as written and the cell without it
+    are both tried, and a cell that could name two students stops the run."""
+    names = [name for name in dict.fromkeys((cell, from_spreadsheet(cell))) if (name, exercise) in by_key]
+    if len(names) > 1:
+        raise ValueError(f"{where}: {cell!r} could name the student {names[0]!r} or {names[1]!r}: edit the "
+                         "line in a text editor so that it names one")
+    return names[0] if names else from_spreadsheet(cell)
 
 
 def write_todo(out_dir, rows: list[Row]) -> int:
