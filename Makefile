@@ -43,11 +43,12 @@ book: $(STAMP)
 # The site carries the Colab notebooks too (in _build/html/notebooks), so that
 # every page's "Open in Colab" link has its notebook published beside it.
 # The execution cache keys on code, not on data, and Sphinx rereads only changed
-# sources: a build on another radar source ($COURSEKIT_RADAR_SOURCE: auto, svrimg
-# or synthetic) starts from an empty cache and a fresh Sphinx environment.
+# sources: a build on other radar data than the last (tools/radar_source.py says
+# which: synthetic, or SVRIMG's splits from a given server) starts from an empty
+# cache and a fresh Sphinx environment.
 RADAR_STAMP = $(BOOK)/_build/.radar-source
 html: $(STAMP)
-	@mkdir -p $(BOOK)/_build; want="$${COURSEKIT_RADAR_SOURCE:-auto}"; \
+	@mkdir -p $(BOOK)/_build; want="$$($(BIN)/python tools/radar_source.py)"; \
 	if [ "$$(cat $(RADAR_STAMP) 2>/dev/null)" != "$$want" ]; then \
 		rm -rf $(BOOK)/_build/.jupyter_cache $(BOOK)/_build/.doctrees; \
 		echo "$$want" > $(RADAR_STAMP); fi

@@ -143,8 +143,10 @@ def test_a_book_build_on_another_radar_source_starts_from_a_fresh_cache_and_envi
 
     fake = tmp_path / "bin"
     fake.mkdir()
-    for tool in ("jupyter-book", "python"):  # the recipe's commands, doing nothing
-        (fake / tool).write_text("#!/bin/sh\nexit 0\n")
+    # The recipe's commands, doing nothing; tools/radar_source.py, run by the fake python,
+    # names the data by the source asked for (tested for real below).
+    for tool, script in (("jupyter-book", "exit 0"), ("python", 'echo "$COURSEKIT_RADAR_SOURCE"')):
+        (fake / tool).write_text(f"#!/bin/sh\n{script}\n")
         (fake / tool).chmod(0o755)
     build = tmp_path / "_build"
 
@@ -160,3 +162,30 @@ def test_a_book_build_on_another_radar_source_starts_from_a_fresh_cache_and_envi
     assert make_html("synthetic") == {".jupyter_cache": True, ".doctrees": True}
     assert make_html("svrimg") == {".jupyter_cache": False, ".doctrees": False}
     assert (build / ".radar-source").read_text().strip() == "svrimg"
+
+
+def test_the_radar_stamp_names_the_data_the_chapters_would_run_on(tmp_path, monkeypatch):
+    # Two servers of SVRIMG-format splits, one unreachable: what make html's stamp says.
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    monkeypatch.syspath_prepend(str(ROOT / "tests"))
+    from radar_source import identity
+    from svrimg_splits import serve_folder, write_splits
+
+    write_splits(tmp_path / "served")
+    monkeypatch.setenv("COURSEKIT_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("COURSEKIT_RADAR_SOURCE", "synthetic")
+    assert identity() == "synthetic"
+    monkeypatch.setenv("COURSEKIT_RADAR_SOURCE", "svrimg")
+    with serve_folder(tmp_path / "served") as url:
+        monkeypatch.setenv("COURSEKIT_SVRIMG_URL", url)
+        served = identity()
+    assert served.startswith(f"svrimg {url} ") and len(served.split()[-1]) == 16
+    assert identity() == served  # read from the cache the first call filled
+    for name in ("1996_2011_train.pkl", "2014_2017_test.pkl"):  # a server without the data
+        (tmp_path / "cache" / name).unlink()
+    (tmp_path / "other").mkdir()
+    with serve_folder(tmp_path / "other") as url:
+        monkeypatch.setenv("COURSEKIT_SVRIMG_URL", url)
+        assert identity().startswith(f"svrimg {url} unavailable")
+        monkeypatch.setenv("COURSEKIT_RADAR_SOURCE", "auto")
+        assert identity() == "synthetic (fallback)"
