@@ -454,3 +454,30 @@ def test_a_python_under_tmp_stays_visible_under_the_scratch(monkeypatch):
     monkeypatch.setattr(sys, "prefix", "/work/course/.venv")
     monkeypatch.setattr(sys, "executable", "/work/course/.venv/bin/python")
     assert sandbox._python_under_tmp() == []
+
+
+def test_a_helper_ended_before_it_is_used_leaves_no_process_behind():
+    # A run with nothing to run (every result cached) ends its helper at once. Killing
+    # bubblewrap while it set the sandbox up left the sandbox's first process waiting
+    # forever: one process per run, 7 of 10 here.
+    from coursekit.grading.runner import Helper
+
+    def processes_with(marker):
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if marker in cmdline.read_bytes():
+                    found.append(cmdline.parent.name)
+            except OSError:
+                pass  # ended meanwhile
+        return found
+
+    base = 3000 + os.getpid() % 1000  # a memory limit no other test's helper has
+    markers = [f'"memory_bytes": {(base + i) * 1024 * 1024}'.encode() for i in range(10)]
+    for i in range(10):
+        helper = Helper(sandbox="required", memory_mb=base + i)
+        helper.abandon()
+    deadline = time.monotonic() + 30  # a sandbox takes a moment to take itself down
+    while (left := [p for m in markers for p in processes_with(m)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"processes left behind: {left}"

@@ -55,6 +55,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from .records import Status
 
@@ -118,6 +119,11 @@ class _Job:
     result: RunResult = field(default_factory=lambda: RunResult())
 
 
+#: How long an unused zygote may take to end by itself (its imports take about 2 s on a
+#: loaded machine) before it is killed.
+_ABANDON_SECONDS = 10
+
+
 class _Zygote:
     """The forking process, and the socket to it (messages keep their boundaries)."""
 
@@ -147,9 +153,22 @@ class _Zygote:
         self.ready_at = None  # when it had imported everything (a loaded machine may take a while)
 
     def abandon(self):
-        """End a zygote that will not be used (nothing to run): at once, without waiting for it."""
+        """End a zygote that will not be used (nothing to run).
+
+        Killing bubblewrap in its first milliseconds would catch it setting the sandbox up:
+        the sandbox's first process then waits forever for a signal that never comes, one
+        process left behind per run. So bubblewrap is killed once the sandbox has started
+        the zygote (--die-with-parent then takes the sandbox with it), or, where /proc
+        cannot tell, once the zygote has ended by itself: closing the socket ends it as
+        soon as it has imported. Either wait ends after :data:`_ABANDON_SECONDS`."""
         self.socket.close()
-        self.process.kill()  # bubblewrap's --die-with-parent takes the zygote with it
+        deadline = time.monotonic() + _ABANDON_SECONDS
+        while self.sandboxed and self.process.poll() is None and time.monotonic() < deadline:
+            started = _grandchildren(self.process.pid)
+            if started:
+                break
+            time.sleep(0.005 if started is not None else 0.05)
+        self.process.kill()
         self.process.wait()
 
     def spawn(self, job):
@@ -512,6 +531,17 @@ def _send_cell(job):
     except OSError:
         pass  # the process is gone: end of file on its connection will tell
     job.cell_started = time.monotonic()
+
+
+def _grandchildren(pid):
+    """Whether process `pid` has a grandchild (True or False), or None if /proc cannot say."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return any(Path(f"/proc/{child}/task/{child}/children").read_text().split() for child in children)
+    except FileNotFoundError:  # the kernel lists no children, or `pid` has ended
+        return None if Path(f"/proc/{pid}").exists() else False
+    except OSError:
+        return None
 
 
 def _kill_group(pid):
