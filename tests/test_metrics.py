@@ -226,6 +226,9 @@ def test_shift_down_moves_rows_and_drops_the_bottom():
     np.testing.assert_array_equal(shift_down(mask, 50), np.zeros((3, 3)))
     assert shift_down(mask, 1).dtype == np.uint8 and shift_down(mask.astype(bool), 1).dtype == bool
     assert shift_down(mask, 0) is not mask  # a new array: the caller's mask stays as it was
+    wide = np.arange(10).reshape(2, 5)  # rows and columns are not interchangeable
+    np.testing.assert_array_equal(shift_down(wide, 1), [[0, 0, 0, 0, 0], [0, 1, 2, 3, 4]])
+    np.testing.assert_array_equal(shift_down(wide.T, 3), [[0, 0], [0, 0], [0, 0], [0, 5], [1, 6]])
 
 
 # --- the rest of the contingency-table family: success ratio, frequency bias, ETS ---------
@@ -335,7 +338,8 @@ def fss_by_loops(forecast, observed, threshold, scale):
 
 
 fields = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**32 - 1)).map(
-    lambda c: np.random.default_rng(c[2]).choice([0.0, 20.0, 45.0, np.nan], size=(2, c[0], c[1]), p=[.4, .3, .25, .05]))
+    lambda c: np.random.default_rng(c[2]).choice([0.0, 20.0, 40.0, 45.0, np.nan], size=(2, c[0], c[1]),
+                                                 p=[.4, .25, .1, .2, .05]))  # 40: at the threshold
 
 
 @given(fields, st.integers(1, 7))
@@ -347,9 +351,10 @@ def test_fss_equals_the_window_by_window_definition(pair, scale):
 @given(fields, st.integers(1, 5))
 def test_fss_of_a_batch_scores_each_image_alone(pair, scale):
     batch = np.concatenate([pair, pair[:1]])   # three images, the first again at the end
-    values = fss(batch, batch[::-1], 10, scale)
+    observed = np.roll(batch, 1, axis=0)   # not the batch in any order that pairs an image with itself
+    values = fss(batch, observed, 10, scale)
     assert values.shape == (3,)   # no window may reach into a neighbouring image
-    np.testing.assert_allclose(values, [fss(f, o, 10, scale) for f, o in zip(batch, batch[::-1])], atol=1e-12)
+    np.testing.assert_allclose(values, [fss(f, o, 10, scale) for f, o in zip(batch, observed)], atol=1e-12)
 
 
 def test_fss_rewards_a_near_miss_as_the_scale_grows():
