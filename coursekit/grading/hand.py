@@ -206,6 +206,7 @@ def write_todo(out_dir, rows: list[Row]) -> int:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*_COLUMNS, "max", "notebook", "comment"])
     for row, score in pending:
-        writer.writerow([to_spreadsheet(row.student), row.exercise, score.grade_id, "", f"{score.max:g}", row.notebook, ""])
+        writer.writerow([to_spreadsheet(row.student), row.exercise, score.grade_id, "", f"{score.max:g}",
+                         row.notebook, ""])
     atomic_write(path, buffer.getvalue())
     return len(pending)

@@ -119,8 +119,9 @@ class _Job:
     result: RunResult = field(default_factory=lambda: RunResult())
 
 
-#: How long an unused zygote may take to end by itself (its imports take about 2 s on a
-#: loaded machine) before it is killed.
+#: How long :meth:`_Zygote.abandon` waits for the sandbox to start the zygote (or, where
+#: /proc cannot tell, for the zygote to end by itself: its imports take about 2 s on a
+#: loaded machine) before it kills bubblewrap anyway.
 _ABANDON_SECONDS = 10
 
 
