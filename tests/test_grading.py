@@ -31,7 +31,7 @@ def graded_class(tmp_path_factory):
     write(subs / "loops", solved(conv_padded="while True:\n    try:\n        pass\n    except BaseException:\n        pass"))
     write(subs / "hogs_memory", solved(conv_padded="hog = bytearray(64 * 1024 ** 3)"))
     # Tampering: tests deleted, tests edited to pass, points raised, a test re-marked as an answer.
-    tampered = student_copy_of_test_cells(solved(conv_values="I_star_W1 = I_star_W2 = np.zeros((2, 2))"))
+    tampered = student_copy_of_test_cells(solved(conv_values="I_star_K1 = I_star_K2 = np.zeros((2, 2))"))
     for cell in tampered.cells:
         meta = nbgrader_meta(cell)
         if meta.get("grade_id") == "conv_test_values":

@@ -60,10 +60,10 @@ def test_a_notebook_without_metadata_runs_exactly_what_it_would_with_it(name):
 def test_scratch_cells_without_metadata_run_where_the_student_put_them():
     notebook = stripped(solved())
     position = next(i for i, c in enumerate(notebook.cells) if c.source == answer("conv_values"))
-    notebook.cells.insert(position + 1, nbformat.v4.new_code_cell("check = I_star_W1.sum()"))
+    notebook.cells.insert(position + 1, nbformat.v4.new_code_cell("check = I_star_K1.sum()"))
     notebook.cells.insert(position + 1, nbformat.v4.new_markdown_cell("My notes."))
     sources = [c.visible for c in plan(notebook).cells]
-    assert sources.index("check = I_star_W1.sum()") == sources.index(answer("conv_values")) + 1
+    assert sources.index("check = I_star_K1.sum()") == sources.index(answer("conv_values")) + 1
 
 
 def test_a_test_cell_edited_without_metadata_still_runs_the_original_in_its_place():
@@ -207,7 +207,7 @@ def honest_class(tmp_path_factory):
     write(subs / "stripped", stripped(student_copy_of_test_cells(solved())))
     write(subs / "colab", colab_download(student_copy_of_test_cells(solved())))
     write(subs / "stripped_blank", stripped(released()))
-    write(subs / "stripped_wrong", stripped(solved(conv_values="I_star_W1 = I_star_W2 = np.zeros((2, 2))")))
+    write(subs / "stripped_wrong", stripped(solved(conv_values="I_star_K1 = I_star_K2 = np.zeros((2, 2))")))
     write(subs / "rewritten", nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "\n".join(answer(g) for g in ("conv_shape", "conv_values", "conv_padded", "conv_corr2d")))]))
     write(subs / "copies", solved(), name=f"Copy of {NAME}")
