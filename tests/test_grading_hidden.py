@@ -48,7 +48,15 @@ RECORDING_CORR2D = '''def corr2d(x, k):
 
 # Raises with the source of the test cell that called it (the end, where hidden tests are),
 # in base64: no tampering, so its message reaches feedback, from the visible run only.
+# The source of the cell that calls it, the test cell, is the newest that IPython cached.
 CALLER_SOURCE_CORR2D = '''def corr2d(x, k):
+    import base64, linecache
+    source = "".join(list(linecache.cache.values())[-1][2])
+    raise ValueError(base64.b64encode(source[-300:].encode()).decode())
+'''
+
+# The same through the calling frame: taking a frame is tampering (it leads to the grader's).
+CALLER_FRAME_CORR2D = '''def corr2d(x, k):
     import base64, linecache, sys
     source = "".join(linecache.getlines(sys._getframe(1).f_code.co_filename))
     raise ValueError(base64.b64encode(source[-300:].encode()).decode())
@@ -65,6 +73,7 @@ def graded(tmp_path_factory):
     write(subs / "carries_tests_out", solved(conv_shape=TRANSFORMER + SHAPE))
     write(subs / "records_and_raises", solved(conv_shape=RECORDER + SHAPE, conv_corr2d=RECORDING_CORR2D))
     write(subs / "raises_caller_source", solved(conv_corr2d=CALLER_SOURCE_CORR2D))
+    write(subs / "reads_caller_frame", solved(conv_corr2d=CALLER_FRAME_CORR2D))
     write(subs / "passes_visible_only", solved(conv_shape="valid_shape = (2, 2)\nwhy_smaller = 'a'",
                                               conv_corr2d=NARROW_CORR2D))
     write(subs / "blank", released())
@@ -101,7 +110,8 @@ def test_nothing_of_a_hidden_test_reaches_feedback_or_the_table(graded):
 
 def test_the_leaking_notebooks_earn_nothing_for_it(graded):
     rows, _ = graded
-    for student in ("carries_tests_out", "records_and_raises"):  # input transformers: tampering
+    # Input transformers, and a frame taken: tampering.
+    for student in ("carries_tests_out", "records_and_raises", "reads_caller_frame"):
         assert rows[student].status is Status.TAMPERED and rows[student].total == 0, student
         assert all(s.message.startswith("withheld for review") for s in rows[student].scores)
     assert rows["raises_caller_source"].total == FULL - 6  # its corr2d raises instead of computing

@@ -110,6 +110,47 @@ TAMPERING = {
     "searches_memory": (
         "import gc\nchannels = [o for o in gc.get_objects() if type(o).__name__ == 'Connection']"
     ),
+    # Methods set on IPython's shell object, which outrank its class's: one clears the
+    # error of every later cell, the other is the grader's own showtraceback (found by
+    # walking up from the frame that calls it).
+    "replaces_run_code": (
+        "ip = get_ipython()\nrun_code = ip.run_code\n"
+        "async def quiet(code, result=None, *, async_=False):\n"
+        "    await run_code(code, result, async_=async_)\n"
+        "    if result is not None:\n        result.error_in_exec = None\n"
+        "    return False\n"
+        "ip.run_code = quiet"
+    ),
+    "replaces_showtraceback": (
+        "import sys\n"
+        "def quiet(*args, **kwargs):\n"
+        "    frame = sys._getframe(1)\n"
+        "    while frame is not None:\n"
+        "        if hasattr(frame.f_locals.get('result'), 'error_in_exec'):\n"
+        "            frame.f_locals['result'].error_in_exec = None\n"
+        "        frame = frame.f_back\n"
+        "get_ipython().showtraceback = quiet"
+    ),
+    # Up the stack to the loop that reports each cell, then report every cell passed
+    # without running it: from a frame of its own, from inspect, from a traceback.
+    **{f"takes_over_via_{route}": (
+        "import inspect, os, sys\n"
+        "def take_over(frame):\n"
+        "    while frame is not None and 'nonce' not in frame.f_locals:\n"
+        "        frame = frame.f_back\n"
+        "    names = frame.f_locals\n"
+        "    send, fd, report = names['send'], names['fd'], names['report']\n"
+        "    send(fd, report(names['index'], names['nonce'], None, []))\n"
+        "    while (message := names['receive'](fd)) is not None:\n"
+        "        send(fd, report(message[0], message[1], None, []))\n"
+        "    os._exit(0)\n"
+        f"{code}"
+    ) for route, code in {
+        "getframe": "take_over(sys._getframe())",
+        "inspect": "take_over(inspect.currentframe())",
+        "traceback": "try:\n    1 / 0\nexcept ZeroDivisionError as error:\n"
+                     "    take_over(error.__traceback__.tb_frame)",
+    }.items()},
 }
 
 # Reports written straight to every file descriptor, in the grader's framing, for

@@ -31,6 +31,7 @@ cells earn nothing.
 
 from __future__ import annotations
 
+import _thread
 import builtins
 import collections
 import operator
@@ -67,6 +68,10 @@ _IPYTHON_BUILTINS = frozenset(
         "_dh",
     }
 )
+# Library modules whose functions hand frames to their caller (inspect.currentframe,
+# inspect.stack, traceback.walk_stack, ...): a frame they take counts as their caller's.
+_FRAME_HELPERS = frozenset({"inspect", "traceback", "bdb", "pdb", "IPython.core.debugger",
+                            "IPython.core.ultratb", "stack_data", "stack_data.core"})
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: static C types cannot be changed
 
 # Everything the check calls is bound here, at import (before any notebook code), and
@@ -108,7 +113,7 @@ Reference = collections.namedtuple(
     (
         "shell modules namespaces class_ids transformers events "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
-        "quick versions"
+        "quick versions shell_class shell_methods shell_keys module_dicts"
     ),
 )
 Reference.__doc__ = (
@@ -169,6 +174,7 @@ def capture(shell):
         if "." not in n and getattr(m, "__file__", None)
     }
     versions = _versions(namespaces)
+    instance = vars(shell)
     return Reference(
         shell=shell,
         modules=tuple(modules.items()),
@@ -185,6 +191,17 @@ def capture(shell):
         flat=_flatten(namespaces),
         quick=_quick(namespaces, versions),
         versions=versions,
+        # The shell object's own methods (the grader's showtraceback among them): an
+        # attribute set on the object, such as run_code, outranks its class's.
+        shell_class=type(shell),
+        shell_methods=tuple((k, v) for k, v in instance.items() if callable(v)),
+        shell_keys=frozenset(instance),
+        # The namespaces of the modules loaded now, kept alive (so that no other dict can
+        # take one's address): frames running in them are the libraries' code, not the
+        # notebook's (see :func:`watch`).
+        # (IPython's __main__ holds the notebook's own namespace: not among them.)
+        module_dicts={id(vars(m)): vars(m) for m in list(sys.modules.values())
+                      if isinstance(m, types.ModuleType) and vars(m) is not shell.user_ns},
     )
 
 
@@ -283,6 +300,21 @@ def _events(shell, t=_TOOLS):
     )
 
 
+def _shell_changes(reference, t=_TOOLS):
+    """The shell object's class, methods and attributes that outrank its class's, if changed."""
+    shell = reference.shell
+    if t.object.__getattribute__(shell, "__class__") is not reference.shell_class:
+        return ["the class of IPython's shell object was changed"]
+    instance = t.object.__getattribute__(shell, "__dict__")
+    for name, method in reference.shell_methods:
+        if instance.get(name) is not method:
+            return [f"IPython's shell object: {name} was replaced"]
+    for name in instance.keys() - reference.shell_keys:
+        if t.getattr(reference.shell_class, name, None) is not None:
+            return [f"IPython's shell object: {name} was replaced"]
+    return []
+
+
 def check(
     reference,
     full=True,
@@ -290,6 +322,7 @@ def check(
     transformers=_transformers,
     events=_events,
     changed=_changed,
+    shell_changes=_shell_changes,
 ):
     """What changed since `reference` was captured: short notes (empty when intact).
 
@@ -303,6 +336,7 @@ def check(
     problems = []
     sys_ = t.sys
     shell = reference.shell
+    problems += shell_changes(reference)
     if transformers(shell) != reference.transformers:
         problems.append("IPython's input or AST transformers were changed")
     if events(shell) != reference.events:
@@ -423,6 +457,38 @@ def watch(reference, report):
     code_names = frozenset(
         {"__code__", "__defaults__", "__kwdefaults__", "__globals__"}
     )
+    frame_attributes = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+    module_dicts, modules, roots = reference.module_dicts, sys.modules, reference.trusted_roots
+    # Bound now, like the check's tools: the notebook may replace builtins before it acts.
+    getframe, get_ident, id_, type_ = sys._getframe, _thread.get_ident, id, type
+    str_, module_type, helpers = str, types.ModuleType, _FRAME_HELPERS
+    startswith = str.startswith
+    notebook = reference.shell.user_ns
+    busy = set()  # threads inside the hook: its own sys._getframe raises the event again
+
+    def library(frame):
+        """Whether `frame` runs the code of a module loaded from the installed packages."""
+        namespace = frame.f_globals
+        if namespace is notebook:
+            return False
+        if module_dicts.get(id_(namespace)) is namespace:
+            return True
+        name = namespace.get("__name__")
+        module = modules.get(name) if type_(name) is str_ else None
+        if type_(module) is not module_type or module.__dict__ is not namespace:
+            return False
+        path = namespace.get("__file__")
+        return type_(path) is str_ and startswith(path, roots) and frame.f_code.co_filename == path
+
+    def from_notebook(frame):
+        """Whether the code that caused an event is the notebook's: its own, or a helper of
+        inspect or traceback (which hand frames back) that the notebook called."""
+        while frame is not None and library(frame):
+            name = frame.f_globals.get("__name__")
+            if type_(name) is not str_ or name not in helpers:
+                return False
+            frame = frame.f_back
+        return frame is not None
 
     def note(text):
         if text not in sent:
@@ -445,5 +511,19 @@ def watch(reference, report):
             )
         elif event == "ctypes.PyObj_FromPtr":
             note("turned a memory address into an object (ctypes)")
+        elif event in ("sys._getframe", "sys._current_frames") or (
+                event == "object.__getattr__" and args[1] in frame_attributes):
+            # A frame reaches the grader's own (f_back leads to the loop that reports each
+            # cell, with the cell's nonce): libraries read frames, a notebook has no need to.
+            thread = get_ident()
+            if thread in busy:
+                return
+            busy.add(thread)
+            try:
+                if from_notebook(getframe(1)):
+                    what = event if event != "object.__getattr__" else args[1]
+                    note(f"took a stack frame ({what}), the way to reach the grader's own")
+            finally:
+                busy.discard(thread)
 
     sys.addaudithook(hook)
