@@ -331,6 +331,12 @@ def test_pad2d_puts_the_image_in_the_middle_of_a_frame_of_the_value():
     assert padded.dtype == np.int64
 
 
+def test_pad2d_fills_integer_and_bool_arrays_with_any_value_they_hold():
+    assert pad2d(np.ones((1, 1), np.uint8), 1, value=255)[0, 0] == 255
+    assert pad2d(np.ones((1, 1), np.int8), 1, value=-128.0)[0, 0] == -128
+    assert pad2d(np.zeros((1, 1), bool), 1, value=True)[0, 0]
+
+
 def test_pad2d_pads_with_minus_infinity_for_max_pooling():
     padded = pad2d(np.zeros((1, 1, 2, 2)), 1, value=-np.inf)
     assert np.isneginf(padded).sum() == 16 - 4 and np.all(padded[0, 0, 1:3, 1:3] == 0)
@@ -340,7 +346,7 @@ _PAD_CASES = [(dtype, padding, value)
               for dtype in (np.uint8, np.int64, np.float32, np.float64)
               for padding, value in [(1, 0), ((1, 2), 1), ((2, 0), 5), ((0, 3), -7), (2, -np.inf), (1, -0.0),
                                        (1, np.nan)]
-              if np.issubdtype(dtype, np.floating) or np.isfinite(value)]
+              if np.issubdtype(dtype, np.floating) or (np.isfinite(value) and value >= np.iinfo(dtype).min)]
 
 
 @pytest.mark.parametrize("dtype, padding, value", _PAD_CASES)
@@ -428,7 +434,7 @@ def test_identity_kernel_returns_the_interior():
     [
         (lambda: corr2d(np.ones((3, 3, 1)), ONES), ValueError, "`x` must be a 2-dimensional"),
         (lambda: corr2d(np.ones((4, 4)), np.ones(3)), ValueError, "`k` must be a 2-dimensional"),
-        (lambda: corr2d(np.ones((2, 4)), ONES), ValueError, "`k`.*larger than the image"),
+        (lambda: corr2d(np.ones((2, 4)), ONES), ValueError, r"kernel `k` \(3x3\) is larger than the padded input `x` \(2x4\)"),
         (lambda: corr2d([["a", "b"]], ONES), TypeError, "`x` must hold numbers"),
         (lambda: conv2d(np.ones((3, 8, 8)), np.ones((1, 3, 3, 3))), ValueError, "`x` must be a 4-dimensional"),
         (lambda: conv2d(np.ones((1, 3, 8, 8)), np.ones((3, 3, 3))), ValueError, "`w` must be a 4-dimensional"),
@@ -458,6 +464,19 @@ def test_identity_kernel_returns_the_interior():
         (lambda: conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3), complex)), TypeError, "`w` must hold real numbers"),
         (lambda: pad2d(np.ones((3, 3)), 1, value="x"), TypeError, "`value` must be a real number"),
         (lambda: pad2d(np.ones((3, 3)) * 1j, 1), TypeError, "`x` must hold real numbers"),
+        # A fill the input's dtype cannot hold would be stored as another number (NaN as
+        # -9223372036854775808, 300 as 44 in uint8, 0.5 as 0).
+        (lambda: pad2d(np.ones((3, 3), int), 1, value=np.nan), ValueError,
+         r"`value` \(nan\) cannot be stored in `x`, whose dtype is int64"),
+        (lambda: pad2d(np.ones((3, 3), np.uint8), 1, value=300), ValueError,
+         r"`value` \(300\) cannot be stored in `x`, whose dtype is uint8 \(whole numbers from 0 to 255\)"),
+        (lambda: pad2d(np.ones((3, 3), np.uint8), 1, value=-7), ValueError, "cannot be stored in `x`"),
+        (lambda: pad2d(np.ones((3, 3), int), 1, value=0.5), ValueError, "cannot be stored in `x`"),
+        (lambda: pad2d(np.ones((3, 3), bool), 1, value=2), ValueError, "cannot be stored in `x`, whose dtype is bool"),
+        # An empty kernel has no window; it used to give an output larger than the input.
+        (lambda: corr2d(np.ones((4, 4)), np.zeros((0, 0))), ValueError, r"kernel `k` \(0x0\) is empty"),
+        (lambda: conv2d(np.ones((1, 1, 4, 4)), np.zeros((1, 1, 0, 3))), ValueError,
+         r"kernel of `w` \(0x3\) is empty"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error, match):

@@ -65,8 +65,8 @@ def graded_class(tmp_path_factory):
     write(subs / "kills_helper", solved(conv_shape="import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
                                                    "valid_shape = (2, 2)\nwhy_smaller = 'b'"))
     write(subs / "quotes_tests", solved(conv_corr2d=answer("conv_corr2d").replace(
-        '"""Valid', 'import linecache, sys\n    if x.shape != (4, 4):\n        raise ValueError("".join('
-        'linecache.getlines(sys._getframe(1).f_code.co_filename)))\n    """Valid')))
+        '"""Valid', 'import linecache\n    if x.shape != (4, 4):\n        raise ValueError("".join('
+        'list(linecache.cache.values())[-1][2]))\n    """Valid')))
     bad_metadata = solved()
     bad_metadata.cells[3].metadata["nbgrader"] = "oops"
     write(subs / "bad_metadata", bad_metadata)

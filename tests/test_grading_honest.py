@@ -72,7 +72,10 @@ def test_a_test_cell_edited_without_metadata_still_runs_the_original_in_its_plac
     result = plan(stripped(notebook))
     assert result.review is None
     kinds = [(c.kind, c.grade_id) for c in result.cells]
-    assert kinds.index(("test", "conv_test_values")) == kinds.index(("student", "conv_values")) + 2  # after the edit
+    # After the edit, and after the setup, which runs again before every test.
+    test = kinds.index(("test", "conv_test_values"))
+    assert kinds[test - 2:test] == [("student", "conv_values"), ("locked", None)], kinds
+    assert test == kinds.index(("student", "conv_values")) + 3
     assert "conv_test_values' was not found" in " ".join(result.notes)
 
 

@@ -153,6 +153,20 @@ TAMPERING = {
     }.items()},
 }
 
+# Wrong answers, and the names the tests use rebound so that they pass: `np` to a copy of
+# NumPy whose comparisons always agree, the image and kernel to ones that fit the wrong shape.
+REBINDS_SETUP = (
+    "import types, numpy\n"
+    "np = types.ModuleType('numpy')\nnp.__dict__.update(numpy.__dict__)\n"
+    "np.testing = types.SimpleNamespace(assert_allclose=lambda *a, **k: None)\n"
+    "np.array_equal = np.allclose = lambda *a, **k: True\n"
+    "I, K1 = numpy.zeros((3, 3)), numpy.ones((3, 3))\n"
+    "valid_shape, why_smaller = (1, 1), 'a'\n"
+    "I_star_K1, I_star_K2 = numpy.array([[328, 0], [0, 0]]), numpy.array([[114, 0], [0, 0]])\n"
+    "I_star_K1_pad = numpy.diag([687, 0, 0, 0])\nI_star_K2_pad = numpy.diag([316, 0, 0, 0])\n"
+    "def corr2d(x, k):\n    return numpy.zeros((numpy.shape(x)[0] - 2, numpy.shape(x)[1] - 2))"
+)
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -274,6 +288,7 @@ def hostile_class(tmp_path_factory):
         **{k: STEAL + v for k, v in ROUTES.items()},
         **TAMPERING,
         "forges_reports": FORGES,
+        "rebinds_setup": REBINDS_SETUP,
         "forges_an_error": FORGES_ERROR,
         **{
             k: v.replace("{port}", str(server.getsockname()[1]))
@@ -352,6 +367,12 @@ class TestHostile:
         assert row.status.value == "tampered", (student, row.status.value, row.notes)
         assert row.total == 0, (student, row.total)
         assert any("tampering, for review" in note for note in row.notes), row.notes
+
+    def test_names_from_the_setup_are_the_originals_in_every_test(self, hostile_class):
+        # The setup runs again before each test: the copy of NumPy and the image it
+        # rebound are gone, and the wrong answers earn nothing.
+        row = hostile_class["rows"]["rebinds_setup"]
+        assert (row.status.value, row.total) == ("ok", 0), (row.status.value, row.total, row.notes)
 
     def test_forged_reports_stop_the_notebook(self, hostile_class):
         row = hostile_class["rows"]["forges_reports"]

@@ -134,7 +134,30 @@ def assemble(solution, released, submission) -> Plan:
                   "it may not be this exercise's notebook"]
     if unanswered(submission, released):  # told apart from an attempt that got everything wrong
         notes.append("not attempted: the notebook is the released exercise, with no answer")
-    return Plan(tuple(cells), tuple(notes), "; ".join(review) or None)
+    return Plan(_setup_before_tests(cells), tuple(notes), "; ".join(review) or None)
+
+
+def _setup_before_tests(cells) -> tuple[Cell, ...]:
+    """The cells with the setup run again right before every test.
+
+    The setup is the locked code cells before the first of the student's: the imports
+    and the data that the questions and their tests share (``np``, the image ``I``).
+    An answer, or a function of the student's that a test calls, may rebind those names
+    (``np`` to a module whose ``isclose`` always agrees, the mask a test compares with
+    to zeros); run again, the setup gives each test the originals.
+    """
+    setup = []
+    for cell in cells:
+        if cell.kind != "locked":
+            break
+        setup.append(cell)
+    planned, fresh = [], True
+    for cell in cells:
+        if cell.kind == "test" and setup and not fresh:
+            planned += [Cell("locked", None, c.visible, c.full) for c in setup]
+        fresh = cell.kind == "locked" and fresh
+        planned.append(cell)
+    return tuple(planned)
 
 
 def tests_found(notebook, solution, released) -> tuple[int, int]:
