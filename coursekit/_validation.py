@@ -157,12 +157,35 @@ def window_fits(window, image_shape, padding, window_name: str, image_name: str)
     the ``k`` of :func:`~coursekit.conv.output_size`.
     """
     (k_rows, k_cols), (height, width), (pad_r, pad_c) = window, image_shape[-2:], padding
+    if k_rows < 1 or k_cols < 1:
+        raise ValueError(
+            f"The {window_name} ({k_rows}x{k_cols}) is empty: a window needs at least one row and "
+            f"one column"
+        )
     if k_rows > height + 2 * pad_r or k_cols > width + 2 * pad_c:
         padded = f", padded to {height + 2 * pad_r}x{width + 2 * pad_c}" if pad_r or pad_c else ""
         raise ValueError(
             f"The {window_name} ({k_rows}x{k_cols}) is larger than the padded input `{image_name}` "
             f"({height}x{width}{padded}), so no window fits"
         )
+
+
+def fill_value(value, name: str, dtype: np.dtype, array_name: str) -> float:
+    """Return a real scalar that an array of `dtype` (the parameter `array_name`) stores exactly.
+
+    Infinities and NaN pad a float array (-inf for max pooling); an integer or bool array
+    would store them, or a fraction, or a value out of its range, as some other number.
+    """
+    number = as_number(value, name, finite=False)
+    if dtype.kind in "iub":
+        low, high = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+        if not (np.isfinite(number) and number == int(number) and low <= int(number) <= high):
+            raise ValueError(
+                f"The parameter `{name}` ({_describe(value)}) cannot be stored in `{array_name}`, "
+                f"whose dtype is {dtype} (whole numbers from {low} to {high}); pad a float copy "
+                f"of `{array_name}` instead"
+            )
+    return value
 
 
 def odd_square_kernel(value, name: str) -> np.ndarray:

@@ -17,7 +17,8 @@ import functools
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._validation import as_array, as_int, as_number, as_pair, one_of, window_fits, working_dtype
+from ._validation import (as_array, as_int, as_number, as_pair, fill_value, one_of, window_fits,
+                          working_dtype)
 
 __all__ = [
     "CLASSIC_KERNELS",
@@ -109,8 +110,7 @@ def pad2d(x, padding, value=0):
             f"The parameter `x` must have at least 2 dimensions (rows, columns); got shape {x.shape}"
         )
     pad_rows, pad_cols = as_pair(padding, "padding", 0)
-    as_number(value, "value", finite=False)  # -inf pads for max pooling
-    return _padded(x, (pad_rows, pad_cols), value)
+    return _padded(x, (pad_rows, pad_cols), fill_value(value, "value", x.dtype, "x"))
 
 
 def _padded(x, padding, value=0):
@@ -161,10 +161,7 @@ def corr2d(x, k):
     """
     x = as_array(x, "x", 2)
     k = as_array(k, "k", 2)
-    if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
-        raise ValueError(
-            f"The parameter `k` (shape {k.shape}) is larger than the image `x` (shape {x.shape})"
-        )
+    window_fits(k.shape, x.shape, (0, 0), "kernel `k`", "x")
     return conv2d(x[None, None], k[None, None])[0, 0]
 
 
