@@ -167,6 +167,15 @@ REBINDS_SETUP = (
     "def corr2d(x, k):\n    return numpy.zeros((numpy.shape(x)[0] - 2, numpy.shape(x)[1] - 2))"
 )
 
+# An answer equal to everything: the hidden tests compare plain values (np.asarray(...).tolist()).
+LIES_IN_COMPARISONS = (
+    "class Agreeable(str):\n"
+    "    __hash__ = str.__hash__\n"
+    "    def __eq__(self, other):\n        return True\n"
+    "    def __ne__(self, other):\n        return False\n"
+    "valid_shape, why_smaller = (2, 2), Agreeable('z')"
+)
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -289,6 +298,7 @@ def hostile_class(tmp_path_factory):
         **TAMPERING,
         "forges_reports": FORGES,
         "rebinds_setup": REBINDS_SETUP,
+        "lies_in_comparisons": LIES_IN_COMPARISONS,
         "forges_an_error": FORGES_ERROR,
         **{
             k: v.replace("{port}", str(server.getsockname()[1]))
