@@ -108,6 +108,11 @@ def _summary(report, table):
         lines.append(f"dropped from grades.csv, no longer in the submissions folder: {', '.join(report.dropped)}")
     if report.ignored:
         lines.append(f"ignored, not a student's: {', '.join(report.ignored)}")
+    unreadable = [f"{row.student} ({row.exercise})" for row in report.rows
+                  if row.status.value in ("invalid-notebook", "needs-review")]
+    if unreadable:
+        listed = ", ".join(unreadable[:10]) + (f" and {len(unreadable) - 10} more" if len(unreadable) > 10 else "")
+        lines.append(f"not graded, the notes in grades.csv say why: {listed}")
     if report.sandbox == "off":
         lines.append(f"not sandboxed: {report.unsandboxed_because} (see the sandbox column of grades.csv)")
     pending = report.to_grade_by_hand

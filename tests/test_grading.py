@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import json
+import warnings
 import os
 import re
 import signal
@@ -302,14 +303,17 @@ def test_the_command_counts_exercises_not_handed_in_apart_from_graded_notebooks(
 
     from coursekit.__main__ import _summary
 
-    rows = [SimpleNamespace(status=status, reused=reused) for status, reused in
-            [(Status.OK, True), (Status.TIMEOUT, False), (Status.NO_SUBMISSION, False),
-             (Status.NO_SUBMISSION, False)]]
+    rows = [SimpleNamespace(status=status, reused=reused, student=student, exercise="01_convolution")
+            for status, reused, student in
+            [(Status.OK, True, "ada"), (Status.TIMEOUT, False, "bob"), (Status.NO_SUBMISSION, False, "cy"),
+             (Status.NO_SUBMISSION, False, "di"), (Status.INVALID_NOTEBOOK, False, "ed"),
+             (Status.NEEDS_REVIEW, False, "flo")]]
     report = SimpleNamespace(rows=rows, dropped=[], ignored=[], sandbox="bubblewrap", not_graded=0,
                              to_grade_by_hand=2)
     assert _summary(report, "out/grades.csv").splitlines() == [
-        "graded 2 notebooks (1 ok, 1 timeout); 2 exercises not handed in; 1 from earlier runs; "
-        "wrote out/grades.csv",
+        "graded 4 notebooks (1 invalid-notebook, 1 needs-review, 1 ok, 1 timeout); 2 exercises not "
+        "handed in; 1 from earlier runs; wrote out/grades.csv",
+        "not graded, the notes in grades.csv say why: ed (01_convolution), flo (01_convolution)",
         "2 questions to grade by hand: fill in the points of a copy of out/to-grade-by-hand.csv and "
         "pass it with --hand-grades"]
 
@@ -599,3 +603,15 @@ def test_a_hand_grades_file_that_is_missing_or_lacks_a_column_is_refused(tmp_pat
     with pytest.raises(ValueError, match="must name the comma-separated columns student, exercise, question, points .*; "
                                          "question missing"):
         read_hand_grades(tmp_path / "hand.csv", {})
+
+
+def test_a_notebook_whose_cells_have_no_ids_is_read_without_a_warning():
+    # nbformat gives such cells ids and warns, on the grader's terminal, naming no file.
+    from coursekit.grading.notebooks import parse_notebook
+
+    cell = {"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": [], "execution_count": None}
+    data = json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        notebook = parse_notebook(data, "ada/01_convolution.ipynb")
+    assert notebook.cells[0].source == "x = 1"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +64,11 @@ def parse_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
     except UnicodeDecodeError as error:
         raise NotebookError(f"{path} is not UTF-8 text: {error}") from error
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():
+            # Cells without ids (nbformat < 4.5, some editors): nbformat gives them ids and
+            # says so on the grader's terminal, naming no file. Nothing to act on.
+            warnings.simplefilter("ignore", nbformat.warnings.MissingIDFieldWarning)
+            notebook = nbformat.reads(text, as_version=4)
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
         raise NotebookError(f"{path} is not valid JSON: {error}") from error
     except Exception as error:  # nbformat raises several types for malformed notebooks
