@@ -115,6 +115,10 @@ def _summary(report, table):
         lines.append(f"not graded, the notes in grades.csv say why: {listed}")
     if report.sandbox == "off":
         lines.append(f"not sandboxed: {report.unsandboxed_because} (see the sandbox column of grades.csv)")
+    left_out = getattr(report, "hand_grades_left_out", None)
+    if left_out:
+        lines.append(f"an earlier run applied the hand grades in {left_out}; this one was given none, so "
+                     f"grades.csv lacks them: run again with --hand-grades {left_out}")
     pending = report.to_grade_by_hand
     if pending:
         lines.append(f"{pending} question{'s' * (pending != 1)} to grade by hand: fill in the points of a copy of "

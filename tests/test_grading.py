@@ -476,6 +476,22 @@ def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_pat
     assert row.score("task").points == 1 and not any("earlier notebook" in note for note in row.notes)
 
 
+def test_a_run_without_the_hand_grades_an_earlier_run_applied_says_so(tmp_path):
+    from coursekit.__main__ import _summary
+
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
+    subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
+    assert grade_folder(subs, out, sol, progress=False).hand_grades_left_out is None  # none ever given
+    hand = _hand(tmp_path, "ada,99_tiny,task,2,,,")
+    report = grade_folder(subs, out, sol, progress=False, hand_grades=hand)
+    assert report.rows[0].total == 4 and report.hand_grades_left_out is None
+    # HAND= forgotten: the points are gone from grades.csv, and the summary says where they are.
+    report = grade_folder(subs, out, sol, progress=False)
+    assert report.rows[0].total == 2 and report.hand_grades_left_out == str(hand.resolve())
+    assert f"run again with --hand-grades {hand.resolve()}" in _summary(report, str(out / "grades.csv"))
+    assert grade_folder(subs, out, sol, progress=False, hand_grades=hand).hand_grades_left_out is None
+
+
 def test_hand_grades_saved_by_a_spreadsheet_in_a_comma_decimal_locale_are_read(tmp_path):
     from coursekit.grading.hand import read_hand_grades
 

@@ -29,7 +29,7 @@ from .runner import Helper
 from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
-from .writers import from_spreadsheet, write_csv, write_page, write_summary
+from .writers import atomic_write, from_spreadsheet, write_csv, write_page, write_summary
 
 __all__ = ["grade_folder"]
 
@@ -129,7 +129,24 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
     present = {row.student for row in ordered}
     return Report(ordered, ran=len(to_run), dropped=sorted(previous - present), ignored=ignored,
                   not_graded=not_graded, sandbox=box.label, unsandboxed_because=box.reason,
-                  to_grade_by_hand=pending)
+                  to_grade_by_hand=pending, hand_grades_left_out=_remember_hand_grades(out_dir, hand_grades))
+
+
+#: In the output folder: the file of hand grades the last run that had one applied.
+_HAND_RECORD = ".hand-grades"
+
+
+def _remember_hand_grades(out_dir, hand_grades):
+    """Record the hand-grades file of this run; or, for a run without one, return the file an
+    earlier run applied (its points are not in this run's grades.csv), or None."""
+    record = Path(out_dir) / _HAND_RECORD
+    if hand_grades is not None:
+        atomic_write(record, str(Path(hand_grades).resolve()) + "\n")
+        return None
+    try:
+        return record.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):

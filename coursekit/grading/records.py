@@ -174,3 +174,4 @@ class Report:
     sandbox: str = "bubblewrap"  # how this run's notebooks ran: "bubblewrap" or "off"
     unsandboxed_because: str = ""  # why not, when "off"
     to_grade_by_hand: int = 0  # questions listed in OUT/to-grade-by-hand.csv
+    hand_grades_left_out: str | None = None  # hand grades an earlier run applied and this one was not given
