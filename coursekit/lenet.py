@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, as_generator, as_int
+from ._validation import as_array, as_generator, as_int, as_number, same_length
 from .nn import AvgPool2D, Conv2D, Dense, Flatten, Sequential, Sigmoid, SoftmaxCrossEntropy, predict
 
 __all__ = ["TRAINING", "LeNet", "model_accuracy", "random_affine", "scores"]
@@ -125,7 +125,9 @@ def model_accuracy(model, x, y, batch_size=64):
 
     Used in: ``make bench`` (the held-out accuracy of the digit recipe).
     """
-    return float(np.mean(predict(model, x, batch_size).argmax(axis=1) == np.asarray(y)))
+    x, y = as_array(x, "x", 4), as_array(y, "y", 1)
+    same_length(y, "y", x, "x")
+    return float(np.mean(predict(model, x, batch_size).argmax(axis=1) == y))
 
 
 def scores(model, batch_size=64, **splits):
@@ -165,19 +167,20 @@ def random_affine(x, rng, max_degrees=12.0, scale=(0.9, 1.1), max_shift=2.0):
 
     Parameters
     ----------
-    x : (N, 1, H, W) ndarray
+    x : (N, C, H, W) ndarray
+        Every channel of an image moves with it.
     rng : numpy.random.Generator or int
         The source of the random transforms; an int seeds a new generator.
     max_degrees : float, optional
         Rotations are uniform in +-max_degrees.
     scale : (float, float), optional
-        Range of the zoom factor.
+        Range of the zoom factor, two positive numbers, the smaller first.
     max_shift : float, optional
         Shifts are uniform in +-max_shift pixels along each axis.
 
     Returns
     -------
-    (N, 1, H, W) ndarray
+    (N, C, H, W) ndarray
         Bilinear resampling; what leaves the frame is lost, what enters it is 0.
 
     Examples
@@ -192,9 +195,19 @@ def random_affine(x, rng, max_degrees=12.0, scale=(0.9, 1.1), max_shift=2.0):
 
     x = as_array(x, "x", 4)
     rng = as_generator(rng, "rng")
-    n, _, height, width = x.shape
+    max_degrees = as_number(max_degrees, "max_degrees")
+    max_shift = as_number(max_shift, "max_shift")
+    if max_degrees < 0 or max_shift < 0:
+        raise ValueError(f"The parameters `max_degrees` and `max_shift` must be at least 0; got "
+                         f"{max_degrees} and {max_shift}")
+    if not isinstance(scale, (tuple, list)) or len(scale) != 2:
+        raise TypeError(f"The parameter `scale` must be a pair (smallest, largest zoom); got {scale!r}")
+    low, high = (as_number(factor, "scale", positive=True) for factor in scale)
+    if low > high:
+        raise ValueError(f"The parameter `scale` must give the smaller zoom first; got {scale!r}")
+    n, channels, height, width = x.shape
     angle = np.deg2rad(rng.uniform(-max_degrees, max_degrees, n))
-    zoom = rng.uniform(*scale, n)
+    zoom = rng.uniform(low, high, n)
     shift = rng.uniform(-max_shift, max_shift, (n, 2))
     rows, cols = np.mgrid[0:height, 0:width].astype(np.float64)
     rows, cols = rows - (height - 1) / 2, cols - (width - 1) / 2
@@ -203,8 +216,9 @@ def random_affine(x, rng, max_degrees=12.0, scale=(0.9, 1.1), max_shift=2.0):
     source_rows = cos * rows - sin * cols + (height - 1) / 2 + shift[:, 0, None, None]
     source_cols = sin * rows + cos * cols + (width - 1) / 2 + shift[:, 1, None, None]
     image_index = np.broadcast_to(np.arange(n)[:, None, None], source_rows.shape)
-    moved = ndimage.map_coordinates(x[:, 0], [image_index, source_rows, source_cols], order=1, mode="constant")
-    return moved[:, None].astype(x.dtype, copy=False)
+    moved = np.stack([ndimage.map_coordinates(x[:, channel], [image_index, source_rows, source_cols], order=1,
+                                              mode="constant") for channel in range(channels)], axis=1)
+    return moved.astype(x.dtype, copy=False)
 
 
 #: The recipe the chapter and the benchmark use with :func:`coursekit.nn.fit`: 1,437

@@ -13,6 +13,35 @@ from coursekit.conv import classic_kernel
 from coursekit.encoder_decoder import decode, encode
 from coursekit.testing import check_gradients, check_loss_gradient
 
+ORIENTATIONS = {"as is": lambda a: a, "left-right": lambda a: a[..., ::-1],
+                "up-down": lambda a: a[..., ::-1, :], "both": lambda a: a[..., ::-1, ::-1]}
+
+
+def _orientation_and_crop(out, image, side):
+    """How `out` (C, side, side) came from `image` (C, H, W): the orientation and corner, or None."""
+    for name, turn in ORIENTATIONS.items():
+        for r in range(image.shape[-2] - side + 1):
+            for c in range(image.shape[-1] - side + 1):
+                if np.array_equal(turn(image[:, r:r + side, c:c + side]), out):
+                    return name, (r, c)
+    return None
+
+
+def test_random_crop_flip_crops_each_image_and_turns_the_batch_alike():
+    rng = np.random.default_rng(5)
+    batch = rng.random((3, 2, 31, 33))  # distinct values: a crop is found in one place only
+    seen, corners = set(), set()
+    for seed in range(24):
+        out = ed.random_crop_flip(batch, seed, side=27)
+        assert out.shape == (3, 2, 27, 27) and out.flags.c_contiguous
+        found = [_orientation_and_crop(o, image, 27) for o, image in zip(out, batch)]
+        assert None not in found, seed  # every output is a crop of its own image, turned
+        assert len({name for name, _ in found}) == 1, found  # one orientation for the whole batch
+        seen.add(found[0][0])
+        corners |= {corner for _, corner in found}
+    assert seen == set(ORIENTATIONS)  # both flips, each on and off
+    assert len(corners) > 10  # each image at its own random place
+
 
 def train(model, images, **options):
     """The chapter's recipe through the one training loop; returns the losses per epoch."""

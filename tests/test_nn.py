@@ -295,6 +295,74 @@ def test_random_affine_without_range_is_the_identity_and_with_range_moves_the_di
     np.testing.assert_array_equal(moved, random_affine(x, np.random.default_rng(0)))
 
 
+def _blobs(seed, n, channels):
+    """Images of one Gaussian blob each, well inside a 28 x 28 frame; the same in every channel."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:28, 0:28]
+    centres = rng.uniform(10, 18, (n, 2))
+    blobs = np.exp(-((rows - centres[:, 0, None, None]) ** 2 + (cols - centres[:, 1, None, None]) ** 2) / 4)
+    return np.repeat(blobs[:, None], channels, axis=1)
+
+
+def _centres(images):
+    """Centre of mass (row, column) of each image's first channel, from the frame's centre."""
+    rows, cols = np.mgrid[0:28, 0:28] - 13.5
+    mass = images[:, 0].sum(axis=(1, 2))
+    return np.stack([(images[:, 0] * rows).sum(axis=(1, 2)), (images[:, 0] * cols).sum(axis=(1, 2))], 1) / mass[:, None]
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(8, 12), channels=st.integers(1, 3))
+def test_random_affine_moves_rotates_and_zooms_each_image_as_a_whole(seed, n, channels):
+    x = _blobs(seed, n, channels)
+    before = _centres(x)
+    # Shifts only: the blob keeps its mass and moves by at most max_shift along each axis,
+    # and, as the shift is random, the batch's blobs do not all stay put.
+    shifted = random_affine(x, seed, max_degrees=0, scale=(1, 1), max_shift=2)
+    assert shifted.shape == x.shape and shifted.dtype == x.dtype
+    moved = _centres(shifted) - before
+    assert np.abs(moved).max() <= 2 + 1e-6 and np.abs(moved).max() > 0.1
+    np.testing.assert_allclose(shifted.sum(axis=(2, 3)), x.sum(axis=(2, 3)), rtol=1e-3)
+    for channel in range(1, channels):  # every channel of an image moves with it
+        np.testing.assert_array_equal(shifted[:, channel], shifted[:, 0])
+    # Rotations only: the distance from the centre stays, the angle turns by at most 20 degrees.
+    turned = _centres(random_affine(x, seed, max_degrees=20, scale=(1, 1), max_shift=0))
+    np.testing.assert_allclose(np.hypot(*turned.T), np.hypot(*before.T), atol=0.02)
+    angle = np.angle((turned[:, 1] + 1j * turned[:, 0]) / (before[:, 1] + 1j * before[:, 0]), deg=True)
+    assert np.abs(angle).max() <= 20 + 0.5 and np.abs(angle).max() > 0.5
+    # A zoom of exactly 1.1: every blob's distance from the centre grows by 10%.
+    zoomed = _centres(random_affine(x, seed, max_degrees=0, scale=(1.1, 1.1), max_shift=0))
+    np.testing.assert_allclose(zoomed, 1.1 * before, atol=0.02)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: random_affine(np.zeros((1, 1, 8, 8)), 0, max_degrees="12"), TypeError, "`max_degrees` must be a real"),
+    (lambda: random_affine(np.zeros((1, 1, 8, 8)), 0, max_shift=-1), ValueError, "`max_shift` must be at least 0"),
+    (lambda: random_affine(np.zeros((1, 1, 8, 8)), 0, scale=(0, 0)), ValueError, "`scale` must be positive"),
+    (lambda: random_affine(np.zeros((1, 1, 8, 8)), 0, scale=(1.1, 0.9)), ValueError, "smaller zoom first"),
+    (lambda: random_affine(np.zeros((1, 1, 8, 8)), 0, scale=1.1), TypeError, "`scale` must be a pair"),
+    (lambda: nn.Adam([], lr=-0.1), ValueError, "`lr` must be positive"),  # it trained uphill
+    (lambda: nn.Adam([], lr="0.1"), TypeError, "`lr` must be a real number"),
+    (lambda: nn.SGD([], lr=float("nan")), ValueError, "`lr` must be finite"),
+    (lambda: nn.Adam([], betas=0.9), TypeError, "`betas` must be a pair"),
+    (lambda: nn.Adam([], betas=(0.9, 1.0)), ValueError, "`betas` must be from 0 up to"),
+    (lambda: nn.SGD([], momentum=1.5), ValueError, "`momentum` must be from 0 up to"),
+    (lambda: nn.Adam([], eps=0), ValueError, "`eps` must be positive"),
+])
+def test_bad_augmentation_and_optimizer_settings_are_refused(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_fit_says_what_evaluate_should_return():
+    x, y = linear_problem(8)
+    for evaluate, error, match in [(lambda m: 0.5, TypeError, "must return a dict of scores.*returned float"),
+                                   (lambda m: {"r": "high"}, TypeError, r"`evaluate\(model\)\['r'\]` must be a real")]:
+        with pytest.raises(error, match=match):
+            nn.fit(nn.Dense(3, 1, rng=0), nn.MeanSquaredError(), x, y, epochs=1, batch_size=4, lr=0.1,
+                   evaluate=evaluate)
+
+
 # --- the one training loop ------------------------------------------------------------------
 
 

@@ -37,6 +37,12 @@ def test_show_radar_labels_km_and_dbz():
     assert "dBZ" in colorbar_axes[0].get_ylabel()
 
 
+def test_show_radar_spans_width_across_and_height_down_on_an_oblong_image():
+    # 10 rows by 20 columns of pixels of 2.5 km: 50 km east, 25 km south.
+    shown = show_radar(np.zeros((10, 20)), pixel_km=2.5, colorbar=False)
+    assert shown.get_extent() == pytest.approx((0, 50, 25, 0))
+
+
 def test_show_radar_draws_on_given_axes():
     fig, ax = plt.subplots()
     shown = show_radar(np.zeros((10, 10)), ax=ax, colorbar=False)

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from .._validation import as_array, as_generator, as_int, same_length
+from .._validation import as_array, as_generator, as_int, as_number, same_length
 from .optim import Adam
 
 __all__ = ["cosine", "fit", "predict"]
@@ -201,13 +201,21 @@ def fit(model, loss, x, y=None, epochs=1, batch_size=32, optimizer=None, lr=None
             history["seconds"].append(time.perf_counter() - start)
             history["loss"].append(total / len(x))
             history["lr"].append(optimizer.lr)
-            scores = {} if evaluate is None else {key: float(value) for key, value in evaluate(model).items()}
+            scores = {} if evaluate is None else _scores(evaluate(model))
             for key, value in scores.items():
                 history.setdefault(key, []).append(value)
             if log is not None:
                 log(f"epoch {epoch + 1:>2}: loss {history['loss'][-1]:.4f}"
                     + "".join(f" | {key} {value:.3f}" for key, value in scores.items()))
     return history
+
+
+def _scores(result):
+    """What `evaluate` returned, checked: a dict of names to numbers."""
+    if not isinstance(result, dict):
+        raise TypeError(f"The function `evaluate` must return a dict of scores, such as "
+                        f"{{'test_accuracy': 0.93}}; it returned {type(result).__name__}")
+    return {key: as_number(value, f"evaluate(model)[{key!r}]", finite=False) for key, value in result.items()}
 
 
 def _schedule(schedule):

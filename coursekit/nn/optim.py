@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import as_number
 from .layers import Parameter
 
 __all__ = ["Adam", "SGD"]
@@ -20,10 +21,19 @@ class _Optimizer:
             if not isinstance(p, Parameter):
                 raise TypeError(f"The parameter `parameters` must hold Parameter objects (model.parameters()); "
                                 f"item {number} is {type(p).__name__}")
-        self.lr = float(lr)
+        # A negative step climbs the loss; a string or NaN would fail, or spread NaN, later.
+        self.lr = as_number(lr, "lr", positive=True)
 
     def _state(self):
         return [np.zeros_like(p.value) for p in self.parameters]
+
+
+def _fraction(value, name):
+    """A decay factor: a number from 0 up to, not including, 1."""
+    number = as_number(value, name)
+    if not 0 <= number < 1:
+        raise ValueError(f"The parameter `{name}` must be from 0 up to (not including) 1; got {number}")
+    return number
 
 
 class SGD(_Optimizer):
@@ -49,7 +59,7 @@ class SGD(_Optimizer):
 
     def __init__(self, parameters, lr=0.01, momentum=0.0):
         super().__init__(parameters, lr)
-        self.momentum = float(momentum)
+        self.momentum = _fraction(momentum, "momentum")
         self.velocity = self._state()
 
     def step(self):
@@ -84,7 +94,11 @@ class Adam(_Optimizer):
 
     def __init__(self, parameters, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(parameters, lr)
-        self.betas, self.eps = betas, eps
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"The parameter `betas` must be a pair (beta1, beta2), such as (0.9, 0.999); "
+                            f"got {betas!r}")
+        self.betas = (_fraction(betas[0], "betas"), _fraction(betas[1], "betas"))
+        self.eps = as_number(eps, "eps", positive=True)
         self.m, self.v = self._state(), self._state()
         self.t = 0
 
