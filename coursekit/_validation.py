@@ -66,6 +66,13 @@ def as_int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
+def as_bool(value, name: str) -> bool:
+    """Return ``value`` as a Python bool: True or False only (a string such as "no" is truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"The parameter `{name}` must be True or False; got {_describe(value)}")
+    return bool(value)
+
+
 def as_pair(value, name: str, minimum: int) -> tuple[int, int]:
     """Accept an int or a pair of ints (rows, columns), as torch does."""
     if isinstance(value, (tuple, list)):

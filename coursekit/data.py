@@ -41,7 +41,7 @@ import numpy as np
 from scipy import ndimage
 
 from ._svrimg import CLASS_COUNTS, CLASS_NAMES, IMAGE_SIZE, PIXEL_KM
-from ._validation import as_array, as_int, one_of
+from ._validation import as_array, as_int, as_number, check_finite, one_of
 from .synthetic import synthetic_radar
 
 __all__ = [
@@ -402,6 +402,7 @@ def strongest_storm(x, threshold=50.0):
         raise ValueError(f"The parameter `x` must be (N, H, W) or (N, H, W, 1); got shape {x.shape}")
     if len(x) == 0:
         raise ValueError("The parameter `x` must hold at least one image; got none")
+    threshold = as_number(threshold, "threshold")
     counts = (x >= threshold).reshape(len(x), -1).sum(axis=1)
     return int(np.argmax(counts))
 
@@ -457,9 +458,9 @@ def z_to_dbz(z):
 
     Used in: Convolution, through :func:`reflectivity_averages`.
     """
-    z = np.asarray(as_array(z, "z", tuple(range(0, 6))), dtype=float)
-    if np.any(z < 0) or not np.all(np.isfinite(z)):
-        raise ValueError("The parameter `z` must be finite and non-negative")
+    z = check_finite(np.asarray(as_array(z, "z", tuple(range(0, 6))), dtype=float), "z")
+    if np.any(z < 0):
+        raise ValueError(f"The parameter `z` must be non-negative; got {int((z < 0).sum())} value(s) below 0")
     with np.errstate(divide="ignore"):
         return np.where(z > 1, 10.0 * np.log10(np.maximum(z, 1.0)), 0.0)
 
@@ -487,8 +488,7 @@ def rain_rate(dbz, a=200.0, b=1.6):
     Used in: Quantization and dithering; Convolution, through
     :func:`reflectivity_averages`.
     """
-    if not (a > 0 and b > 0):
-        raise ValueError(f"The parameters `a` and `b` must be positive; got a={a!r}, b={b!r}")
+    a, b = as_number(a, "a", positive=True), as_number(b, "b", positive=True)
     return (dbz_to_z(dbz) / a) ** (1.0 / b)
 
 
@@ -520,7 +520,8 @@ def reflectivity_averages(dbz, echo_only=False):
 
     Used in: Convolution.
     """
-    dbz = np.asarray(as_array(dbz, "dbz", tuple(range(1, 6))), dtype=float)
+    # NaN would make the plain mean NaN while Z and rain rates count it as no echo.
+    dbz = check_finite(np.asarray(as_array(dbz, "dbz", tuple(range(1, 6))), dtype=float), "dbz")
     if echo_only:
         dbz = dbz[dbz > 0]
     if dbz.size == 0:
@@ -568,7 +569,7 @@ def load_digits_28(test_fraction=0.2, seed=0):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    if not 0 < test_fraction < 1:
+    if not 0 < as_number(test_fraction, "test_fraction") < 1:
         raise ValueError(f"The parameter `test_fraction` must be between 0 and 1; got {test_fraction}")
     digits = load_digits()
     small = digits.images.astype(np.float32) / 16.0

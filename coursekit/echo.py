@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage
 
 from ._svrimg import PIXEL_KM
-from ._validation import as_array
+from ._validation import as_array, as_number
 
 __all__ = ["BACKGROUND_KM", "INTENSE_DBZ", "NO_ECHO", "STRATIFORM", "CONVECTIVE", "LABEL_NAMES",
            "convective_radius_km", "convective_stratiform", "peakedness"]
@@ -161,8 +161,7 @@ def convective_stratiform(dbz, pixel_km=PIXEL_KM):
     Used in: Encoder-decoder.
     """
     dbz = np.asarray(as_array(dbz, "dbz", (2, 3)), dtype=np.float64)
-    if not (isinstance(pixel_km, (int, float, np.floating, np.integer)) and np.isfinite(pixel_km) and pixel_km > 0):
-        raise ValueError(f"The parameter `pixel_km` must be a positive number; got {pixel_km!r}")
+    pixel_km = as_number(pixel_km, "pixel_km", positive=True)
     single = dbz.ndim == 2
     batch = dbz[None] if single else dbz
     echo = np.isfinite(batch) & (batch > 0)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, as_generator, as_image_batch, as_int, odd_square_kernel
+from ._validation import (as_array, as_generator, as_image_batch, as_int, as_number, check_finite,
+                          odd_square_kernel)
 from .conv import classic_kernel, corr2d, pad2d
 from .metrics import iou
 from .nn import Conv2D, MaxPool2D, MeanSquaredError, ReLU, Sequential, SkipConcat, Unpool2D, predict
@@ -79,7 +80,7 @@ def network_input(images):
 
 def _images(x, name):
     """(N, 136, 136[, 1]) dBZ -> (N, 1, H, W) float32 scaled to about 0..1."""
-    x = as_image_batch(x, name)
+    x = check_finite(as_image_batch(x, name), name)
     if min(x.shape[1:]) < _SIZE**3:
         raise ValueError(f"`{name}` must be at least {_SIZE**3} x {_SIZE**3} pixels (three 3x3 poolings); "
                          f"got shape {x.shape}")
@@ -327,8 +328,12 @@ def encode(image, kernel, size=3, depth=3):
     """
     x = as_array(image, "image", 2).astype(float)
     kernel = odd_square_kernel(kernel, "kernel")
+    size, depth = as_int(size, "size", 1), as_int(depth, "depth", 1)
+    if min(x.shape) < size**depth:
+        raise ValueError(f"The parameter `image` ({x.shape[0]}x{x.shape[1]}) is too small for `depth`={depth} "
+                         f"poolings of `size`={size}: it needs at least {size**depth} pixels a side")
     stages = []
-    for stage in range(1, as_int(depth, "depth", 1) + 1):
+    for stage in range(1, depth + 1):
         x = corr2d(pad2d(x, len(kernel) // 2), kernel)
         stages.append((f"conv {stage}", x))
         x = np.maximum(x, 0)
@@ -415,12 +420,12 @@ def hand_made(images, mode="zeros", fit=None, edge=EDGE_KERNEL, smooth=SMOOTH_KE
 
     Used in: Encoder–decoder.
     """
-    def raw(batch):
-        x = _images(batch, "images")[:, 0] * DBZ_SCALE
+    def raw(batch, name):
+        x = _images(batch, name)[:, 0] * DBZ_SCALE
         return x, np.stack([decode(encode(image, edge)[-1][1], smooth, mode=mode)[-1][1] for image in x])
 
-    x, decoded = raw(images)
-    fit_x, fit_decoded = (x, decoded) if fit is None else raw(fit)
+    x, decoded = raw(images, "images")
+    fit_x, fit_decoded = (x, decoded) if fit is None else raw(fit, "fit")
     design = np.stack([fit_decoded.ravel(), np.ones(fit_decoded.size)], axis=1)
     (gain, offset), *_ = np.linalg.lstsq(design, _target(fit_x).ravel(), rcond=None)
     return np.clip(gain * decoded + offset, 0, DBZ_SCALE)
@@ -452,9 +457,10 @@ def evaluate(images, reconstructions, threshold=40.0):
     Used in: Encoder–decoder.
     """
     x = _target(_images(images, "images")[:, 0] * DBZ_SCALE)
-    y = as_array(reconstructions, "reconstructions", 3)
+    y = check_finite(as_array(reconstructions, "reconstructions", 3, allow_bool=False), "reconstructions")
     if y.shape != x.shape:
         raise ValueError(f"`reconstructions` must have shape {x.shape} to match `images`; got {y.shape}")
+    threshold = as_number(threshold, "threshold")
     return {"rmse": float(np.sqrt(np.mean((x - y) ** 2))),
             # All images as one tall mask: the IoU of every pixel together.
             "iou": float(iou((x >= threshold).reshape(-1, x.shape[-1]), (y >= threshold).reshape(-1, x.shape[-1])))}

@@ -498,6 +498,8 @@ def shift_down(mask, pixels):
     Parameters
     ----------
     mask : (H, W) array_like
+        A mask, or any field (the tests move dBZ fields for FSS): rows entering
+        at the top are zero.
     pixels : int
         Rows to move down, at least 0.
 

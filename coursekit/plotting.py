@@ -13,7 +13,7 @@ from matplotlib import patheffects
 import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
 
-from ._validation import as_array, as_int, as_number, binary_mask, one_of, same_shape, window_fits
+from ._validation import as_array, as_bool, as_int, as_number, binary_mask, one_of, same_shape, window_fits
 from .data import PIXEL_KM
 from .nn import (AvgPool2D, Conv2D, ConvTranspose2D, Dense, Flatten, Layer, MaxPool2D, ReLU, Sequential, Sigmoid,
                  SkipConcat, Unpool2D)
@@ -228,6 +228,7 @@ def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4
     """
     images = [_as_image(img, "images") for img in images]
     pixel_km = as_number(pixel_km, "pixel_km", positive=True)
+    radar, symmetric = as_bool(radar, "radar"), as_bool(symmetric, "symmetric")
     if not images:
         raise ValueError("The parameter `images` must hold at least one image; got none")
     if titles is not None and len(titles) != len(images):

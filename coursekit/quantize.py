@@ -97,6 +97,8 @@ def floyd_steinberg(images, levels):
     """
     images = check_finite(as_array(images, "images", (2, 3), allow_bool=False), "images")
     levels = _as_levels(levels)
+    if images.size == 0:
+        raise ValueError(f"The parameter `images` holds no pixels to dither; got shape {images.shape}")
     single = images.ndim == 2
     batch = images[None] if single else images
     n_images, height, width = batch.shape

@@ -173,8 +173,12 @@ def test_marshall_palmer_values():
     rates = data.rain_rate([23.0103, 39.0103, 55.0103])
     np.testing.assert_allclose(rates, [1, 10, 100], rtol=1e-3)
     assert data.rain_rate(0) == 0 and data.rain_rate(-5) == 0  # no echo, no rain
-    with pytest.raises(ValueError, match="`a` and `b` must be positive"):
+    with pytest.raises(ValueError, match="`a` must be positive"):
         data.rain_rate(30, a=0)
+    with pytest.raises(TypeError, match="`a` must be a real number"):
+        data.rain_rate(30, a="200")
+    with pytest.raises(TypeError, match="`b` must be a real number"):
+        data.rain_rate(30, b=np.array([1.6, 2.0]))
 
 
 @given(st.floats(0.5, 80))
@@ -185,8 +189,22 @@ def test_dbz_and_z_are_inverse(dbz):
 def test_no_echo_is_zero_z_and_zero_z_is_no_echo():
     np.testing.assert_array_equal(data.dbz_to_z([0, -3]), [0, 0])
     np.testing.assert_array_equal(data.z_to_dbz([0, 0.5]), [0, 0])
-    with pytest.raises(ValueError, match="`z` must be finite and non-negative"):
+    with pytest.raises(ValueError, match="`z` must be non-negative"):
         data.z_to_dbz([-1])
+    with pytest.raises(ValueError, match="`z` must hold finite values"):
+        data.z_to_dbz([np.inf])
+
+
+@pytest.mark.parametrize("call, error, match", [
+    # NaN made the mean dBZ NaN while the Z and rain averages counted it as no echo.
+    (lambda: data.reflectivity_averages([np.nan, 10.0]), ValueError, "`dbz` must hold finite values"),
+    (lambda: data.strongest_storm(np.zeros((2, 4, 4)), threshold=np.nan), ValueError, "`threshold` must be finite"),
+    (lambda: data.strongest_storm(np.zeros((2, 4, 4)), threshold="50"), TypeError, "`threshold` must be a real"),
+    (lambda: data.load_digits_28(test_fraction="0.2"), TypeError, "`test_fraction` must be a real number"),
+])
+def test_bad_numbers_name_their_parameter(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
 
 
 def test_reflectivity_averages_on_a_real_storm():

@@ -102,7 +102,11 @@ def test_bad_input_names_the_parameter(bad, error, match):
         echo.convective_stratiform(bad)
 
 
-@pytest.mark.parametrize("pixel_km", [0, -1.0, float("nan"), "3"])
-def test_bad_pixel_size(pixel_km):
-    with pytest.raises(ValueError, match="`pixel_km` must be a positive number"):
+@pytest.mark.parametrize("pixel_km, error, match", [
+    (0, ValueError, "`pixel_km` must be positive"), (-1.0, ValueError, "`pixel_km` must be positive"),
+    (float("nan"), ValueError, "`pixel_km` must be finite"), ("3", TypeError, "`pixel_km` must be a real number"),
+    (True, TypeError, "`pixel_km` must be a real number"),  # it was taken as 1 km
+])
+def test_bad_pixel_size(pixel_km, error, match):
+    with pytest.raises(error, match=match):
         echo.convective_stratiform(np.zeros((4, 4)), pixel_km=pixel_km)

@@ -172,6 +172,16 @@ def test_learning_beats_hand_made_and_skip_beats_no_skip():
     (lambda: ed.reconstruct(ed.EncoderDecoder(), np.zeros((0, 136, 136))), "`images` holds no image"),
     (lambda: ed.reconstruct(ed.EncoderDecoder(), np.zeros((2, 20, 136))), "at least 27 x 27 pixels"),
     (lambda: ed.EncoderDecoder()(np.zeros((1, 1, 26, 40))), "at least 27 pixels a side"),
+    # It blamed a window larger than an `x` the caller never passed.
+    (lambda: encode(np.zeros((9, 9)), np.ones((3, 3)), depth=3),
+     r"`image` \(9x9\) is too small for `depth`=3 poolings of `size`=3: it needs at least 27"),
+    # NaN gave an IoU of 1 in evaluate, and a LAPACK error in the hand-made fit.
+    (lambda: ed.evaluate(np.zeros((1, 136, 136)), np.full((1, 135, 135), np.nan)),
+     "`reconstructions` must hold finite values"),
+    (lambda: ed.evaluate(np.zeros((1, 136, 136)), np.zeros((1, 135, 135)), threshold=np.nan),
+     "`threshold` must be finite"),
+    (lambda: ed.hand_made(np.full((1, 27, 27), np.nan)), "`images` must hold finite values"),
+    (lambda: ed.hand_made(np.zeros((1, 27, 27)), fit=np.full((1, 27, 27), np.inf)), "`fit` must hold finite"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):

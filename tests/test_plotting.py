@@ -224,6 +224,9 @@ def test_windows_mark_the_padding_grey():
     (lambda: show_images(np.zeros((2, 4, 4)), ncols=0), ValueError, "`ncols` must be positive"),
     (lambda: show_radar(np.zeros((4, 4)), pixel_km=0), ValueError, "`pixel_km` must be positive"),
     (lambda: show_radar(np.zeros((4, 4)) + 1j), TypeError, "`img` must hold real numbers"),
+    # A string is truthy: "no" drew radar panels.
+    (lambda: show_images(np.zeros((2, 4, 4)), radar="no"), TypeError, "`radar` must be True or False; got 'no'"),
+    (lambda: show_images(np.zeros((2, 4, 4)), symmetric=1), TypeError, "`symmetric` must be True or False"),
 ])
 def test_bad_input_names_the_parameter(call, error, match):
     with pytest.raises(error, match=match):

@@ -229,6 +229,7 @@ def test_output_holds_only_levels_and_local_means_track_the_original(radar):
     (lambda: quantize(np.ones((2, 2), bool)), TypeError, "`img` must hold numbers, not bool"),
     (lambda: floyd_steinberg(np.ones((2, 2), bool), [0, 1]), TypeError, "`images` must hold numbers, not bool"),
     (lambda: floyd_steinberg_loop(np.ones((2, 2), bool), [0, 1]), TypeError, "`img` must hold numbers, not bool"),
+    (lambda: floyd_steinberg(np.zeros((0, 3, 3)), [0, 1]), ValueError, r"`images` holds no pixels.*\(0, 3, 3\)"),
 ])
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
