@@ -481,3 +481,22 @@ def test_pool_size_error_never_blames_a_parameter_the_caller_did_not_pass():
     with pytest.raises(ValueError) as caught:
         nn.MaxPool2D(5)(np.zeros((1, 1, 3, 3)))
     assert "`k`" not in str(caught.value)
+
+
+def test_backward_needs_a_forward_and_a_gradient_of_its_output_shape():
+    dense = nn.Dense(3, 2, rng=0)
+    with pytest.raises(RuntimeError, match=r"Dense\(3, 2\).backward was called before forward"):
+        dense.backward(np.ones((4, 2)))
+    dense(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"`grad` of Dense\(3, 2\).backward must have the shape of its last "
+                                         r"output, \(4, 2\); got \(4, 3\)"):
+        dense.backward(np.ones((4, 3)))  # it broadcast into a wrong weight gradient
+    model = LeNet(seed=0)
+    model(np.zeros((2, 1, 28, 28)))
+    with pytest.raises(ValueError, match=r"`grad` of LeNet.backward .* \(2, 10\); got \(2, 9\)"):
+        model.backward(np.zeros((2, 9)))
+    # Every kind of layer is checked, the pooling ones included.
+    pool = nn.MaxPool2D(2)
+    pool(np.ones((1, 1, 4, 4)))
+    with pytest.raises(ValueError, match=r"MaxPool2D\(2x2, stride=2\).backward"):
+        pool.backward(np.ones((1, 1, 4, 4)))

@@ -15,7 +15,8 @@ else:  # pragma: no cover - Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ["coursekit.book", "coursekit.conv", "coursekit.data", "coursekit.echo", "coursekit.encoder_decoder",
-           "coursekit.lenet", "coursekit.metrics", "coursekit.nn.containers", "coursekit.nn.fit", "coursekit.nn.layers",
+           "coursekit.lenet", "coursekit.metrics", "coursekit.nn.activations", "coursekit.nn.containers", "coursekit.nn.fit",
+           "coursekit.nn.layers", "coursekit.nn.resampling",
            "coursekit.nn.losses", "coursekit.nn.optim", "coursekit.pixel_classifier", "coursekit.plotting",
            "coursekit.pooling", "coursekit.quantize", "coursekit.synthetic", "coursekit.testing", "coursekit.widgets"]
 

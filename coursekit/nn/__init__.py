@@ -1,7 +1,8 @@
 """Neural networks in NumPy, on the course's own primitives.
 
-Layers (:mod:`~coursekit.nn.layers`) with forward and backward passes hold
-:class:`Parameter` objects (``value`` and ``grad``); containers
+Layers with forward and backward passes (:mod:`~coursekit.nn.layers`, with weights;
+:mod:`~coursekit.nn.resampling`, pooling and the like; :mod:`~coursekit.nn.activations`)
+hold :class:`Parameter` objects (``value`` and ``grad``); containers
 (:mod:`~coursekit.nn.containers`) build models from layers; losses
 (:mod:`~coursekit.nn.losses`) start the backward pass; optimizers
 (:mod:`~coursekit.nn.optim`) take one list, ``model.parameters()``; and
@@ -18,10 +19,11 @@ Used in: LeNet; Encoder–decoder.
 
 from .containers import Sequential, SkipConcat
 from .fit import cosine, fit, predict
-from .layers import (AvgPool2D, Conv2D, ConvTranspose2D, Dense, Flatten, Layer, MaxPool2D, Parameter, ReLU, Sigmoid,
-                     Unpool2D)
+from .activations import ReLU, Sigmoid
+from .layers import Conv2D, ConvTranspose2D, Dense, Layer, Parameter
 from .losses import MeanSquaredError, PixelCrossEntropy, SoftmaxCrossEntropy
 from .optim import SGD, Adam
+from .resampling import AvgPool2D, Flatten, MaxPool2D, Unpool2D
 from .saving import load_parameters, save_parameters
 
 __all__ = [

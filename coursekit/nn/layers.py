@@ -3,11 +3,11 @@
 Each layer computes ``forward(x)`` and, from the gradient of the loss with respect
 to its output, ``backward(grad)``: the gradient with respect to its input, while
 writing the gradient of each of its parameters into that parameter's ``.grad``.
-Few primitives do the work: the cross-correlation of :mod:`coursekit.conv` (whose
-gradients are computed through the same unfolded columns; the transposed
-convolution is its gradient with respect to the input, run forward), the pooling and window
-offsets of :mod:`coursekit.pooling` and :mod:`coursekit.conv`, and
-:func:`~coursekit.pooling.unpool2d`.
+The layers with weights are here, on the cross-correlation of :mod:`coursekit.conv`
+(whose gradients are computed through the same unfolded columns; the transposed
+convolution is its gradient with respect to the input, run forward); pooling,
+unpooling and flattening are in :mod:`~coursekit.nn.resampling`, the activations
+in :mod:`~coursekit.nn.activations`.
 
 Batches are NCHW; convolution weights are (C_out, C_in, kH, kW) as in PyTorch.
 
@@ -16,14 +16,14 @@ Used in: LeNet; Encoder–decoder.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import conv
 from .._validation import as_array, as_generator, as_int, as_pair, window_fits
-from ..pooling import _block_centre, avg_pool2d, max_pool2d, unpool2d
 
-__all__ = ["AvgPool2D", "Conv2D", "ConvTranspose2D", "Dense", "Flatten", "Layer", "MaxPool2D", "Parameter", "ReLU",
-           "Sigmoid", "Unpool2D"]
+__all__ = ["Conv2D", "ConvTranspose2D", "Dense", "Layer", "Parameter"]
 
 
 class Parameter:
@@ -58,7 +58,18 @@ class Layer:
     ``forward`` may remember what ``backward`` needs; ``backward`` returns the
     gradient with respect to ``x`` and fills the ``.grad`` of the layer's
     parameters. A layer without weights has no parameters.
+
+    Every subclass's ``backward`` is checked first: it needs a ``forward`` before
+    it, and a gradient of the shape that ``forward`` returned (a wrong one would
+    fail deep inside NumPy, or broadcast silently).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__:
+            cls.forward = _remembering_shape(cls.__dict__["forward"])
+        if "backward" in cls.__dict__:
+            cls.backward = _checking_shape(cls.__dict__["backward"])
 
     def __call__(self, x):
         return self.forward(x)
@@ -75,6 +86,30 @@ class Layer:
 
     def __repr__(self):
         return f"{type(self).__name__}()"
+
+
+def _remembering_shape(forward):
+    @functools.wraps(forward)
+    def remembering(self, x):
+        out = forward(self, x)
+        self._output_shape = np.shape(out)
+        return out
+    return remembering
+
+
+def _checking_shape(backward):
+    @functools.wraps(backward)
+    def checking(self, grad):
+        expected = getattr(self, "_output_shape", None)
+        if expected is None or np.shape(grad) != expected:
+            name = repr(self) if len(repr(self)) <= 60 else type(self).__name__  # a model's repr is long
+            if expected is None:
+                raise RuntimeError(f"{name}.backward was called before forward: the gradient of a layer "
+                                   f"needs what its forward pass kept")
+            raise ValueError(f"The parameter `grad` of {name}.backward must have the shape of its last "
+                             f"output, {expected}; got {np.shape(grad)}")
+        return backward(self, grad)
+    return checking
 
 
 def _uniform(rng, bound, shape, dtype):
@@ -257,187 +292,6 @@ class ConvTranspose2D(Layer):
     def __repr__(self):
         i, o, kh, kw = self.weight.value.shape
         return f"ConvTranspose2D({i}, {o}, kernel={kh}x{kw}, stride={self.stride[0]}, padding={self.padding[0]})"
-
-
-def _masked(grad, mask):
-    """`grad` where `mask` holds, 0 elsewhere, as ``np.where(mask, grad, 0)`` gives it.
-
-    A product with the mask is about ten times faster than np.where's selection, but
-    turns an infinite or NaN gradient outside the mask into NaN; those take np.where.
-    """
-    if np.isfinite(grad).all():
-        return grad * mask
-    return np.where(mask, grad, 0)
-
-
-class _Pool(Layer):
-    """Pooling without padding: forward is :mod:`coursekit.pooling`'s function, backward
-    walks the same window offsets (:func:`coursekit.conv._windows`)."""
-
-    _pool = None   # the function of coursekit.pooling, set by each subclass
-
-    def __init__(self, size, stride=None):
-        self.size = as_pair(size, "size", 1)
-        self.stride = as_pair(self.size if stride is None else stride, "stride", 1)
-
-    def forward(self, x):
-        self._x = as_array(x, "x", 4)
-        self._out = self._pool(self._x, self.size, self.stride)
-        return self._out
-
-    def _windows(self):
-        return conv._windows(self.size, self.stride, self._out.shape[-2:])
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.size[0]}x{self.size[1]}, stride={self.stride[0]})"
-
-
-class AvgPool2D(_Pool):
-    """Average pooling layer (no padding). Each input in a window gets 1/(kH kW) of its gradient.
-
-    Parameters
-    ----------
-    size : int or (int, int)
-    stride : int or (int, int), optional
-        The window size by default.
-
-    Examples
-    --------
-    >>> AvgPool2D(2)(np.ones((1, 6, 28, 28))).shape
-    (1, 6, 14, 14)
-
-    Used in: LeNet.
-    """
-
-    _pool = staticmethod(avg_pool2d)
-
-    def backward(self, grad):
-        dx = np.zeros(self._x.shape, dtype=grad.dtype)
-        share = grad / (self.size[0] * self.size[1])
-        for _, window in self._windows():
-            dx[window] += share
-        return dx
-
-
-class MaxPool2D(_Pool):
-    """Max pooling layer (no padding). Each window's gradient goes to its maximum
-    (the first one, in reading order, when several are equal, as in PyTorch).
-    Parameters as for :class:`AvgPool2D`.
-
-    Examples
-    --------
-    >>> MaxPool2D(2)(np.ones((1, 6, 28, 28))).shape
-    (1, 6, 14, 14)
-
-    Used in: LeNet; Encoder–decoder.
-    """
-
-    _pool = staticmethod(max_pool2d)
-
-    def backward(self, grad):
-        dx = np.zeros(self._x.shape, dtype=grad.dtype)
-        taken = np.zeros(self._out.shape, dtype=bool)
-        for _, window in self._windows():
-            winner = (self._x[window] == self._out) & ~taken
-            dx[window] += _masked(grad, winner)
-            taken |= winner
-        return dx
-
-
-class Unpool2D(Layer):
-    """Enlarge each map `size` times (:func:`~coursekit.pooling.unpool2d`), the decoder's step up.
-
-    With ``mode="zeros"`` each value lands in the centre cell of its block and the
-    gradient is read back from those cells; with ``mode="repeat"`` each value fills its
-    block and the gradient is the sum over the block.
-
-    Examples
-    --------
-    >>> Unpool2D(3, mode="repeat")(np.ones((1, 8, 5, 5))).shape
-    (1, 8, 15, 15)
-
-    Used in: Encoder–decoder.
-    """
-
-    def __init__(self, size, mode="repeat"):
-        self.size = as_int(size, "size", 1)
-        if mode not in ("zeros", "repeat"):
-            raise ValueError(f"The parameter `mode` must be 'zeros' or 'repeat'; got {mode!r}")
-        self.mode = mode
-
-    def forward(self, x):
-        return unpool2d(as_array(x, "x", 4), self.size, self.mode)
-
-    def backward(self, grad):
-        s = self.size
-        if self.mode == "zeros":
-            centre = _block_centre(s)
-            return np.ascontiguousarray(grad[..., centre::s, centre::s])
-        n, c, rows, cols = grad.shape
-        return grad.reshape(n, c, rows // s, s, cols // s, s).sum(axis=(3, 5))
-
-    def __repr__(self):
-        return f"Unpool2D({self.size}, mode={self.mode!r})"
-
-
-class Sigmoid(Layer):
-    """Logistic function 1 / (1 + exp(-x)); its derivative is s (1 - s).
-
-    Examples
-    --------
-    >>> Sigmoid()(np.array([0.0]))
-    array([0.5])
-
-    Used in: LeNet.
-    """
-
-    def forward(self, x):
-        # The tanh form never overflows (exp(-x) would, for large negative float32 x).
-        self._out = 0.5 * (1 + np.tanh(0.5 * x))
-        return self._out
-
-    def backward(self, grad):
-        return grad * self._out * (1 - self._out)
-
-
-class ReLU(Layer):
-    """max(0, x); its derivative is 1 where x > 0, else 0.
-
-    Examples
-    --------
-    >>> ReLU()(np.array([-1.0, 2.0]))
-    array([0., 2.])
-
-    Used in: LeNet; Encoder–decoder.
-    """
-
-    def forward(self, x):
-        self._positive = x > 0
-        # np.maximum beats np.where's selection (0.3 against 2.8 ms on 8 x 16 maps of
-        # 64 x 64, timed alone). A NaN input stays NaN, as in torch.
-        return np.maximum(x, 0)
-
-    def backward(self, grad):
-        return _masked(grad, self._positive)
-
-
-class Flatten(Layer):
-    """(N, C, H, W) to (N, C * H * W), and back for the gradient.
-
-    Examples
-    --------
-    >>> Flatten()(np.zeros((2, 16, 5, 5))).shape
-    (2, 400)
-
-    Used in: LeNet.
-    """
-
-    def forward(self, x):
-        self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
-
-    def backward(self, grad):
-        return grad.reshape(self._shape)
 
 
 class Dense(Layer):
