@@ -14,6 +14,7 @@ import contextlib
 import numpy as np
 
 from coursekit.pooling import max_pool2d
+from coursekit.testing import pool2d_reference
 
 from .timing import interleaved, one_thread, pairs_note, versus_torch
 
@@ -28,23 +29,13 @@ SHAPES = {
 }
 
 
-def _pixel_loop(x):
-    out = np.empty(x.shape[:2] + (x.shape[2] // 2, x.shape[3] // 2), dtype=x.dtype)
-    for n in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            for i in range(out.shape[2]):
-                for j in range(out.shape[3]):
-                    out[n, c, i, j] = x[n, c, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2].max()
-    return out
-
-
 def run():
     x = np.random.default_rng(0).random(SHAPES["radar"][0], dtype=np.float32)
     # The loop would take minutes on the whole batch: compare it on one map (its cost
     # per output value does not depend on the batch).
     one_map = x[:1, :1]
-    np.testing.assert_array_equal(_pixel_loop(one_map), max_pool2d(one_map, 2))
-    versus_loop = interleaved(lambda: _pixel_loop(one_map), lambda: max_pool2d(one_map, 2), pairs=3)
+    np.testing.assert_array_equal(pool2d_reference(one_map, 2), max_pool2d(one_map, 2))
+    versus_loop = interleaved(lambda: pool2d_reference(one_map, 2), lambda: max_pool2d(one_map, 2), pairs=3)
     figures = [{"name": "max_pool2d_vs_pixel_loop", "value": versus_loop["ratio"], "target": ">= 20",
                 "unit": "x faster than pixel loop", "note": f"one 136x136 map; {pairs_note(versus_loop)}"}]
     try:

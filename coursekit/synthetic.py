@@ -21,13 +21,12 @@ when SVRIMG cannot be downloaded.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 import scipy.fft
 
 from ._svrimg import CLASS_COUNTS, CLASS_NAMES, IMAGE_SIZE
-from ._validation import as_int
+from ._validation import as_int, as_number
 
 __all__ = ["power_spectrum_slope", "synthetic_radar", "weak_echo_fraction"]
 
@@ -218,8 +217,8 @@ def weak_echo_fraction(image, low=1, high=4):
     benchmark of ``make bench``.
     """
     values = _as_image(image)
-    low = _as_real(low, "low")
-    high = _as_real(high, "high")
+    low = as_number(low, "low")
+    high = as_number(high, "high")
     if low > high:
         raise ValueError(f"`low` must not exceed `high`; got low={low}, high={high}")
     echo = values[values > 0]
@@ -244,14 +243,6 @@ def _as_image(image):
     if not np.all(np.isfinite(array)):
         raise ValueError("The parameter `image` must be finite; it holds NaN or infinity")
     return array
-
-
-def _as_real(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"The parameter `{name}` must be a number; got {value!r}")
-    if not np.isfinite(value):
-        raise ValueError(f"The parameter `{name}` must be finite; got {value!r}")
-    return float(value)
 
 
 # --- building blocks ------------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 from ._validation import as_array, as_generator, as_int, as_pair
 
 __all__ = ["check_gradients", "check_loss_gradient", "conv2d_reference", "conv_transpose2d_reference",
-           "convective_stratiform_loop", "numerical_gradient"]
+           "convective_stratiform_loop", "numerical_gradient", "pool2d_reference"]
 
 
 def conv2d_reference(x, w, b=None, stride=1, padding=0):
@@ -109,6 +109,38 @@ def conv_transpose2d_reference(x, w, b=None, stride=1, padding=0, output_padding
                         x[n, c, i, j] * w[c]
     out = full[:, :, pad_r:full.shape[2] - pad_r, pad_c:full.shape[3] - pad_c]
     return out + (0.0 if b is None else np.asarray(b, dtype=np.float64)[None, :, None, None])
+
+
+def pool2d_reference(x, size, stride=None, padding=0, how="max"):
+    """Max or average pooling, every output value from its own window, one at a time.
+
+    Parameters as :func:`coursekit.pooling.max_pool2d`'s (an int or a (rows, columns)
+    pair each); `how` is "max" or "avg". The padding holds -inf for the maximum and 0
+    for the average, which counts it. The output has one value per window start that
+    fits in the padded map, counted, not computed from a formula.
+
+    Examples
+    --------
+    >>> pool2d_reference(np.array([[1, 3], [4, 2]]), 2).tolist()
+    [[4.0]]
+
+    Used in: ``make test`` and ``make bench``, as the reference of pooling.
+    """
+    x = np.asarray(as_array(x, "x", None), dtype=float)
+    (size_r, size_c), (pad_r, pad_c) = as_pair(size, "size", 1), as_pair(padding, "padding", 0)
+    stride_r, stride_c = (size_r, size_c) if stride is None else as_pair(stride, "stride", 1)
+    if how not in ("max", "avg"):
+        raise ValueError(f"The parameter `how` must be 'max' or 'avg'; got {how!r}")
+    widths = [(0, 0)] * (x.ndim - 2) + [(pad_r, pad_r), (pad_c, pad_c)]
+    xp = np.pad(x, widths, constant_values=-np.inf if how == "max" else 0.0)
+    rows = len(range(0, xp.shape[-2] - size_r + 1, stride_r))
+    cols = len(range(0, xp.shape[-1] - size_c + 1, stride_c))
+    out = np.zeros(x.shape[:-2] + (rows, cols))
+    for index in np.ndindex(*out.shape):
+        *outer, i, j = index
+        window = xp[(*outer, slice(i * stride_r, i * stride_r + size_r), slice(j * stride_c, j * stride_c + size_c))]
+        out[index] = window.max() if how == "max" else window.mean()
+    return out
 
 
 def numerical_gradient(f, array, indices=None, eps=1e-6):

@@ -7,21 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from coursekit.pooling import avg_pool2d, max_pool2d, receptive_field
-
-
-def pool_loops(x, size, stride, padding, how):
-    """Reference: every output value from its window, with explicit loops."""
-    fill = -np.inf if how == "max" else 0.0
-    xp = np.pad(np.asarray(x, float), [(0, 0)] * (x.ndim - 2) + [(padding, padding)] * 2, constant_values=fill)
-    rows = (xp.shape[-2] - size) // stride + 1
-    cols = (xp.shape[-1] - size) // stride + 1
-    out = np.zeros(x.shape[:-2] + (rows, cols))
-    for index in np.ndindex(*x.shape[:-2]):
-        for i in range(rows):
-            for j in range(cols):
-                window = xp[index][i * stride : i * stride + size, j * stride : j * stride + size]
-                out[index + (i, j)] = window.max() if how == "max" else window.mean()
-    return out
+from coursekit.testing import pool2d_reference
 
 
 SLIDE = np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [1, 1, 7, 3]])
@@ -37,15 +23,15 @@ def test_small_example_by_hand():
 @pytest.mark.parametrize("size, stride, padding", [(2, 2, 0), (3, 3, 0), (3, 2, 1), (2, 1, 0), (3, 1, 1), (4, 2, 2)])
 def test_matches_the_loop_reference(shape, size, stride, padding):
     x = np.random.default_rng(sum(shape) + size).normal(size=shape)
-    np.testing.assert_allclose(max_pool2d(x, size, stride, padding), pool_loops(x, size, stride, padding, "max"))
-    np.testing.assert_allclose(avg_pool2d(x, size, stride, padding), pool_loops(x, size, stride, padding, "avg"))
+    np.testing.assert_allclose(max_pool2d(x, size, stride, padding), pool2d_reference(x, size, stride, padding, "max"))
+    np.testing.assert_allclose(avg_pool2d(x, size, stride, padding), pool2d_reference(x, size, stride, padding, "avg"))
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float32, np.float64])
 def test_dtypes(dtype):
     x = np.random.default_rng(1).integers(0, 80, size=(2, 1, 6, 6)).astype(dtype)
     assert max_pool2d(x, 2, padding=1).dtype == dtype
-    np.testing.assert_array_equal(max_pool2d(x, 2, padding=1), pool_loops(x, 2, 2, 1, "max").astype(dtype))
+    np.testing.assert_array_equal(max_pool2d(x, 2, padding=1), pool2d_reference(x, 2, 2, 1, "max").astype(dtype))
     assert np.issubdtype(avg_pool2d(x, 2).dtype, np.floating)
 
 
@@ -66,7 +52,7 @@ def test_pools_each_channel_separately():
     pooled = max_pool2d(x, 2)
     for n in range(2):
         for c in range(3):
-            np.testing.assert_array_equal(pooled[n, c], pool_loops(x[n, c], 2, 2, 0, "max"))
+            np.testing.assert_array_equal(pooled[n, c], pool2d_reference(x[n, c], 2, 2, 0, "max"))
 
 
 def test_bool_masks_pool_as_any_and_as_the_share_of_true():
@@ -98,21 +84,6 @@ def test_output_shape_matches_output_size(x, size, stride, padding):
     assert avg_pool2d(x, size, stride, padding).shape == expected
 
 
-def max_pool_loops(x, size, stride, padding):
-    """Reference for unequal rows and columns: each window's max(), one output at a time."""
-    (size_r, size_c), (stride_r, stride_c), (pad_r, pad_c) = size, stride, padding
-    widths = [(0, 0)] * (x.ndim - 2) + [(pad_r, pad_r), (pad_c, pad_c)]
-    xp = np.pad(np.asarray(x, float), widths, constant_values=-np.inf)
-    rows = len(range(0, xp.shape[-2] - size_r + 1, stride_r))
-    cols = len(range(0, xp.shape[-1] - size_c + 1, stride_c))
-    out = np.zeros(x.shape[:-2] + (rows, cols))
-    for index in np.ndindex(*out.shape):
-        *outer, i, j = index
-        top, left = i * stride_r, j * stride_c
-        out[index] = xp[(*outer, slice(top, top + size_r), slice(left, left + size_c))].max()
-    return out
-
-
 pairs = st.tuples(st.integers(1, 4), st.integers(1, 4))
 
 
@@ -122,7 +93,7 @@ def test_max_pool_matches_loops_for_any_window_and_stride_on_each_axis(x, size, 
     # window, stride and padding, including windows one pixel wide.
     assume(all(p <= k // 2 and k <= n + 2 * p for p, k, n in zip(padding, size, x.shape[-2:])))
     np.testing.assert_array_equal(max_pool2d(x, size, stride, padding),
-                                  max_pool_loops(x, size, stride, padding))
+                                  pool2d_reference(x, size, stride, padding))
 
 
 def test_a_one_pixel_window_returns_a_copy_not_the_input():

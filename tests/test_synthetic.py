@@ -277,7 +277,7 @@ def test_weak_echo_fraction_by_hand():
         (np.zeros((2, 3, 4)), {}, ValueError, "`image` must be \\(H, W\\)"),
         (np.array([[1.0, np.inf]]), {}, ValueError, "`image` must be finite"),
         (np.ones((3, 3)), {"low": 5, "high": 4}, ValueError, "`low` must not exceed `high`"),
-        (np.ones((3, 3)), {"low": "1"}, TypeError, "`low` must be a number"),
+        (np.ones((3, 3)), {"low": "1"}, TypeError, "`low` must be a real number"),
     ],
 )
 def test_weak_echo_fraction_rejects_bad_input(image, kwargs, error, match):

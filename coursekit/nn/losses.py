@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from .._validation import as_array, same_length
+from .._validation import as_array, as_number, same_length
 
 __all__ = ["MeanSquaredError", "PixelCrossEntropy", "SoftmaxCrossEntropy"]
 
@@ -115,9 +115,10 @@ class PixelCrossEntropy:
             weights = np.asarray(as_array(weights, "weights", 1), dtype=np.float64)
             if len(weights) == 0 or not np.all(np.isfinite(weights) & (weights > 0)):
                 raise ValueError(f"The parameter `weights` must hold one positive weight per class; got {weights}")
-        if not (isinstance(dice, (int, float, np.integer, np.floating)) and np.isfinite(dice) and dice >= 0):
+        dice = as_number(dice, "dice")
+        if dice < 0:
             raise ValueError(f"The parameter `dice` must be a number >= 0; got {dice!r}")
-        self.weights, self.dice = weights, float(dice)
+        self.weights, self.dice = weights, dice
 
     def forward(self, logits, labels):
         logits = as_array(logits, "logits", 4)
