@@ -22,7 +22,7 @@ import numpy as np
 
 from ._validation import (as_array, as_generator, as_image_batch, as_int, as_number, check_finite,
                           odd_square_kernel)
-from .conv import classic_kernel, corr2d, pad2d
+from .conv import classic_kernel, conv2d
 from .metrics import iou
 from .nn import Conv2D, MaxPool2D, MeanSquaredError, ReLU, Sequential, SkipConcat, Unpool2D, predict
 from .pooling import max_pool2d, unpool2d
@@ -85,6 +85,11 @@ def _images(x, name):
         raise ValueError(f"`{name}` must be at least {_SIZE**3} x {_SIZE**3} pixels (three 3x3 poolings); "
                          f"got shape {x.shape}")
     return (x[:, None].astype(np.float32)) / DBZ_SCALE
+
+
+def _same(x, kernel):
+    """Cross-correlation with "same" padding: the map keeps its size (odd square kernel)."""
+    return conv2d(x[None, None], kernel[None, None], padding=len(kernel) // 2)[0, 0]
 
 
 def _target(x):
@@ -334,7 +339,7 @@ def encode(image, kernel, size=3, depth=3):
                          f"poolings of `size`={size}: it needs at least {size**depth} pixels a side")
     stages = []
     for stage in range(1, depth + 1):
-        x = corr2d(pad2d(x, len(kernel) // 2), kernel)
+        x = _same(x, kernel)
         stages.append((f"conv {stage}", x))
         x = np.maximum(x, 0)
         stages.append((f"relu {stage}", x))
@@ -382,7 +387,7 @@ def decode(code, kernel, size=3, depth=3, mode="zeros", offset=None):
     for stage in range(1, as_int(depth, "depth", 1) + 1):
         x = unpool2d(x, size, mode, offset)
         stages.append((f"unpool {stage}", x))
-        x = corr2d(pad2d(x, len(kernel) // 2), kernel)
+        x = _same(x, kernel)
         stages.append((f"conv {stage}", x))
         x = np.maximum(x, 0)
         stages.append((f"relu {stage}", x))

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ._validation import as_array, as_int, binary_mask, check_finite
-from .conv import corr2d, pad2d
+from .conv import conv2d
 from .plotting import show_windows
 
 __all__ = ["conv_explorer", "levels_explorer", "offset_explorer"]
@@ -59,7 +59,7 @@ def conv_explorer(image=None):
         with figure_area:
             fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.2), gridspec_kw={"width_ratios": [3, 2]})
             rows, cols = show_windows(image, k, p, s, ax=left)
-            sums = corr2d(pad2d(image, p), np.ones((k, k)))[::s, ::s]
+            sums = conv2d(image[None, None], np.ones((1, 1, k, k)), stride=s, padding=p)[0, 0]
             right.imshow(sums, cmap="viridis")
             for (r, c), value in np.ndenumerate(sums):
                 right.text(c, r, f"{value:g}", ha="center", va="center", color="white", fontsize=8)
