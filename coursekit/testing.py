@@ -114,10 +114,19 @@ def conv_transpose2d_reference(x, w, b=None, stride=1, padding=0, output_padding
 def pool2d_reference(x, size, stride=None, padding=0, how="max"):
     """Max or average pooling, every output value from its own window, one at a time.
 
-    Parameters as :func:`coursekit.pooling.max_pool2d`'s (an int or a (rows, columns)
-    pair each); `how` is "max" or "avg". The padding holds -inf for the maximum and 0
-    for the average, which counts it. The output has one value per window start that
-    fits in the padded map, counted, not computed from a formula.
+    Parameters
+    ----------
+    x : (..., H, W) array_like
+    size, stride, padding : int or (int, int)
+        As for :func:`coursekit.pooling.max_pool2d`; the stride is the size by default.
+    how : {"max", "avg"}
+        The padding holds -inf for the maximum, and 0 for the average, which counts it.
+
+    Returns
+    -------
+    (..., H_out, W_out) float ndarray
+        One value per window start that fits in the padded map, counted, not computed
+        from a formula.
 
     Examples
     --------

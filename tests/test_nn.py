@@ -500,3 +500,11 @@ def test_backward_needs_a_forward_and_a_gradient_of_its_output_shape():
     pool(np.ones((1, 1, 4, 4)))
     with pytest.raises(ValueError, match=r"MaxPool2D\(2x2, stride=2\).backward"):
         pool.backward(np.ones((1, 1, 4, 4)))
+
+
+def test_backward_may_follow_the_activations_of_every_layer():
+    # The LeNet chapter's measurement: every layer's output, then the gradient of all.
+    model = LeNet(seed=0)
+    maps = model.activations(np.zeros((2, 1, 28, 28)))
+    model.backward(np.ones_like(maps["dense 3"]))
+    assert np.abs(model["dense 3"].weight.grad).sum() > 0

@@ -70,6 +70,7 @@ class Sequential(Layer):
         maps = {}
         for name, layer in zip(self.names, self.layers):
             x = maps[name] = layer.forward(x)
+        self._output_shape = np.shape(x)  # a forward pass: backward may follow (Layer's check)
         return maps
 
     def backward(self, grad):
