@@ -253,3 +253,30 @@ def test_the_summary_counts_questions_to_grade_by_hand_apart(honest_class):
     for _, _, _, tally in counts:
         assert tally["to grade by hand"] == 1 and sum(tally.values()) == len(rows)
     assert (out / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# Ordinary code a student may write beside an answer. Each was once taken for tampering
+# (a review): libraries set the defaults or code of functions they make, matplotlib
+# registers an IPython callback with its first figure, scipy's compiled modules make
+# submodules without files, traceback walks frames, a nested cell sets IPython's excepthook.
+HONEST_CODE = {
+    "plots": "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])\nplt.show()",
+    "scipy": "from scipy import optimize, signal\nsignal.correlate2d(np.ones((3, 3)), np.ones((2, 2)))",
+    "sklearn": "from sklearn.metrics import confusion_matrix\nconfusion_matrix([0, 1], [0, 1])",
+    "namedtuple_defaults": "from collections import namedtuple\nP = namedtuple('P', 'x y', defaults=(0,))\nP(1)",
+    "typed_namedtuple": "from typing import NamedTuple\nclass Q(NamedTuple):\n    x: int = 0\nQ()",
+    "progress_bar": "import asyncio\nfrom tqdm.auto import tqdm\nfor _ in tqdm(range(3)):\n    pass",
+    "printed_traceback": "import traceback\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    traceback.print_exc()",
+    "logging": "import logging\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    logging.exception('boom')",
+    "captured": "%%capture\n",
+}
+
+
+def test_ordinary_code_beside_an_answer_is_not_tampering(tmp_path):
+    subs = tmp_path / "subs"
+    for student, code in HONEST_CODE.items():
+        source = code + answer("conv_corr2d") if code.startswith("%%") else f"{answer('conv_corr2d')}\n\n{code}"
+        write(subs / student, solved(conv_corr2d=source))
+    report = grade_folder(subs, tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME)
+    rows = {row.student: (row.status.value, row.total, row.notes) for row in report.rows}
+    assert rows == {student: ("ok", FULL, ()) for student in HONEST_CODE}, rows

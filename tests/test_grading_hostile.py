@@ -150,6 +150,15 @@ TAMPERING = {
         "inspect": "take_over(inspect.currentframe())",
         "traceback": "try:\n    1 / 0\nexcept ZeroDivisionError as error:\n"
                      "    take_over(error.__traceback__.tb_frame)",
+        "logging": "import logging\ntake_over(logging.currentframe())",
+        # Code run in NumPy's namespace, as if it were NumPy's.
+        "module_namespace": "import numpy\nexec('import sys\\n_frame = sys._getframe()', vars(numpy))\n"
+                            "take_over(vars(numpy).pop('_frame'))",
+        # IPython's own helper that returns a frame's locals, up the stack.
+        "ipython_scope": "class Frame:\n    f_back = None\n"
+                         "names = next(scope for depth in range(1, 60)\n"
+                         "             if 'nonce' in (scope := get_ipython().get_local_scope(depth)))\n"
+                         "frame = Frame()\nframe.f_locals = names\ntake_over(frame)",
     }.items()},
 }
 

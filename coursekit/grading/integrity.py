@@ -68,10 +68,19 @@ _IPYTHON_BUILTINS = frozenset(
         "_dh",
     }
 )
-# Library modules whose functions hand frames to their caller (inspect.currentframe,
-# inspect.stack, traceback.walk_stack, ...): a frame they take counts as their caller's.
-_FRAME_HELPERS = frozenset({"inspect", "traceback", "bdb", "pdb", "IPython.core.debugger",
-                            "IPython.core.ultratb", "stack_data", "stack_data.core"})
+# Callables IPython itself sets on its shell object around a cell: run_code keeps the
+# excepthook it replaces there, and a nested cell (%%capture, run_cell) replaces it again.
+_SHELL_SETS = frozenset({"sys_excepthook"})
+# The library functions that hand a frame to their caller: a frame one of them takes counts
+# as taken by the code that called it. (Library code that uses frames itself, such as
+# traceback.print_exc walking a traceback or logging finding its caller, is not the caller's.)
+_FRAME_GIVERS = frozenset({
+    ("inspect", "currentframe"), ("inspect", "stack"), ("inspect", "trace"),
+    ("inspect", "getouterframes"), ("inspect", "getinnerframes"),
+    ("traceback", "walk_stack"), ("traceback", "walk_tb"),
+    ("logging", "<lambda>"),  # logging.currentframe
+    ("IPython.core.interactiveshell", "get_local_scope"),
+})
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: static C types cannot be changed
 
 # Everything the check calls is bound here, at import (before any notebook code), and
@@ -113,7 +122,7 @@ Reference = collections.namedtuple(
     (
         "shell modules namespaces class_ids transformers events "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
-        "quick versions shell_class shell_methods shell_keys module_dicts"
+        "quick versions shell_class shell_methods shell_keys module_dicts function_ids"
     ),
 )
 Reference.__doc__ = (
@@ -194,7 +203,7 @@ def capture(shell):
         # The shell object's own methods (the grader's showtraceback among them): an
         # attribute set on the object, such as run_code, outranks its class's.
         shell_class=type(shell),
-        shell_methods=tuple((k, v) for k, v in instance.items() if callable(v)),
+        shell_methods=tuple((k, v) for k, v in instance.items() if callable(v) and k not in _SHELL_SETS),
         shell_keys=frozenset(instance),
         # The namespaces of the modules loaded now, kept alive (so that no other dict can
         # take one's address): frames running in them are the libraries' code, not the
@@ -202,6 +211,13 @@ def capture(shell):
         # (IPython's __main__ holds the notebook's own namespace: not among them.)
         module_dicts={id(vars(m)): vars(m) for m in list(sys.modules.values())
                       if isinstance(m, types.ModuleType) and vars(m) is not shell.user_ns},
+        # The functions of the recorded namespaces (kept alive by the snapshots): rewriting
+        # the code or defaults of one of these is tampering; a library that sets those of a
+        # function it has just made (namedtuple's __new__ gets its defaults so) is not.
+        function_ids=frozenset(id(v) for snapshot in namespaces for v in snapshot.values
+                               if isinstance(v, (types.FunctionType, classmethod, staticmethod))) | frozenset(
+            id(v.__func__) for snapshot in namespaces for v in snapshot.values
+            if isinstance(v, (classmethod, staticmethod)) and isinstance(v.__func__, types.FunctionType)),
     )
 
 
@@ -429,7 +445,7 @@ def _new_modules(reference, t=_TOOLS):
         spec = t.getattr(module, "__spec__", None)
         origin = t.getattr(spec, "origin", None)
         if spec is None or origin in ("built-in", "frozen"):
-            if name in t.sys.builtin_module_names or origin == "frozen":
+            if name in t.sys.builtin_module_names or origin == "frozen" or _made_by_extension(name, module, reference.trusted_roots):
                 continue
             problems.append(f"module {name!r} did not come from a file")
             continue
@@ -445,6 +461,17 @@ def _new_modules(reference, t=_TOOLS):
     return problems
 
 
+def _made_by_extension(name, module, roots, t=_TOOLS):
+    """Whether `module` is a submodule that a compiled extension made of itself (pybind11's
+    def_submodule: scipy.optimize._highspy._core.cb), with no file of its own: its parent is
+    an extension module file of the installed packages, and holds it under its name."""
+    parent_name, _, last = name.rpartition(".")
+    parent = t.sys.modules.get(parent_name)
+    path = t.getattr(parent, "__file__", None)
+    return (t.isinstance(path, t.str) and path.endswith((".so", ".pyd")) and path.startswith(roots)
+            and t.getattr(parent, last, None) is module)
+
+
 def watch(reference, report):
     """Install an audit hook that calls ``report(note)`` once per kind of tampering.
 
@@ -452,7 +479,7 @@ def watch(reference, report):
     runs. `report` should send the note over the grader's channel at once.
     """
     sent = set()
-    class_ids = reference.class_ids
+    class_ids, function_ids = reference.class_ids, reference.function_ids
     function_type = types.FunctionType
     code_names = frozenset(
         {"__code__", "__defaults__", "__kwdefaults__", "__globals__"}
@@ -461,7 +488,7 @@ def watch(reference, report):
     module_dicts, modules, roots = reference.module_dicts, sys.modules, reference.trusted_roots
     # Bound now, like the check's tools: the notebook may replace builtins before it acts.
     getframe, get_ident, id_, type_ = sys._getframe, _thread.get_ident, id, type
-    str_, module_type, helpers = str, types.ModuleType, _FRAME_HELPERS
+    str_, module_type, givers = str, types.ModuleType, _FRAME_GIVERS
     startswith = str.startswith
     notebook = reference.shell.user_ns
     busy = set()  # threads inside the hook: its own sys._getframe raises the event again
@@ -471,21 +498,25 @@ def watch(reference, report):
         namespace = frame.f_globals
         if namespace is notebook:
             return False
+        name, path, filename = namespace.get("__name__"), namespace.get("__file__"), frame.f_code.co_filename
+        if type_(name) is not str_:
+            return False
+        # The module's own code: its file (or, frozen, its frozen name), not code of the
+        # notebook's run with the module's namespace.
+        if filename != path and filename != f"<frozen {name}>":
+            return False
         if module_dicts.get(id_(namespace)) is namespace:
             return True
-        name = namespace.get("__name__")
-        module = modules.get(name) if type_(name) is str_ else None
+        module = modules.get(name)
         if type_(module) is not module_type or module.__dict__ is not namespace:
             return False
-        path = namespace.get("__file__")
-        return type_(path) is str_ and startswith(path, roots) and frame.f_code.co_filename == path
+        return type_(path) is str_ and startswith(path, roots)
 
     def from_notebook(frame):
-        """Whether the code that caused an event is the notebook's: its own, or a helper of
-        inspect or traceback (which hand frames back) that the notebook called."""
+        """Whether the code that caused an event is the notebook's: its own, or a library
+        function that hands frames back (:data:`_FRAME_GIVERS`) that the notebook called."""
         while frame is not None and library(frame):
-            name = frame.f_globals.get("__name__")
-            if type_(name) is not str_ or name not in helpers:
+            if (frame.f_globals.get("__name__"), frame.f_code.co_name) not in givers:
                 return False
             frame = frame.f_back
         return frame is not None
@@ -500,7 +531,7 @@ def watch(reference, report):
             note(f"called {event} (a trace function can skip the lines of a test)")
         elif event == "object.__setattr__":
             target, name = args[0], args[1]
-            if isinstance(target, function_type) and name in code_names:
+            if isinstance(target, function_type) and name in code_names and id(target) in function_ids:
                 note(f"rewrote the {name} of a function")
             elif isinstance(target, type) and id(target) in class_ids:
                 note(f"changed the class {target.__module__}.{target.__qualname__}")
