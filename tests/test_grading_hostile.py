@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from grading_helpers import (
     FULL,
@@ -317,6 +318,10 @@ def hostile_class(tmp_path_factory):
     }
     for student, code in attacks.items():
         write(subs / student, blank_with(code))
+    # The same rebinding, below a cell of the student's own above the setup.
+    leading = blank_with(REBINDS_SETUP)
+    leading.cells.insert(0, nbformat.v4.new_code_cell("# my notes"))
+    write(subs / "rebinds_setup_below_its_own_cell", leading)
     before = {
         p: hashlib.sha256(p.read_bytes()).hexdigest()
         for p in [*subs.rglob("*.ipynb"), *solutions.iterdir()]
@@ -390,8 +395,9 @@ class TestHostile:
     def test_names_from_the_setup_are_the_originals_in_every_test(self, hostile_class):
         # The setup runs again before each test: the copy of NumPy and the image it
         # rebound are gone, and the wrong answers earn nothing.
-        row = hostile_class["rows"]["rebinds_setup"]
-        assert (row.status.value, row.total) == ("ok", 0), (row.status.value, row.total, row.notes)
+        for student in ("rebinds_setup", "rebinds_setup_below_its_own_cell"):
+            row = hostile_class["rows"][student]
+            assert (row.status.value, row.total) == ("ok", 0), (student, row.status.value, row.total, row.notes)
 
     def test_forged_reports_stop_the_notebook(self, hostile_class):
         row = hostile_class["rows"]["forges_reports"]

@@ -134,28 +134,31 @@ def assemble(solution, released, submission) -> Plan:
                   "it may not be this exercise's notebook"]
     if unanswered(submission, released):  # told apart from an attempt that got everything wrong
         notes.append("not attempted: the notebook is the released exercise, with no answer")
-    return Plan(_setup_before_tests(cells), tuple(notes), "; ".join(review) or None)
+    return Plan(_setup_before_tests(cells, refs), tuple(notes), "; ".join(review) or None)
 
 
-def _setup_before_tests(cells) -> tuple[Cell, ...]:
-    """The cells with the setup run again right before every test.
+def _setup_before_tests(cells, refs) -> tuple[Cell, ...]:
+    """The cells with the exercise's setup run again right before every test.
 
-    The setup is the locked code cells before the first of the student's: the imports
+    The setup is the solution's locked code cells before its first answer: the imports
     and the data that the questions and their tests share (``np``, the image ``I``).
     An answer, or a function of the student's that a test calls, may rebind those names
     (``np`` to a module whose ``isclose`` always agrees, the mask a test compares with
-    to zeros); run again, the setup gives each test the originals.
+    to zeros); run again, the setup gives each test the originals. It is taken from the
+    solution, so that no cell of the student's (above the setup, say) can leave it out.
     """
     setup = []
-    for cell in cells:
-        if cell.kind != "locked":
+    for ref in refs:
+        if ref.kind == "answer":
             break
-        setup.append(cell)
-    planned, fresh = [], True
+        if ref.kind == "locked" and ref.cell_type == "code":
+            setup.append(Cell("locked", None, ref.released, ref.solution))
+    if not setup:
+        return tuple(cells)
+    planned = []
     for cell in cells:
-        if cell.kind == "test" and setup and not fresh:
-            planned += [Cell("locked", None, c.visible, c.full) for c in setup]
-        fresh = cell.kind == "locked" and fresh
+        if cell.kind == "test":
+            planned += setup
         planned.append(cell)
     return tuple(planned)
 
