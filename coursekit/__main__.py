@@ -118,7 +118,8 @@ def _summary(report, table):
     left_out = getattr(report, "hand_grades_left_out", None)
     if left_out:
         lines.append(f"an earlier run applied the hand grades in {left_out}; this one was given none, so "
-                     f"grades.csv lacks them: run again with --hand-grades {left_out}")
+                     f"grades.csv lacks them: run again with --hand-grades {left_out} (or, if they are "
+                     f"meant to go, delete {os.path.join(os.path.dirname(table), '.hand-grades')})")
     pending = report.to_grade_by_hand
     if pending:
         lines.append(f"{pending} question{'s' * (pending != 1)} to grade by hand: fill in the points of a copy of "

@@ -73,6 +73,13 @@ def as_bool(value, name: str) -> bool:
     return bool(value)
 
 
+def number_pair(value, name: str, example: str) -> tuple:
+    """Two entries from a tuple, list or 1-d array of two (checked by the caller): ``scale=(0.9, 1.1)``."""
+    if isinstance(value, (tuple, list, np.ndarray)) and np.ndim(value) == 1 and len(value) == 2:
+        return value[0], value[1]
+    raise TypeError(f"The parameter `{name}` must be a pair {example}; got {_describe(value)}")
+
+
 def as_pair(value, name: str, minimum: int) -> tuple[int, int]:
     """Accept an int or a pair of ints (rows, columns), as torch does."""
     if isinstance(value, (tuple, list)):
@@ -87,7 +94,13 @@ def as_pair(value, name: str, minimum: int) -> tuple[int, int]:
 
 
 def as_number(value, name: str, *, positive: bool = False, finite: bool = True) -> float:
-    """Return a real scalar as a Python float: no bool, string, complex or (by default) inf/NaN."""
+    """Return a real scalar as a Python float: no bool, string, complex or (by default) inf/NaN.
+
+    A 0-d array of numbers counts as its number (``np.array(1e-3)``, what NumPy reductions
+    and indexing sometimes give).
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"The parameter `{name}` must be a real number; got {_describe(value)}")
     number = float(value)
@@ -185,8 +198,11 @@ def fill_value(value, name: str, dtype: np.dtype, array_name: str) -> float:
     """
     number = as_number(value, name, finite=False)
     if dtype.kind in "iub":
-        low, high = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
-        if not (np.isfinite(number) and number == int(number) and low <= int(number) <= high):
+        low, high = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+        # Whole numbers compared as Python ints: through a float, int64's largest would not fit.
+        whole = int(value) if isinstance(value, numbers.Integral) else (
+            int(number) if np.isfinite(number) and number == int(number) else None)
+        if whole is None or not low <= whole <= high:
             raise ValueError(
                 f"The parameter `{name}` ({_describe(value)}) cannot be stored in `{array_name}`, "
                 f"whose dtype is {dtype} (whole numbers from {low} to {high}); pad a float copy "

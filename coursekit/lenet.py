@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, as_generator, as_int, as_number, same_length
+from ._validation import as_array, as_generator, as_int, as_number, number_pair, same_length
 from .nn import AvgPool2D, Conv2D, Dense, Flatten, Sequential, Sigmoid, SoftmaxCrossEntropy, predict
 
 __all__ = ["TRAINING", "LeNet", "model_accuracy", "random_affine", "scores"]
@@ -200,9 +200,8 @@ def random_affine(x, rng, max_degrees=12.0, scale=(0.9, 1.1), max_shift=2.0):
     if max_degrees < 0 or max_shift < 0:
         raise ValueError(f"The parameters `max_degrees` and `max_shift` must be at least 0; got "
                          f"{max_degrees} and {max_shift}")
-    if not isinstance(scale, (tuple, list)) or len(scale) != 2:
-        raise TypeError(f"The parameter `scale` must be a pair (smallest, largest zoom); got {scale!r}")
-    low, high = (as_number(factor, "scale", positive=True) for factor in scale)
+    low, high = (as_number(factor, "scale", positive=True)
+                 for factor in number_pair(scale, "scale", "(smallest, largest zoom)"))
     if low > high:
         raise ValueError(f"The parameter `scale` must give the smaller zoom first; got {scale!r}")
     n, channels, height, width = x.shape

@@ -334,6 +334,9 @@ def test_pad2d_puts_the_image_in_the_middle_of_a_frame_of_the_value():
 def test_pad2d_fills_integer_and_bool_arrays_with_any_value_they_hold():
     assert pad2d(np.ones((1, 1), np.uint8), 1, value=255)[0, 0] == 255
     assert pad2d(np.ones((1, 1), np.int8), 1, value=-128.0)[0, 0] == -128
+    largest = np.iinfo(np.int64).max  # compared as an int: through a float it would not fit
+    assert pad2d(np.ones((1, 1), np.int64), 1, value=largest)[0, 0] == largest
+    assert pad2d(np.ones((1, 1), np.uint64), 1, value=np.uint64(2**64 - 1))[0, 0] == 2**64 - 1
     assert pad2d(np.zeros((1, 1), bool), 1, value=1)[0, 0]
 
 

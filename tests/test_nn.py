@@ -341,7 +341,7 @@ def test_random_affine_moves_rotates_and_zooms_each_image_as_a_whole(seed, n, ch
     (lambda: random_affine(np.zeros((1, 1, 8, 8)), 0, scale=(0, 0)), ValueError, "`scale` must be positive"),
     (lambda: random_affine(np.zeros((1, 1, 8, 8)), 0, scale=(1.1, 0.9)), ValueError, "smaller zoom first"),
     (lambda: random_affine(np.zeros((1, 1, 8, 8)), 0, scale=1.1), TypeError, "`scale` must be a pair"),
-    (lambda: nn.Adam([], lr=-0.1), ValueError, "`lr` must be positive"),  # it trained uphill
+    (lambda: nn.Adam([], lr=-0.1), ValueError, "`lr` must be at least 0"),  # it trained uphill
     (lambda: nn.Adam([], lr="0.1"), TypeError, "`lr` must be a real number"),
     (lambda: nn.SGD([], lr=float("nan")), ValueError, "`lr` must be finite"),
     (lambda: nn.Adam([], betas=0.9), TypeError, "`betas` must be a pair"),
@@ -352,6 +352,32 @@ def test_random_affine_moves_rotates_and_zooms_each_image_as_a_whole(seed, n, ch
 def test_bad_augmentation_and_optimizer_settings_are_refused(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_settings_given_as_arrays_or_numpy_scalars_are_taken():
+    # What NumPy code hands around: 0-d arrays, arrays of two, NumPy scalars.
+    p = nn.Parameter(np.array([1.0]))
+    adam = nn.Adam([p], lr=np.array(1e-3), betas=np.array([0.9, 0.999]), eps=np.float32(1e-8))
+    assert (adam.lr, adam.betas) == (1e-3, (0.9, 0.999))
+    assert nn.SGD([p], lr=0).lr == 0  # a zero step freezes the weights
+    x = normal(0, (2, 1, 8, 8))
+    np.testing.assert_array_equal(random_affine(x, 0, scale=np.array([1.0, 1.0]), max_degrees=np.array(0.0),
+                                                max_shift=0), random_affine(x, 0, scale=(1, 1), max_degrees=0,
+                                                                            max_shift=0))
+
+
+def test_a_layer_may_take_options_after_its_input():
+    class Scaled(nn.Layer):
+        def forward(self, x, factor=1.0):
+            self.factor = factor
+            return x * factor
+
+        def backward(self, grad, keep=False):
+            return grad * self.factor
+
+    layer = Scaled()
+    assert layer.forward(np.ones(3), factor=2.0).sum() == 6
+    assert layer.backward(np.ones(3), keep=True).sum() == 6
 
 
 def test_fit_says_what_evaluate_should_return():

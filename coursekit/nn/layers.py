@@ -90,8 +90,8 @@ class Layer:
 
 def _remembering_shape(forward):
     @functools.wraps(forward)
-    def remembering(self, x):
-        out = forward(self, x)
+    def remembering(self, x, *args, **kwargs):
+        out = forward(self, x, *args, **kwargs)
         self._output_shape = np.shape(out)
         return out
     return remembering
@@ -99,7 +99,7 @@ def _remembering_shape(forward):
 
 def _checking_shape(backward):
     @functools.wraps(backward)
-    def checking(self, grad):
+    def checking(self, grad, *args, **kwargs):
         expected = getattr(self, "_output_shape", None)
         if expected is None or np.shape(grad) != expected:
             name = repr(self) if len(repr(self)) <= 60 else type(self).__name__  # a model's repr is long
@@ -108,7 +108,7 @@ def _checking_shape(backward):
                                    f"needs what its forward pass kept")
             raise ValueError(f"The parameter `grad` of {name}.backward must have the shape of its last "
                              f"output, {expected}; got {np.shape(grad)}")
-        return backward(self, grad)
+        return backward(self, grad, *args, **kwargs)
     return checking
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_number
+from .._validation import as_number, number_pair
 from .layers import Parameter
 
 __all__ = ["Adam", "SGD"]
@@ -22,7 +22,11 @@ class _Optimizer:
                 raise TypeError(f"The parameter `parameters` must hold Parameter objects (model.parameters()); "
                                 f"item {number} is {type(p).__name__}")
         # A negative step climbs the loss; a string or NaN would fail, or spread NaN, later.
-        self.lr = as_number(lr, "lr", positive=True)
+        # Zero is allowed: it freezes the weights.
+        self.lr = as_number(lr, "lr")
+        if self.lr < 0:
+            raise ValueError(f"The parameter `lr` must be at least 0 (a negative step climbs the loss); "
+                             f"got {self.lr}")
 
     def _state(self):
         return [np.zeros_like(p.value) for p in self.parameters]
@@ -94,10 +98,7 @@ class Adam(_Optimizer):
 
     def __init__(self, parameters, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(parameters, lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"The parameter `betas` must be a pair (beta1, beta2), such as (0.9, 0.999); "
-                            f"got {betas!r}")
-        self.betas = (_fraction(betas[0], "betas"), _fraction(betas[1], "betas"))
+        self.betas = tuple(_fraction(beta, "betas") for beta in number_pair(betas, "betas", "(0.9, 0.999)"))
         self.eps = as_number(eps, "eps", positive=True)
         self.m, self.v = self._state(), self._state()
         self.t = 0
