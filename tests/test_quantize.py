@@ -234,3 +234,15 @@ def test_output_holds_only_levels_and_local_means_track_the_original(radar):
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("shape, dtype", [((9, 7), np.float64), ((3, 9, 7), np.float64), ((9, 7), np.float32),
+                                          ((2, 9, 7), np.uint8)])
+def test_dithering_leaves_its_input_as_it_was(shape, dtype):
+    # Its work arrays are its own: one float64 image needs no copy to start from, and the
+    # batch's transposed copy takes the result.
+    images = np.random.default_rng(4).uniform(0, 80, shape).astype(dtype)
+    before = images.copy()
+    dithered = floyd_steinberg(images, LEVELS)
+    np.testing.assert_array_equal(images, before)
+    assert not np.may_share_memory(dithered, images)
