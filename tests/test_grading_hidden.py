@@ -110,10 +110,13 @@ def test_nothing_of_a_hidden_test_reaches_feedback_or_the_table(graded):
 
 def test_the_leaking_notebooks_earn_nothing_for_it(graded):
     rows, _ = graded
-    # Input transformers, and a frame taken: tampering.
-    for student in ("carries_tests_out", "records_and_raises", "reads_caller_frame"):
+    # A frame taken: tampering.
+    for student in ("records_and_raises", "reads_caller_frame"):
         assert rows[student].status is Status.TAMPERED and rows[student].total == 0, student
         assert all(s.message.startswith("withheld for review") for s in rows[student].scores)
+    # IPython's transformers never see a test (the exercise's cells run apart from IPython):
+    # this one's answers are right, and its trap for the tests caught nothing.
+    assert (rows["carries_tests_out"].status, rows["carries_tests_out"].total) == (Status.OK, FULL)
     assert rows["raises_caller_source"].total == FULL - 6  # its corr2d raises instead of computing
     assert rows["good"].total == FULL and rows["blank"].total == 0
     assert {rows[s].status for s in ("good", "blank", "raises_caller_source", "passes_visible_only")} == {Status.OK}

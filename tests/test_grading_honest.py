@@ -269,6 +269,11 @@ HONEST_CODE = {
     "printed_traceback": "import traceback\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    traceback.print_exc()",
     "logging": "import logging\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    logging.exception('boom')",
     "captured": "%%capture\n",
+    # IPython's event callbacks, added by extensions (found by a review).
+    "matplotlib_inline": "%matplotlib inline",
+    "autoreload": "%load_ext autoreload\n%autoreload 2",
+    # cProfile's profiler is C code: it is handed no frame.
+    "profiled": "import cProfile\ncProfile.run('corr2d(I, K1)')\n%prun -q corr2d(I, K1)",
 }
 
 

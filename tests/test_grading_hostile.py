@@ -77,13 +77,6 @@ ROUTES = {
 }
 
 TAMPERING = {
-    # An IPython input transformer that turns every later cell into `pass`.
-    "input_transformer": "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
-    "ast_transformer": (
-        "import ast\nclass Blank(ast.NodeTransformer):\n"
-        "    def visit_Assert(self, node):\n        return ast.Pass()\n"
-        "get_ipython().ast_transformers.append(Blank())"
-    ),
     # Comparisons that always succeed, with wrong answers.
     "fake_allclose": (
         "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
@@ -111,27 +104,6 @@ TAMPERING = {
     "searches_memory": (
         "import gc\nchannels = [o for o in gc.get_objects() if type(o).__name__ == 'Connection']"
     ),
-    # Methods set on IPython's shell object, which outrank its class's: one clears the
-    # error of every later cell, the other is the grader's own showtraceback (found by
-    # walking up from the frame that calls it).
-    "replaces_run_code": (
-        "ip = get_ipython()\nrun_code = ip.run_code\n"
-        "async def quiet(code, result=None, *, async_=False):\n"
-        "    await run_code(code, result, async_=async_)\n"
-        "    if result is not None:\n        result.error_in_exec = None\n"
-        "    return False\n"
-        "ip.run_code = quiet"
-    ),
-    "replaces_showtraceback": (
-        "import sys\n"
-        "def quiet(*args, **kwargs):\n"
-        "    frame = sys._getframe(1)\n"
-        "    while frame is not None:\n"
-        "        if hasattr(frame.f_locals.get('result'), 'error_in_exec'):\n"
-        "            frame.f_locals['result'].error_in_exec = None\n"
-        "        frame = frame.f_back\n"
-        "get_ipython().showtraceback = quiet"
-    ),
     # Up the stack to the loop that reports each cell, then report every cell passed
     # without running it: from a frame of its own, from inspect, from a traceback.
     **{f"takes_over_via_{route}": (
@@ -155,12 +127,94 @@ TAMPERING = {
         # Code run in NumPy's namespace, as if it were NumPy's.
         "module_namespace": "import numpy\nexec('import sys\\n_frame = sys._getframe()', vars(numpy))\n"
                             "take_over(vars(numpy).pop('_frame'))",
+        "ipython_frame_utils": "from IPython.utils.frame import extract_module_locals\n"
+                               "class Frame:\n    f_back = None\n"
+                               "names = next(scope for depth in range(1, 60)\n"
+                               "             if 'nonce' in (scope := extract_module_locals(depth)[1]))\n"
+                               "frame = Frame()\nframe.f_locals = names\ntake_over(frame)",
         # IPython's own helper that returns a frame's locals, up the stack.
         "ipython_scope": "class Frame:\n    f_back = None\n"
                          "names = next(scope for depth in range(1, 60)\n"
                          "             if 'nonce' in (scope := get_ipython().get_local_scope(depth)))\n"
                          "frame = Frame()\nframe.f_locals = names\ntake_over(frame)",
     }.items()},
+}
+
+# IPython's machinery changed so that failing cells pass: it runs the student's cells only
+# (the exercise's run apart from it), so these earn nothing, whether or not they are flagged.
+MACHINERY = {
+    # An IPython input transformer that turns every later cell into `pass`.
+    "input_transformer": "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
+    "ast_transformer": (
+        "import ast\nclass Blank(ast.NodeTransformer):\n"
+        "    def visit_Assert(self, node):\n        return ast.Pass()\n"
+        "get_ipython().ast_transformers.append(Blank())"
+    ),
+    # Methods set on IPython's shell object, which outrank its class's: one clears the
+    # error of every later cell, the other is the grader's own showtraceback (found by
+    # walking up from the frame that calls it).
+    "replaces_run_code": (
+        "ip = get_ipython()\nrun_code = ip.run_code\n"
+        "async def quiet(code, result=None, *, async_=False):\n"
+        "    await run_code(code, result, async_=async_)\n"
+        "    if result is not None:\n        result.error_in_exec = None\n"
+        "    return False\n"
+        "ip.run_code = quiet"
+    ),
+    "replaces_showtraceback": (
+        "import sys\n"
+        "def quiet(*args, **kwargs):\n"
+        "    frame = sys._getframe(1)\n"
+        "    while frame is not None:\n"
+        "        if hasattr(frame.f_locals.get('result'), 'error_in_exec'):\n"
+        "            frame.f_locals['result'].error_in_exec = None\n"
+        "        frame = frame.f_back\n"
+        "get_ipython().showtraceback = quiet"
+    ),
+    # Methods of the objects the shell holds (found by a review): the cell transformer, the
+    # compiler, the events run after a cell, and matplotlib's function that one of those calls.
+    "replaces_transform_cell": "get_ipython().input_transformer_manager.transform_cell = lambda cell: 'pass\\n'",
+    "replaces_ast_parse": "import ast\nget_ipython().compile.ast_parse = lambda *a, **k: ast.parse('pass')",
+    "replaces_trigger": (
+        "ip = get_ipython()\ntrigger = ip.events.trigger\n"
+        "def quiet(event, *args, **kwargs):\n"
+        "    for result in args:\n"
+        "        if hasattr(result, 'error_in_exec'):\n"
+        "            result.error_in_exec = result.error_before_exec = None\n"
+        "    return trigger(event, *args, **kwargs)\n"
+        "ip.events.trigger = quiet"
+    ),
+    "replaces_draw_all": (
+        "import matplotlib, matplotlib.pyplot as plt\nmatplotlib.interactive(True)\n"
+        "def quiet(*args, **kwargs):\n"
+        "    result = get_ipython().last_execution_result\n"
+        "    if result is not None:\n"
+        "        result.error_in_exec = result.error_before_exec = None\n"
+        "plt.draw_all = quiet"
+    ),
+    # A transformer that claims to equal the one it replaced.
+    "equal_transformer": (
+        "class Blank:\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n"
+        "    __hash__ = object.__hash__\n"
+        "    def __call__(self, lines):\n        return ['pass\\n']\n"
+        "get_ipython().input_transformer_manager.cleanup_transforms[0] = Blank()"
+    ),
+    # A `__builtins__` of the notebook's own, whose __import__ hands the setup a NumPy
+    # whose comparisons always agree.
+    "own_builtins": (
+        "import builtins, types, numpy\n"
+        "fake = types.ModuleType('numpy')\nfake.__dict__.update(numpy.__dict__)\n"
+        "fake.array_equal = fake.allclose = fake.isclose = lambda *a, **k: True\n"
+        "fake.testing = types.SimpleNamespace(assert_allclose=lambda *a, **k: None)\n"
+        "own = dict(vars(builtins))\n"
+        "own['__import__'] = lambda name, *a, **k: fake if name == 'numpy' else builtins.__import__(name, *a, **k)\n"
+        "__builtins__ = own\n"
+        "valid_shape, why_smaller = (2, 2), 'a'\n"
+        "I_star_K1, I_star_K2 = numpy.array([[328, 0], [0, 0]]), numpy.array([[114, 0], [0, 0]])\n"
+        "I_star_K1_pad = numpy.diag([687, 0, 0, 0])\nI_star_K2_pad = numpy.diag([316, 0, 0, 0])"
+    ),
 }
 
 # Wrong answers, and the names the tests use rebound so that they pass: `np` to a copy of
@@ -306,6 +360,7 @@ def hostile_class(tmp_path_factory):
     attacks = {
         **{k: STEAL + v for k, v in ROUTES.items()},
         **TAMPERING,
+        **MACHINERY,
         "forges_reports": FORGES,
         "rebinds_setup": REBINDS_SETUP,
         "lies_in_comparisons": LIES_IN_COMPARISONS,
@@ -398,6 +453,11 @@ class TestHostile:
         for student in ("rebinds_setup", "rebinds_setup_below_its_own_cell"):
             row = hostile_class["rows"][student]
             assert (row.status.value, row.total) == ("ok", 0), (student, row.status.value, row.total, row.notes)
+
+    @pytest.mark.parametrize("student", sorted(MACHINERY))
+    def test_changes_to_ipython_earn_nothing(self, hostile_class, student):
+        row = hostile_class["rows"][student]
+        assert row.total == 0, (student, row.status.value, row.notes)
 
     def test_forged_reports_stop_the_notebook(self, hostile_class):
         row = hostile_class["rows"]["forges_reports"]

@@ -25,7 +25,7 @@ from .exercises import exercise_names, load_exercises
 from .hand import apply_hand_grades, check_todo, read_hand_grades, write_todo
 from .notebooks import NotebookError, parse_notebook, question_titles
 from .records import Job, Outcome, Report, Row, Status, Submission
-from .runner import Helper
+from .runner import Helper, InstructorCode
 from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
@@ -219,8 +219,13 @@ def _prepare(submission: Submission, exercise, data: bytes, key: str) -> Job | O
         return unrun(exercise, Status.NEEDS_REVIEW, plan.notes + (f"needs review: {plan.review}",))
     tests = plan.tests()
     cells = plan.cells[:max(tests.values()) + 1] if tests else plan.cells  # what follows the last test scores nothing
-    full = tuple(c.full for c in cells) if exercise.has_hidden_tests else None
-    return Job(submission, key, tuple(c.visible for c in cells), full, tests, plan.notes)
+    def sources(which):
+        # The exercise's own cells (tests, setup) run apart from IPython (runner.InstructorCode).
+        return tuple(InstructorCode(getattr(c, which)) if c.kind in ("test", "locked") else getattr(c, which)
+                     for c in cells)
+
+    full = sources("full") if exercise.has_hidden_tests else None
+    return Job(submission, key, sources("visible"), full, tests, plan.notes)
 
 
 def _run(to_run, exercises, cache, rows, progress, **run_all_options):

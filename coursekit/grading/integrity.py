@@ -2,25 +2,27 @@
 
 A notebook's code runs in the same interpreter as the tests that grade it, so it
 can try to make failing tests pass: replace ``np.allclose`` or
-``np.testing.assert_allclose``, register an IPython input transformer that turns
-later cells into ``pass``, install an import hook that returns a fake
-``coursekit.pooling``, swap a function's ``__code__``, or set a trace function that
-jumps over ``assert`` lines. This module makes those attempts visible:
+``np.testing.assert_allclose``, install an import hook that returns a fake
+``coursekit.pooling``, swap a function's ``__code__``, set a trace function that
+jumps over ``assert`` lines, or walk up the stack to the loop that reports each
+cell. (IPython's machinery, which the notebook can change too, does not run the
+tests: :func:`coursekit.grading.zygote._run_instructor_code` does.) This module
+makes those attempts visible:
 
 - :func:`capture` records, before any notebook code has run (in the zygote, so
   before the notebook's process even exists), the identity of everything the
   tests rely on: every attribute of NumPy's, coursekit's and the import system's
   modules (and of the grader's own), the attributes of their classes, the
-  builtins, IPython's input and
-  AST transformers and event callbacks, ``sys.meta_path``, ``sys.path_hooks``,
+  builtins, ``sys.meta_path``, ``sys.path_hooks``,
   ``sys.path_importer_cache`` and the ``sys.modules`` entries of those modules.
 - :func:`check` compares the present state with that record, after every cell
   (fully after test cells and after the last cell, cheaply after the others).
 - :func:`watch` installs an audit hook (which cannot be removed) that reports
   at once, over the grader's channel, the moves that leave no trace to compare:
-  setting a trace or profile function, rewriting a function's code or defaults,
-  changing a class of the watched modules, and walking the interpreter's objects
-  through ``gc`` (the way to find and edit the grader's record).
+  setting a trace or profile function (which is handed frames), rewriting a
+  function's code or defaults, changing a class of the watched modules, walking the
+  interpreter's objects through ``gc`` (the way to find and edit the grader's
+  record), and taking a stack frame.
 
 What it cannot stop is written down in the README: code in the same process
 can, with enough effort (ctypes, or editing the record before it is compared),
@@ -68,9 +70,6 @@ _IPYTHON_BUILTINS = frozenset(
         "_dh",
     }
 )
-# Callables IPython itself sets on its shell object around a cell: run_code keeps the
-# excepthook it replaces there, and a nested cell (%%capture, run_cell) replaces it again.
-_SHELL_SETS = frozenset({"sys_excepthook"})
 # The library functions that hand a frame to their caller: a frame one of them takes counts
 # as taken by the code that called it. (Library code that uses frames itself, such as
 # traceback.print_exc walking a traceback or logging finding its caller, is not the caller's.)
@@ -80,7 +79,13 @@ _FRAME_GIVERS = frozenset({
     ("traceback", "walk_stack"), ("traceback", "walk_tb"),
     ("logging", "<lambda>"),  # logging.currentframe
     ("IPython.core.interactiveshell", "get_local_scope"),
+    ("IPython.utils.frame", "extract_vars"), ("IPython.utils.frame", "extract_vars_above"),
+    ("IPython.utils.frame", "extract_module_locals"), ("IPython.utils.frame", "debugx"),
 })
+# Who may set a trace or profile function: the grader, clearing them before the
+# exercise's cells; cProfile (%prun, cProfile.run), whose profiler runs no Python code.
+_MAY_TRACE = {"sys.settrace": ("coursekit.grading.zygote",),
+              "sys.setprofile": ("coursekit.grading.zygote", "cProfile")}
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: static C types cannot be changed
 
 # Everything the check calls is bound here, at import (before any notebook code), and
@@ -120,9 +125,9 @@ _Snapshot = collections.namedtuple("_Snapshot", "label namespace keys values")
 Reference = collections.namedtuple(
     "Reference",
     (
-        "shell modules namespaces class_ids transformers events "
+        "shell modules namespaces class_ids "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
-        "quick versions shell_class shell_methods shell_keys module_dicts function_ids"
+        "quick versions module_dicts function_ids"
     ),
 )
 Reference.__doc__ = (
@@ -183,14 +188,11 @@ def capture(shell):
         if "." not in n and getattr(m, "__file__", None)
     }
     versions = _versions(namespaces)
-    instance = vars(shell)
     return Reference(
         shell=shell,
         modules=tuple(modules.items()),
         namespaces=tuple(namespaces),
         class_ids=frozenset(classes),
-        transformers=_transformers(shell),
-        events=_events(shell),
         meta_path=tuple(sys.meta_path),
         path_hooks=tuple(sys.path_hooks),
         importer_cache=tuple(sys.path_importer_cache.items()),
@@ -200,11 +202,6 @@ def capture(shell):
         flat=_flatten(namespaces),
         quick=_quick(namespaces, versions),
         versions=versions,
-        # The shell object's own methods (the grader's showtraceback among them): an
-        # attribute set on the object, such as run_code, outranks its class's.
-        shell_class=type(shell),
-        shell_methods=tuple((k, v) for k, v in instance.items() if callable(v) and k not in _SHELL_SETS),
-        shell_keys=frozenset(instance),
         # The namespaces of the modules loaded now, kept alive (so that no other dict can
         # take one's address): frames running in them are the libraries' code, not the
         # notebook's (see :func:`watch`).
@@ -294,73 +291,32 @@ def _package_root(module):
     )
 
 
-def _transformers(shell, t=_TOOLS):
-    manager = shell.input_transformer_manager
-    lists = (
-        (manager, "cleanup_transforms"),
-        (manager, "line_transforms"),
-        (manager, "token_transformers"),
-        (shell, "input_transformers_post"),
-        (shell, "ast_transformers"),
-    )
-    return t.tuple(
-        t.tuple(t.getattr(owner, name, ()) or ()) for owner, name in lists
-    ) + (
-        (manager, shell.compile, shell.events, shell.custom_exceptions),
-    )
-
-
-def _events(shell, t=_TOOLS):
-    return t.tuple(
-        (name, t.tuple(callbacks)) for name, callbacks in shell.events.callbacks.items()
-    )
-
-
-def _shell_changes(reference, t=_TOOLS):
-    """The shell object's class, methods and attributes that outrank its class's, if changed."""
-    shell = reference.shell
-    if t.object.__getattribute__(shell, "__class__") is not reference.shell_class:
-        return ["the class of IPython's shell object was changed"]
-    instance = t.object.__getattribute__(shell, "__dict__")
-    for name, method in reference.shell_methods:
-        if instance.get(name) is not method:
-            return [f"IPython's shell object: {name} was replaced"]
-    for name in instance.keys() - reference.shell_keys:
-        if t.getattr(reference.shell_class, name, None) is not None:
-            return [f"IPython's shell object: {name} was replaced"]
-    return []
+def _same_items(now, then, t=_TOOLS):
+    """Whether sequence `now` holds the very objects of tuple `then`, in order."""
+    now = t.tuple(now)
+    return t.len(now) == t.len(then) and t.all(t.map(t.is_, now, then))
 
 
 def check(
     reference,
     full=True,
     t=_TOOLS,
-    transformers=_transformers,
-    events=_events,
     changed=_changed,
-    shell_changes=_shell_changes,
+    same=_same_items,
 ):
     """What changed since `reference` was captured: short notes (empty when intact).
 
     The full check compares every recorded entry (a few milliseconds); it runs
     after every test cell and after the last cell. The quick one (`full` False),
-    after the other cells, covers what changes how later cells run: transformers,
-    events, the import system, trace functions, and NumPy's testing functions.
+    after the other cells, covers what changes how later cells run: the import
+    system, trace functions, and NumPy's testing functions.
     Tampering that lasts until a test runs is therefore always seen, at the
     latest by the full check right after that test.
     """
     problems = []
     sys_ = t.sys
-    shell = reference.shell
-    problems += shell_changes(reference)
-    if transformers(shell) != reference.transformers:
-        problems.append("IPython's input or AST transformers were changed")
-    if events(shell) != reference.events:
-        problems.append("IPython's event callbacks were changed")
-    if (
-        t.tuple(sys_.meta_path) != reference.meta_path
-        or t.tuple(sys_.path_hooks) != reference.path_hooks
-    ):
+    # By identity: an object can claim to equal anything.
+    if not same(sys_.meta_path, reference.meta_path) or not same(sys_.path_hooks, reference.path_hooks):
         problems.append(
             "the import system (sys.meta_path or sys.path_hooks) was changed"
         )
@@ -369,7 +325,7 @@ def check(
         cache.get(key, value) is not value for key, value in reference.importer_cache
     ):
         problems.append("sys.path_importer_cache was changed")
-    if (sys_.gettrace(), sys_.getprofile()) != reference.trace:
+    if not same((sys_.gettrace(), sys_.getprofile()), reference.trace):
         problems.append("a trace or profile function was set")
     modules = sys_.modules
     for name, module in reference.modules:
@@ -490,7 +446,7 @@ def watch(reference, report):
     getframe, get_ident, id_, type_ = sys._getframe, _thread.get_ident, id, type
     str_, module_type, givers = str, types.ModuleType, _FRAME_GIVERS
     startswith = str.startswith
-    notebook = reference.shell.user_ns
+    notebook, may_trace = reference.shell.user_ns, _MAY_TRACE
     busy = set()  # threads inside the hook: its own sys._getframe raises the event again
 
     def library(frame):
@@ -528,7 +484,19 @@ def watch(reference, report):
 
     def hook(event, args):
         if event in ("sys.settrace", "sys.setprofile"):
-            note(f"called {event} (a trace function can skip the lines of a test)")
+            # A trace or profile function is handed every frame (and can skip a test's
+            # lines): only the grader's own calls pass, and cProfile's, whose profiler is C.
+            thread = get_ident()
+            if thread in busy:
+                return
+            busy.add(thread)
+            try:
+                caller = getframe(1)
+                name = caller.f_globals.get("__name__") if library(caller) else None
+                if name not in may_trace.get(event, ()):
+                    note(f"called {event} (a trace function can skip the lines of a test)")
+            finally:
+                busy.discard(thread)
         elif event == "object.__setattr__":
             target, name = args[0], args[1]
             if isinstance(target, function_type) and name in code_names and id(target) in function_ids:

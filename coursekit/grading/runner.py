@@ -42,6 +42,7 @@ ends that one run only:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -59,9 +60,30 @@ from pathlib import Path
 
 from .records import Status
 
-__all__ = ["TAMPERED_NAME", "TIMEOUT_NAME", "CellResult", "Helper", "RunResult", "cpu_seconds", "run_all"]
+__all__ = ["TAMPERED_NAME", "TIMEOUT_NAME", "CellResult", "Helper", "InstructorCode", "RunResult", "cpu_seconds",
+           "run_all"]
 
 TIMEOUT_NAME = "CellTimeout"
+
+
+class InstructorCode(str):
+    """The source of a cell of the exercise's own (a test, the setup), not the student's.
+
+    Such a cell runs apart from IPython's machinery, which the notebook's code can reach
+    and change (its input transformers, its compiler, the events run after a cell, the
+    result object that says whether the cell raised): compiled from the plain Python that
+    IPython's transformer makes of it here, in the grader, and executed in the notebook's
+    namespace by the helper's own ``exec``, with the real builtins and no trace function.
+    """
+
+
+@functools.lru_cache(maxsize=512)
+def _plain_python(source):
+    """An instructor cell as plain Python: its IPython syntax (``%pip`` in the setup's Colab
+    branch) turned into calls, as IPython's own transformer turns it."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
 TAMPERED_NAME = "Tampered"  # the error put on cells that ran after tampering: they earn nothing
 _GRACE_SECONDS = 3.0  # after a timeout signal, how long a cell may take to stop
 _SPAWN_LIMIT_SECONDS = 60.0  # how long a fork request may go unanswered
@@ -523,7 +545,9 @@ def _send_cell(job):
         # and after the last cell.
         last = job.next_index == len(job.sources) - 1
         level = 1 if last or "assert" in source else 0
-        message = [job.next_index, job.nonce, source, level]
+        instructor = isinstance(source, InstructorCode)
+        message = [job.next_index, job.nonce, _plain_python(str(source)) if instructor else source, level,
+                   "exec" if instructor else "ipython"]
     else:
         message = None
         job.next_index = len(job.sources) + 1  # marks "every cell has run"

@@ -20,7 +20,9 @@ pristine copy. In the sandbox each process then isolates itself
 (:func:`coursekit.grading.sandbox.isolate`) before it reads its first cell.
 """
 
+import builtins
 import json
+import linecache
 import os
 import resource
 import select
@@ -94,6 +96,9 @@ def _make_shell():
     shell = InteractiveShell.instance(config=config)
     shell.showtraceback = lambda *args, **kwargs: None
     shell.showsyntaxerror = lambda *args, **kwargs: None
+    # There is no GUI event loop to start; a plain shell raises NotImplementedError where
+    # Jupyter's kernel accepts `%matplotlib inline`, common in students' notebooks.
+    shell.enable_gui = lambda gui=None: None
     return shell
 
 
@@ -148,10 +153,26 @@ def _describe(caught, timeout=CellTimeout, isinstance=isinstance, type=type, str
         return "Exception", "(the error's message could not be shown)"
 
 
+def _run_instructor_code(index, source, namespace, compile=compile, exec=exec, builtins=builtins,
+                         settrace=sys.settrace, setprofile=sys.setprofile, lines=linecache.cache):
+    """Run a cell of the exercise's own (runner.InstructorCode: plain Python already) in the
+    notebook's namespace, raising what it raises: none of IPython's machinery in between,
+    the real builtins (an answer may have set a ``__builtins__`` of its own, whose
+    ``__import__`` hands out a fake NumPy), and no trace or profile function (which can skip
+    a test's lines)."""
+    namespace["__builtins__"] = builtins
+    settrace(None)
+    setprofile(None)
+    filename = f"<exercise cell {index}>"
+    lines[filename] = (len(source), None, source.splitlines(True), filename)  # for tracebacks
+    exec(compile(source, filename, "exec"), namespace)
+
+
 def run_submission(fd, settings, shell, reference):
     """Body of one notebook's process: run cells as they arrive on `fd`, report each.
 
-    Each cell arrives as ``[index, nonce, source, level]``; its report is
+    Each cell arrives as ``[index, nonce, source, level, mode]`` (mode "exec" for the
+    exercise's own cells, "ipython" for the student's); its report is
     ``["report", index, nonce, error, problems]``, where `problems` is what the
     integrity check found after it (quick at level 0, full at 1). Tampering noticed while a cell
     runs is sent at once as ``["tamper", note]``.
@@ -165,6 +186,7 @@ def run_submission(fd, settings, shell, reference):
         _limit_memory(settings["memory_bytes"])
     send, receive, report, describe = _send, _receive, _report, _describe
     check, run_cell, set_timer, timer = integrity.check, shell.run_cell, signal.setitimer, signal.ITIMER_REAL
+    run_instructor_code, namespace = _run_instructor_code, shell.user_ns
     cell_timeout = settings["cell_timeout"]
 
     def on_alarm(signum, frame):
@@ -178,12 +200,15 @@ def run_submission(fd, settings, shell, reference):
         message = receive(fd)
         if message is None:
             break
-        index, nonce, source, level = message
+        index, nonce, source, level, mode = message
         caught = None
         set_timer(timer, cell_timeout)
         try:
-            outcome = run_cell(source, store_history=False)
-            caught = outcome.error_before_exec or outcome.error_in_exec
+            if mode == "exec":  # a test or the setup: see _run_instructor_code
+                run_instructor_code(index, source, namespace)
+            else:  # the student's: as in Jupyter, magics and all
+                outcome = run_cell(source, store_history=False)
+                caught = outcome.error_before_exec or outcome.error_in_exec
         except BaseException as error:  # a timeout where IPython does not guard, or IPython broken by the cell
             caught = error
         finally:
