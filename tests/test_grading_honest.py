@@ -277,6 +277,16 @@ HONEST_CODE = {
 }
 
 
+def test_a_module_the_notebook_writes_can_be_imported(tmp_path):
+    # %%writefile, then an import, as in Jupyter, whose working folder is on the path.
+    notebook = solved(conv_corr2d="%%writefile mylib.py\nimport numpy as np\n\n\n" + answer("conv_corr2d"))
+    position = next(i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("grade_id") == "conv_corr2d")
+    notebook.cells.insert(position + 1, nbformat.v4.new_code_cell("from mylib import corr2d"))
+    write(tmp_path / "subs" / "ada", notebook)
+    (row,) = grade_folder(tmp_path / "subs", tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME).rows
+    assert (row.status.value, row.total) == ("ok", FULL), row.notes
+
+
 def test_ordinary_code_beside_an_answer_is_not_tampering(tmp_path):
     subs = tmp_path / "subs"
     for student, code in HONEST_CODE.items():

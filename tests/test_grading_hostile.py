@@ -240,6 +240,41 @@ LIES_IN_COMPARISONS = (
     "valid_shape, why_smaller = (2, 2), Agreeable('z')"
 )
 
+# Wrong answers whose objects, once a test touches them, rebind the notebook's `np` to a
+# copy whose comparisons always agree (a second red team: 16 of 16 while tests shared the
+# notebook's namespace, which the student's functions write to).
+REBINDS_NP_DURING_TESTS = (
+    "import numpy as real, types\n"
+    "class Fake(types.ModuleType):\n"
+    "    def __getattr__(self, name):\n        return getattr(real, name)\n"
+    "fake = Fake('numpy')\n"
+    "fake.allclose = fake.array_equal = fake.isclose = lambda *a, **k: True\n"
+    "fake.testing = types.SimpleNamespace(assert_allclose=lambda *a, **k: None)\n"
+    "class Hook:\n"
+    "    def __init__(self, a):\n        self.a = real.array(a)\n"
+    "    def __array__(self, dtype=None, copy=None):\n"
+    "        globals()['np'] = fake\n"
+    "        return self.a if dtype is None else self.a.astype(dtype)\n"
+    "class Agreeable:\n"
+    "    def __eq__(self, other):\n        globals()['np'] = fake\n        return True\n"
+    "    __hash__ = object.__hash__\n"
+    "valid_shape, why_smaller = (2, 2), Agreeable()\n"
+    "I_star_K1, I_star_K2 = Hook([[328, 0], [0, 0]]), Hook([[114, 0], [0, 0]])\n"
+    "I_star_K1_pad = Hook(real.diag([687, 0, 0, 0]))\nI_star_K2_pad = Hook(real.diag([316, 0, 0, 0]))"
+)
+
+# A corr2d that zeroes the test's own arrays and returns zeros: the test's reference, computed
+# afterwards from the same arrays, agreed (a second red team).
+ZEROES_THE_TEST_INPUTS = (
+    "def corr2d(x, k):\n"
+    "    x, k = np.asarray(x), np.asarray(k)\n"
+    "    if x.flags.writeable and x.dtype == float and x.shape != (5, 7):\n"
+    "        x[...] = 0\n"
+    "    if x.shape == (4, 4):\n"
+    "        return np.array([[101., 55], [64, 108]]) if k[0, 1] == -1 else np.array([[29., 27], [28, 30]])\n"
+    "    return np.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1))"
+)
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -363,6 +398,7 @@ def hostile_class(tmp_path_factory):
         **MACHINERY,
         "forges_reports": FORGES,
         "rebinds_setup": REBINDS_SETUP,
+        "rebinds_np_during_tests": REBINDS_NP_DURING_TESTS,
         "lies_in_comparisons": LIES_IN_COMPARISONS,
         "forges_an_error": FORGES_ERROR,
         **{
@@ -377,6 +413,7 @@ def hostile_class(tmp_path_factory):
     leading = blank_with(REBINDS_SETUP)
     leading.cells.insert(0, nbformat.v4.new_code_cell("# my notes"))
     write(subs / "rebinds_setup_below_its_own_cell", leading)
+    write(subs / "zeroes_the_test_inputs", solved(conv_corr2d=ZEROES_THE_TEST_INPUTS))
     before = {
         p: hashlib.sha256(p.read_bytes()).hexdigest()
         for p in [*subs.rglob("*.ipynb"), *solutions.iterdir()]
@@ -450,9 +487,13 @@ class TestHostile:
     def test_names_from_the_setup_are_the_originals_in_every_test(self, hostile_class):
         # The setup runs again before each test: the copy of NumPy and the image it
         # rebound are gone, and the wrong answers earn nothing.
-        for student in ("rebinds_setup", "rebinds_setup_below_its_own_cell"):
+        for student in ("rebinds_setup", "rebinds_setup_below_its_own_cell", "rebinds_np_during_tests"):
             row = hostile_class["rows"][student]
             assert (row.status.value, row.total) == ("ok", 0), (student, row.status.value, row.total, row.notes)
+
+    def test_a_function_that_changes_the_tests_inputs_gains_nothing(self, hostile_class):
+        row = hostile_class["rows"]["zeroes_the_test_inputs"]
+        assert row.score("conv_test_corr2d").points == 0 and row.total == FULL - 6, row
 
     @pytest.mark.parametrize("student", sorted(MACHINERY))
     def test_changes_to_ipython_earn_nothing(self, hostile_class, student):

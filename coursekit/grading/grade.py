@@ -221,8 +221,8 @@ def _prepare(submission: Submission, exercise, data: bytes, key: str) -> Job | O
     cells = plan.cells[:max(tests.values()) + 1] if tests else plan.cells  # what follows the last test scores nothing
     def sources(which):
         # The exercise's own cells (tests, setup) run apart from IPython (runner.InstructorCode).
-        return tuple(InstructorCode(getattr(c, which)) if c.kind in ("test", "locked") else getattr(c, which)
-                     for c in cells)
+        return tuple(InstructorCode(getattr(c, which), test=c.kind == "test") if c.kind in ("test", "locked")
+                     else getattr(c, which) for c in cells)
 
     full = sources("full") if exercise.has_hidden_tests else None
     return Job(submission, key, sources("visible"), full, tests, plan.notes)

@@ -67,6 +67,7 @@ TIMEOUT_NAME = "CellTimeout"
 
 
 class InstructorCode(str):
+    # (`test` tells a test from the setup; see __new__.)
     """The source of a cell of the exercise's own (a test, the setup), not the student's.
 
     Such a cell runs apart from IPython's machinery, which the notebook's code can reach
@@ -74,7 +75,15 @@ class InstructorCode(str):
     result object that says whether the cell raised): compiled from the plain Python that
     IPython's transformer makes of it here, in the grader, and executed in the notebook's
     namespace by the helper's own ``exec``, with the real builtins and no trace function.
+    A test (``test=True``) runs in a copy of that namespace, so that the student's
+    functions it calls, whose globals are the notebook's, cannot rebind the names the
+    test itself uses (its ``np``) while it runs; what the test defines is copied back.
     """
+
+    def __new__(cls, source, test=False):
+        code = super().__new__(cls, source)
+        code.test = test
+        return code
 
 
 @functools.lru_cache(maxsize=512)
@@ -546,8 +555,8 @@ def _send_cell(job):
         last = job.next_index == len(job.sources) - 1
         level = 1 if last or "assert" in source else 0
         instructor = isinstance(source, InstructorCode)
-        message = [job.next_index, job.nonce, _plain_python(str(source)) if instructor else source, level,
-                   "exec" if instructor else "ipython"]
+        mode = ("test" if source.test else "exec") if instructor else "ipython"
+        message = [job.next_index, job.nonce, _plain_python(str(source)) if instructor else source, level, mode]
     else:
         message = None
         job.next_index = len(job.sources) + 1  # marks "every cell has run"

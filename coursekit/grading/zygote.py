@@ -172,7 +172,7 @@ def run_submission(fd, settings, shell, reference):
     """Body of one notebook's process: run cells as they arrive on `fd`, report each.
 
     Each cell arrives as ``[index, nonce, source, level, mode]`` (mode "exec" for the
-    exercise's own cells, "ipython" for the student's); its report is
+    exercise's setup, "test" for its tests, "ipython" for the student's); its report is
     ``["report", index, nonce, error, problems]``, where `problems` is what the
     integrity check found after it (quick at level 0, full at 1). Tampering noticed while a cell
     runs is sent at once as ``["tamper", note]``.
@@ -204,8 +204,17 @@ def run_submission(fd, settings, shell, reference):
         caught = None
         set_timer(timer, cell_timeout)
         try:
-            if mode == "exec":  # a test or the setup: see _run_instructor_code
+            if mode == "exec":  # the setup: see _run_instructor_code
                 run_instructor_code(index, source, namespace)
+            elif mode == "test":  # in a copy: see runner.InstructorCode
+                before = dict(namespace)
+                own = dict(before)
+                try:
+                    run_instructor_code(index, source, own)
+                finally:
+                    for name, value in own.items():
+                        if before.get(name, own) is not value:
+                            namespace[name] = value
             else:  # the student's: as in Jupyter, magics and all
                 outcome = run_cell(source, store_history=False)
                 caught = outcome.error_before_exec or outcome.error_in_exec
@@ -253,6 +262,9 @@ def _child(channel, workdir, settings, shell, reference, pid_pipe):
         else:
             os.close(pid_pipe)
             os.chdir(workdir)
+        # The notebook's folder, where Jupyter imports from (a module written with %%writefile),
+        # but after the installed packages: a file of the notebook's never stands in for one.
+        sys.path.append(os.getcwd())
         run_submission(fd, settings, shell, reference)
     except BaseException:
         os._exit(1)
