@@ -344,6 +344,26 @@ def blank_with(code):
     return notebook
 
 
+def test_a_setup_function_that_a_test_uses_cannot_be_turned_by_the_notebook(tmp_path):
+    # LeNet's setup defines numerical_gradient, whose globals are the notebook's: a wrong
+    # dense_backward that rebinds np there, so that the setup's loop runs over nothing, passed
+    # the gradient check (a third red team). The hidden test has central differences of its own.
+    name = "03_lenet"
+    notebook = read_notebook(ROOT / "solutions" / f"{name}.ipynb")
+    cheat = ("import numpy as _real\n"
+             "class _Fake:\n"
+             "    def __getattr__(self, name):\n        return getattr(_real, name)\n"
+             "    def ndindex(self, *shape):\n        return iter(())\n"
+             "def dense_backward(x, W, grad_out):\n"
+             "    globals()['np'] = _Fake()\n"
+             "    return _real.zeros(x.shape), _real.zeros(W.shape), _real.zeros(grad_out.shape[1])\n")
+    next(c for c in notebook.cells if nbgrader_meta(c).get("grade_id") == "lenet_backward").source = cheat
+    write(tmp_path / "subs" / "mallory", notebook, name=name)
+    (row,) = grade_folder(tmp_path / "subs", tmp_path / "out", ROOT / "solutions", progress=False, exercise=name,
+                          sandbox="required").rows
+    assert row.score("lenet_test_backward").points == 0, row
+
+
 @pytest.fixture(scope="module")
 def hostile_class(tmp_path_factory):
     base = tmp_path_factory.mktemp("hostile")
@@ -400,6 +420,11 @@ def hostile_class(tmp_path_factory):
         "rebinds_setup": REBINDS_SETUP,
         "rebinds_np_during_tests": REBINDS_NP_DURING_TESTS,
         "lies_in_comparisons": LIES_IN_COMPARISONS,
+        # A wrong shape, as a tuple equal to everything (a third red team).
+        "lies_about_the_shape": ("class Agreeable(tuple):\n"
+                                 "    __hash__ = tuple.__hash__\n"
+                                 "    def __eq__(self, other):\n        return True\n"
+                                 "valid_shape, why_smaller = Agreeable((9, 9)), 'b'"),
         "forges_an_error": FORGES_ERROR,
         **{
             k: v.replace("{port}", str(server.getsockname()[1]))
