@@ -190,8 +190,8 @@ def window_fits(window, image_shape, padding, window_name: str, image_name: str)
         )
 
 
-def fill_value(value, name: str, dtype: np.dtype, array_name: str) -> float:
-    """Return a real scalar that an array of `dtype` (the parameter `array_name`) stores exactly.
+def fill_value(value, name: str, dtype: np.dtype, array_name: str):
+    """Return `value`, a real scalar that an array of `dtype` (the parameter `array_name`) stores exactly.
 
     Infinities and NaN pad a float array (-inf for max pooling); an integer or bool array
     would store them, or a fraction, or a value out of its range, as some other number.

@@ -211,10 +211,8 @@ def capture(shell):
         # The functions of the recorded namespaces (kept alive by the snapshots): rewriting
         # the code or defaults of one of these is tampering; a library that sets those of a
         # function it has just made (namedtuple's __new__ gets its defaults so) is not.
-        function_ids=frozenset(id(v) for snapshot in namespaces for v in snapshot.values
-                               if isinstance(v, (types.FunctionType, classmethod, staticmethod))) | frozenset(
-            id(v.__func__) for snapshot in namespaces for v in snapshot.values
-            if isinstance(v, (classmethod, staticmethod)) and isinstance(v.__func__, types.FunctionType)),
+        function_ids=frozenset(id(f) for snapshot in namespaces for f in map(_function_of, snapshot.values)
+                               if isinstance(f, types.FunctionType)),
     )
 
 
@@ -289,6 +287,11 @@ def _package_root(module):
         if path.endswith("/__init__.py")
         else (path.rsplit("/", 1)[0] or "/")
     )
+
+
+def _function_of(value):
+    """A class's classmethod or staticmethod wraps a function: that function; else `value`."""
+    return value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
 
 
 def _same_items(now, then, t=_TOOLS):
@@ -477,6 +480,18 @@ def watch(reference, report):
             frame = frame.f_back
         return frame is not None
 
+    def event_caller():
+        """The frame whose code raised the event; None for the event the hook raises itself
+        (sys._getframe is audited too)."""
+        thread = get_ident()
+        if thread in busy:
+            return None
+        busy.add(thread)
+        try:
+            return getframe(2)  # past this function and the hook
+        finally:
+            busy.discard(thread)
+
     def note(text):
         if text not in sent:
             sent.add(text)
@@ -486,17 +501,10 @@ def watch(reference, report):
         if event in ("sys.settrace", "sys.setprofile"):
             # A trace or profile function is handed every frame (and can skip a test's
             # lines): only the grader's own calls pass, and cProfile's, whose profiler is C.
-            thread = get_ident()
-            if thread in busy:
-                return
-            busy.add(thread)
-            try:
-                caller = getframe(1)
-                name = caller.f_globals.get("__name__") if library(caller) else None
-                if name not in may_trace.get(event, ()):
-                    note(f"called {event} (a trace function can skip the lines of a test)")
-            finally:
-                busy.discard(thread)
+            caller = event_caller()
+            name = caller.f_globals.get("__name__") if caller is not None and library(caller) else None
+            if caller is not None and name not in may_trace.get(event, ()):
+                note(f"called {event} (a trace function can skip the lines of a test)")
         elif event == "object.__setattr__":
             target, name = args[0], args[1]
             if isinstance(target, function_type) and name in code_names and id(target) in function_ids:
@@ -514,15 +522,9 @@ def watch(reference, report):
                 event == "object.__getattr__" and args[1] in frame_attributes):
             # A frame reaches the grader's own (f_back leads to the loop that reports each
             # cell, with the cell's nonce): libraries read frames, a notebook has no need to.
-            thread = get_ident()
-            if thread in busy:
-                return
-            busy.add(thread)
-            try:
-                if from_notebook(getframe(1)):
-                    what = event if event != "object.__getattr__" else args[1]
-                    note(f"took a stack frame ({what}), the way to reach the grader's own")
-            finally:
-                busy.discard(thread)
+            caller = event_caller()
+            if caller is not None and from_notebook(caller):
+                what = event if event != "object.__getattr__" else args[1]
+                note(f"took a stack frame ({what}), the way to reach the grader's own")
 
     sys.addaudithook(hook)

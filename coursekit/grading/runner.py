@@ -67,7 +67,6 @@ TIMEOUT_NAME = "CellTimeout"
 
 
 class InstructorCode(str):
-    # (`test` tells a test from the setup; see __new__.)
     """The source of a cell of the exercise's own (a test, the setup), not the student's.
 
     Such a cell runs apart from IPython's machinery, which the notebook's code can reach

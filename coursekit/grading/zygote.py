@@ -153,19 +153,31 @@ def _describe(caught, timeout=CellTimeout, isinstance=isinstance, type=type, str
         return "Exception", "(the error's message could not be shown)"
 
 
-def _run_instructor_code(index, source, namespace, compile=compile, exec=exec, builtins=builtins,
-                         settrace=sys.settrace, setprofile=sys.setprofile, lines=linecache.cache):
+def _run_instructor_code(index, source, namespace, apart=False, compile=compile, exec=exec, dict=dict,
+                         builtins=builtins, settrace=sys.settrace, setprofile=sys.setprofile,
+                         lines=linecache.cache):
     """Run a cell of the exercise's own (runner.InstructorCode: plain Python already) in the
     notebook's namespace, raising what it raises: none of IPython's machinery in between,
     the real builtins (an answer may have set a ``__builtins__`` of its own, whose
     ``__import__`` hands out a fake NumPy), and no trace or profile function (which can skip
-    a test's lines)."""
+    a test's lines). `apart` (a test): in a copy of the namespace, whose new or rebound
+    names are copied back afterwards, so that the student's functions it calls (their
+    globals are the notebook's) cannot rebind its names while it runs."""
+    before = namespace
+    if apart:
+        namespace = dict(before)
     namespace["__builtins__"] = builtins
     settrace(None)
     setprofile(None)
     filename = f"<exercise cell {index}>"
     lines[filename] = (len(source), None, source.splitlines(True), filename)  # for tracebacks
-    exec(compile(source, filename, "exec"), namespace)
+    try:
+        exec(compile(source, filename, "exec"), namespace)
+    finally:
+        if apart:
+            for name, value in dict(namespace).items():
+                if before.get(name, namespace) is not value:
+                    before[name] = value
 
 
 def run_submission(fd, settings, shell, reference):
@@ -204,17 +216,8 @@ def run_submission(fd, settings, shell, reference):
         caught = None
         set_timer(timer, cell_timeout)
         try:
-            if mode == "exec":  # the setup: see _run_instructor_code
-                run_instructor_code(index, source, namespace)
-            elif mode == "test":  # in a copy: see runner.InstructorCode
-                before = dict(namespace)
-                own = dict(before)
-                try:
-                    run_instructor_code(index, source, own)
-                finally:
-                    for name, value in own.items():
-                        if before.get(name, own) is not value:
-                            namespace[name] = value
+            if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
+                run_instructor_code(index, source, namespace, apart=mode == "test")
             else:  # the student's: as in Jupyter, magics and all
                 outcome = run_cell(source, store_history=False)
                 caught = outcome.error_before_exec or outcome.error_in_exec
