@@ -252,9 +252,10 @@ def _correlate(x, w, b, stride, padding, layout=None):
             out += b[None, :, None]
         return out.reshape(len(x), n_filters, out_rows, length // out_rows)[..., :out_cols], columns
     if columns.ndim == 2:
-        # The pixel layout: one product for the whole batch, whose rows are the output's pixels
-        # and columns its channels. The result is NHWC in memory, returned as an NCHW view.
-        out = columns @ w.transpose(2, 3, 1, 0).reshape(-1, len(w))
+        # The pixel layout: rows are the output's pixels and columns its channels, a product per
+        # group of images (_pixel_groups). The result is NHWC in memory, returned as an NCHW view.
+        weights = w.transpose(2, 3, 1, 0).reshape(-1, len(w))
+        out = np.matmul(_pixel_groups(columns, len(x), weights.size), weights).reshape(len(columns), len(w))
         if b is not None:
             out += b
         return out.reshape(len(x), out_rows, out_cols, len(w)).transpose(0, 3, 1, 2), columns
@@ -273,7 +274,10 @@ def _weight_gradient(grad, columns, w_shape):
     n_filters, channels, k_rows, k_cols = w_shape
     if columns.ndim == 2:  # pixel layout: (pixels, kH * kW * C_in), a tap's channels last
         pixels = grad.transpose(0, 2, 3, 1).reshape(-1, n_filters)
-        return (pixels.T @ columns).reshape(n_filters, k_rows, k_cols, channels).transpose(0, 3, 1, 2)
+        size = n_filters * columns.shape[1]
+        grad_w = np.matmul(_pixel_groups(pixels, len(grad), size).transpose(0, 2, 1),
+                           _pixel_groups(columns, len(grad), size)).sum(axis=0)
+        return grad_w.reshape(n_filters, k_rows, k_cols, channels).transpose(0, 3, 1, 2)
     if columns.shape[2] != grad.shape[2] * grad.shape[3]:  # strip layout: a product per kernel row
         length, shifts = _strip_geometry(columns.shape[2], grad.shape[2], k_rows)
         wide = _widen(grad, length)
@@ -284,6 +288,28 @@ def _weight_gradient(grad, columns, w_shape):
         return grad_w
     pixels = grad.reshape(len(grad), n_filters, grad.shape[2] * grad.shape[3])
     return np.matmul(pixels, columns.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
+
+
+#: The pixel layout's products take this many multiply-adds at most (rows x depth x columns) when
+#: they can: the OpenBLAS that NumPy ships multiplies matrices this small on AVX-512 processors by
+#: a path of its own, without packing them. Measured on one thread, a product per image / one for
+#: the whole batch: 0.74 (forward) and 0.73 (weight gradient) at LeNet's second convolution,
+#: 0.81 and 0.78 at the encoder-decoder's third; but 1.05-1.33 at 1.2 million per image.
+_PIXEL_PRODUCT_SIZE = 10**6
+
+
+def _pixel_groups(rows, n_images, size):
+    """The pixel layout's rows (N * H_out * W_out, L) as a stack of groups of whole images,
+    (groups, rows per group, L), for products of `size` multiply-adds per row: the largest
+    group that divides the batch and keeps a product within :data:`_PIXEL_PRODUCT_SIZE`.
+
+    A stack is multiplied in one call, which costs less than a call per group (a fifth
+    of a LeNet-sized convolution's time with a product per image).
+    """
+    per_image = len(rows) // max(1, n_images)
+    group = max(1, _PIXEL_PRODUCT_SIZE // max(1, per_image * size))
+    group = max(g for g in range(1, min(group, n_images) + 1) if n_images % g == 0) if n_images else 1
+    return rows.reshape(max(1, n_images // group), group * per_image, rows.shape[1])
 
 
 def _strip_geometry(span, out_rows, k_rows):
@@ -361,12 +387,13 @@ def _windows(size, stride, out_shape):
 
 
 #: At stride 1, :func:`_im2col` picks the pixel layout when an output map has at most this many
-#: times as many pixels as a window's kernel row has values (kW * C): there one product for the
-#: whole batch, and copies of long runs, beat a product per image. Measured, pixel / compact
-#: layout time on one thread of a forward pass, with the weight gradient where the call has one:
-#: 0.80 at 1.7 times (the encoder-decoder's third convolution, 9 x 9 maps of 16 channels), 0.92 at
-#: 2.7 (a U-Net input gradient, 16 x 16 of 32), 0.97-0.98 at 3.3 (LeNet's second), 1.01 at 5.3
-#: (16 x 16 of 16), 1.36 at 43 (32 x 32 of 8). At stride 2 the compact layout always won.
+#: times as many pixels as a window's kernel row has values (kW * C): there products over several
+#: images (:data:`_PIXEL_PRODUCT_SIZE`), and copies of long runs, beat a product per image. Measured
+#: at the book's layer shapes, pixel / compact layout time on one thread of a forward pass, with
+#: the weight gradient where the call has one: 0.52-0.66 at 0.4-0.8 times (the encoder-decoder's
+#: 6 x 6 maps of 16 and 32 channels), 0.67 at 3.3 (LeNet's second convolution), 0.96 at 2.5 (its
+#: input gradient), 1.15 at 6.8 and 13.5 (18 x 18 maps of 16 and 8 channels), 2.5-2.7 with one
+#: input channel. At stride 2 the compact layout always won.
 _PIXEL_LAYOUT_MAX_RATIO = 5
 
 #: At stride 1, for maps too large for the pixel layout, :func:`_im2col` picks the strip layout
@@ -403,8 +430,9 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
     ``"pixels"``
         (N * H_out * W_out, kH * kW * C): a row per window, each tap's C channels
         side by side, so that one kernel row of a window (kW * C values) is one
-        contiguous run of the image moved to channels-last (NHWC). One product
-        serves the whole batch and gives the output NHWC in memory. Picked at
+        contiguous run of the image moved to channels-last (NHWC). Each product
+        serves a group of images (:func:`_pixel_groups`) and gives the output
+        NHWC in memory. Picked at
         stride 1 for the deep, small maps of a network's later layers
         (:data:`_PIXEL_LAYOUT_MAX_RATIO`).
     ``"strips"``

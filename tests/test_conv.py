@@ -558,6 +558,26 @@ def test_every_layout_of_the_columns_gives_the_same_outputs_and_gradients(n, c, 
         np.testing.assert_allclose(grad_w, by_hand, rtol=1e-10, atol=1e-10, err_msg=layout)
 
 
+@pytest.mark.parametrize("limit, group", [(1, 1), (2, 2), (3, 3), (4, 3), (5, 3), (6, 6), (100, 6)])
+def test_the_pixel_layout_gives_the_same_result_whichever_images_share_a_product(monkeypatch, limit, group):
+    """The pixel layout multiplies whole images together, as many as divide the batch and
+    keep a product within _PIXEL_PRODUCT_SIZE: a group that split an image, dropped the
+    images past the last whole group, or mixed the images' rows would change the result."""
+    from coursekit import conv
+    from coursekit.testing import conv2d_reference
+
+    rng = np.random.default_rng(5)
+    x, weights = rng.normal(size=(6, 3, 7, 8)), rng.normal(size=(4, 3, 3, 2))
+    pixels, depth = 7 * 9, 3 * 3 * 2  # output map 7 x 9 with padding 1; a row's length
+    monkeypatch.setattr(conv, "_PIXEL_PRODUCT_SIZE", limit * pixels * depth * 4)
+    out, columns = conv._correlate(x, weights, None, (1, 1), (1, 1), layout="pixels")
+    assert conv._pixel_groups(columns, 6, depth * 4).shape == (6 // group, group * pixels, depth)
+    np.testing.assert_allclose(out, conv2d_reference(x, weights, padding=1), rtol=1e-10, atol=1e-10)
+    grad = rng.normal(size=out.shape)
+    by_hand = np.einsum("noij,ncijab->ocab", grad, _windows_of(x, (3, 2), (1, 1), (1, 1)))
+    np.testing.assert_allclose(conv._weight_gradient(grad, columns, weights.shape), by_hand, rtol=1e-10, atol=1e-10)
+
+
 def test_every_layout_gives_the_weight_gradient_the_wider_dtype():
     """An integer gradient against float columns must not be cut to whole numbers in any layout."""
     from coursekit import conv
