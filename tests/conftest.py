@@ -91,8 +91,10 @@ def built_book(tmp_path_factory):
 
 
 #: A chapter that executes for longer than this in the book build is named in the run's
-#: warnings: the slowest takes about 70 s, but three fresh-clone runs' quantization chapter took
-#: 310-312 s (12 s normally), a third of the 15-minute budget, for a cause not yet known.
+#: warnings: the slowest takes about 70 s. Fresh-clone runs' quantization chapter took 305-312 s
+#: (12 s normally), a third of the 15-minute budget: the executor waited for the reply to the
+#: cell after its explorer until the 300-s cell timeout (jupyter/nbclient#312; the explorers
+#: now draw into images, see coursekit.widgets).
 SLOW_CHAPTER_SECONDS = 150
 
 #: An IPython startup file for the book build's kernels: it logs when each kernel starts and

@@ -47,10 +47,17 @@ def test_explorer_accepts_an_image_and_rejects_a_bad_one():
 # --- what the explorers draw ----------------------------------------------------------
 
 
-def _latest_figure():
-    import matplotlib.pyplot as plt
+def _figure(explorer):
+    """The figure an explorer drew last, after checking it is the PNG its image shows."""
+    import io
 
-    return plt.figure(plt.get_fignums()[-1])
+    from matplotlib.image import imread
+
+    area = explorer.children[2]
+    shown = imread(io.BytesIO(area.value), format="png")
+    width, height = area.figure.get_size_inches() * 80  # drawn at 80 dpi, trimmed to the figure's content
+    assert 0.5 * width < shown.shape[1] <= width + 1 and 0 < shown.shape[0] <= height + 1
+    return area.figure
 
 
 def _window_sums(image, kernel, padding, stride):
@@ -65,7 +72,7 @@ def test_conv_explorer_panel_shows_the_window_sums_at_the_stride(kernel, padding
     explorer = conv_explorer()
     kernel_slider, padding_slider, stride_slider = explorer.children[0].children
     kernel_slider.value, padding_slider.value, stride_slider.value = kernel, padding, stride
-    windows, sums = _latest_figure().axes[:2]
+    windows, sums = _figure(explorer).axes[:2]
     image = np.arange(49).reshape(7, 7) % 10
     expected = _window_sums(image, kernel, padding, stride)
     np.testing.assert_array_equal(sums.images[0].get_array(), expected)
@@ -79,7 +86,7 @@ def test_conv_explorer_first_window_sum_by_hand():
     explorer.children[0].children[2].value = 2
     # Rows 0-2, columns 0-2 of (arange(49) % 10): 0+1+2 + 7+8+9 + 4+5+6 = 42; the next
     # window, two columns on: 2+3+4 + 9+0+1 + 6+7+8 = 40.
-    assert _latest_figure().axes[1].images[0].get_array()[0, :2].tolist() == [42, 40]
+    assert _figure(explorer).axes[1].images[0].get_array()[0, :2].tolist() == [42, 40]
 
 
 def test_levels_explorer_shows_original_quantized_and_dithered():
@@ -89,7 +96,7 @@ def test_levels_explorer_shows_original_quantized_and_dithered():
     image = np.array([[0, 19, 20, 21], [39, 40, 61, 80]], dtype=float)
     explorer = levels_explorer(image)
     explorer.children[0].value = 3  # levels 0, 40, 80
-    axes = _latest_figure().axes
+    axes = _figure(explorer).axes
     assert [ax.get_title() for ax in axes] == ["original", "quantized", "dithered"]
     shown = [ax.images[0].get_array() for ax in axes]
     np.testing.assert_array_equal(shown[0], image)
@@ -111,7 +118,7 @@ def test_offset_explorer_shifts_the_forecast_and_scores_it():
     assert explorer.children[0].max == 8
     explorer.children[0].value = 2  # rows 7-11 predicted: TP 3 x 5, FP 2 x 5, FN 2 x 5
     assert explorer.children[1].value == f"offset 2 px: IoU {15 / 35:.3f}, accuracy {1 - 20 / 400:.3f}"
-    image = _latest_figure().axes[0].images[0]
+    image = _figure(explorer).axes[0].images[0]
     colour = lambda r, c: to_hex(image.cmap(image.norm(image.get_array()[r, c])))  # noqa: E731
     assert colour(5, 5) == OVERLAP_COLORS["FN"] and colour(8, 5) == OVERLAP_COLORS["TP"]
     assert colour(11, 5) == OVERLAP_COLORS["FP"] and colour(0, 0) == OVERLAP_COLORS["TN"]
@@ -131,3 +138,29 @@ def test_levels_explorer_rejects_non_finite_images():
 
     with pytest.raises(ValueError, match="`image` must hold finite values"):
         levels_explorer(np.full((4, 4), np.nan))
+
+
+def test_an_executor_without_a_browser_runs_the_explorers_without_answering_them(monkeypatch):
+    """nbclient (the book build's executor) answers every output an ipywidgets Output widget
+    captures with a message on the kernel's shell socket, sent while it waits for the
+    cell's reply on that socket; the wait then sometimes lasted until the cell's timeout
+    (jupyter/nbclient#312), 300 s of the book build. The explorers draw into images,
+    so the executor has nothing to answer, and every explorer's figure reaches it."""
+    import nbformat
+    from nbclient import NotebookClient, output_widget
+
+    answers = []
+    monkeypatch.setattr(output_widget.OutputWidget, "sync_state", lambda self: answers.append(self.comm_id))
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in [
+        "import numpy as np\nfrom coursekit.widgets import conv_explorer, levels_explorer, offset_explorer",
+        "conv_explorer()",
+        "levels_explorer(np.linspace(0, 80, 64).reshape(8, 8))",
+        "offset_explorer(np.eye(8, dtype=bool))",
+    ]])
+    client = NotebookClient(notebook, timeout=120, kernel_name="python3")
+    client.execute()
+    assert answers == []
+    images = [comm for comm, state in client.widget_state.items() if state["_model_name"] == "ImageModel"]
+    assert len(images) == 3
+    for comm in images:  # the figure's PNG, base64-encoded
+        assert client.widget_buffers[comm][("value",)]["data"].startswith("iVBORw0KGgo")
