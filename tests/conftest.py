@@ -148,9 +148,15 @@ def _warn_of_slow_chapters(build_log, cell_log):
                      for begin, end in zip(entries, entries[1:]) if begin["event"] == "cell" and end["event"] == "done"]
             slowest = max(cells, default=(0.0, ""))
             first_cell = next((e["time"] for e in entries if e["event"] == "cell"), entries[0]["time"])
+            # Between one cell's end and the next one's start: the executor's side of the exchange.
+            waits = [(after["time"] - done["time"], (before["source"].splitlines() or [""])[0])
+                     for before, done, after in zip(entries, entries[1:], entries[2:])
+                     if (before["event"], done["event"], after["event"]) == ("cell", "done", "cell")]
+            wait = max(waits, default=(0.0, ""))
             where = (f"its kernel ran {len(cells)} cells for {sum(t for t, _ in cells):.0f} s in all, the slowest "
                      f"{slowest[0]:.0f} s ({slowest[1]!r}), the first {first_cell - entries[0]['time']:.0f} s "
-                     "after the kernel's start-up file; the rest went outside its cells")
+                     f"after the kernel's start-up file; the longest wait for the next cell was {wait[0]:.0f} s, "
+                     f"after {wait[1]!r}; the rest went outside its cells")
         warnings.warn(f"the book build executed {page} in {float(seconds):.0f} s "
                       f"(more than {SLOW_CHAPTER_SECONDS} s): {where}", stacklevel=2)
 

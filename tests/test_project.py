@@ -190,3 +190,26 @@ def test_the_radar_stamp_names_the_data_the_chapters_would_run_on(tmp_path, monk
         assert identity().startswith(f"svrimg {url} unavailable")
         monkeypatch.setenv("COURSEKIT_RADAR_SOURCE", "auto")
         assert identity() == "synthetic (fallback)"
+
+
+def test_a_slow_chapter_warning_says_where_the_time_went(tmp_path):
+    """The book build's warning of a slow chapter names its slowest cell and the longest wait
+    for its next cell (where a hung executor shows), from the kernels' cell log."""
+    import json
+
+    from conftest import _warn_of_slow_chapters
+
+    events = [(1, 0, "start", ""), (1, 1, "cell", "fast = 1"), (1, 2, "done", ""),
+              (2, 10, "start", ""), (2, 11, "cell", "import numpy"), (2, 12, "done", ""),
+              (2, 13, "cell", "explorer(storm)"), (2, 20, "done", ""), (2, 320, "cell", "figure()"),
+              (2, 321, "done", "")]
+    log = tmp_path / "cells.jsonl"
+    log.write_text("".join(json.dumps({"pid": pid, "time": time, "event": event, "source": source}) + "\n"
+                           for pid, time, event, source in events))
+    build_log = "a.md: Executed notebook in 2.0 seconds\nb.md: Executed notebook in 311.5 seconds\n"
+    with pytest.warns(UserWarning) as caught:
+        _warn_of_slow_chapters(build_log, log)
+    assert [str(w.message) for w in caught] == [
+        "the book build executed b.md in 312 s (more than 150 s): its kernel ran 3 cells for 9 s in all, the "
+        "slowest 7 s ('explorer(storm)'), the first 1 s after the kernel's start-up file; the longest wait for "
+        "the next cell was 300 s, after 'explorer(storm)'; the rest went outside its cells"]
