@@ -432,9 +432,8 @@ def _im2col(x, kernel_shape, stride, padding, layout=None):
         side by side, so that one kernel row of a window (kW * C values) is one
         contiguous run of the image moved to channels-last (NHWC). Each product
         serves a group of images (:func:`_pixel_groups`) and gives the output
-        NHWC in memory. Picked at
-        stride 1 for the deep, small maps of a network's later layers
-        (:data:`_PIXEL_LAYOUT_MAX_RATIO`).
+        NHWC in memory. Picked at stride 1 for the deep, small maps of a
+        network's later layers (:data:`_PIXEL_LAYOUT_MAX_RATIO`).
     ``"strips"``
         (N, C * kW, H * W) for a padded map of H x W, at stride 1 only: for each
         channel and kernel column, one run as long as the padded map,
