@@ -37,6 +37,9 @@ if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# A breakpoint() left in a student's function does nothing here (PEP 553's setting): a debugger
+# would wait for input no one gives, and the trace function it sets would count as tampering.
+os.environ["PYTHONBREAKPOINT"] = "0"
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
