@@ -59,6 +59,18 @@ def test_chapters_render_their_figures(built_book, source):
         "\n".join(missing)
 
 
+def test_explorer_pages_carry_no_widget_state_that_nothing_reads(built_book):
+    """The book loads no ipywidgets script (`nb_ipywidgets_js` is empty in _config.yml): the
+    widgets' state myst-nb writes into the page of a chapter with an explorer (its sliders and
+    its last figure, 170 kB of the quantization chapter's 250) would be read by nothing."""
+    html, _ = built_book
+    pages = {source.name: (html / source.relative_to(ROOT)).with_suffix(".html").read_text()
+             for source in chapter_sources()}
+    explorers = [name for name, page in pages.items() if re.search(r"\b(conv|levels|offset)_explorer\b", page)]
+    assert len(explorers) == 3, explorers  # the explorers' cells are still shown
+    assert [name for name, page in pages.items() if "widget-state+json" in page] == []
+
+
 def test_execution_cache_is_on_and_holds_every_chapter(built_book):
     from jupyter_cache import get_cache
 

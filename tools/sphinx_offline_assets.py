@@ -10,7 +10,10 @@
   identical inline scripts are kept once.
 
 Widgets need no script from a CDN either: _config.yml turns myst-nb's ipywidgets
-loader off (`nb_ipywidgets_js`), and every explorer has a static figure.
+loader off (`nb_ipywidgets_js`), and every explorer has a static figure. Without
+the loader, the widgets' state that myst-nb still writes into a page (each
+explorer's sliders and last figure, 170 kB of the quantization chapter's 250) is
+read by nothing, and is left out.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sphinx.util.fileutil import copy_asset, copy_asset_file
 
 MATHJAX = Path(mathjax.__file__).resolve().parent / "static" / "mathjax"
 ENTRY = "mathjax/tex-chtml.js"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def _use_local_mathjax(app, config):
@@ -42,7 +46,10 @@ def _tidy_page(app, pagename, templatename, context, doctree):
         context["default_mode"] = "auto"
     scripts, seen = [], set()
     for script in context.get("script_files", []):
-        body = getattr(script, "attributes", {}).get("body")
+        attributes = getattr(script, "attributes", {})
+        if attributes.get("type") == WIDGET_STATE and not app.config.nb_ipywidgets_js:
+            continue
+        body = attributes.get("body")
         if body:
             if body in seen:
                 continue
