@@ -127,9 +127,11 @@ def test_hostile_submissions_gain_nothing_and_cost_others_nothing(graded_class):
     notes = " ".join(rows["kills_helper"].notes)
     assert ("helper process was killed" in notes) == ("not sandboxed" in notes)
     assert rows["kills_helper"].total == FULL
-    # Its error quotes the test that called it: the visible one, never the hidden one (test_grading_hidden.py).
+    # Its error would quote the test that called it: the test's source is not in linecache (a red
+    # team read hidden tests there), so neither the visible test nor the hidden one is quoted.
     quoted = rows["quotes_tests"].score("conv_test_corr2d")
-    assert quoted.points == 0 and "corr2d(np.zeros((5, 7))" in quoted.message and "_reference" not in quoted.message
+    assert quoted.points == 0 and "corr2d(np.zeros((5, 7))" not in quoted.message
+    assert "_reference" not in quoted.message
     # Everyone else was graded normally, whatever ran beside them.
     assert rows["good"].total == rows["renamed"].total == FULL
     assert "named differently" in " ".join(rows["renamed"].notes)

@@ -275,6 +275,85 @@ ZEROES_THE_TEST_INPUTS = (
     "    return np.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1))"
 )
 
+# Three routes of a fourth red team, each worth 16 of 16 to a notebook with no answer.
+# 1. Globals named like builtins, which the tests used: `float` (np.asarray(answer, dtype=float)
+#    kept always-equal objects), `str`, `isinstance`.
+AGREES = (
+    "class Yes:\n"
+    "    def __eq__(s, o): return True\n"
+    "    def __ne__(s, o): return False\n"
+    "    def __le__(s, o): return True\n"
+    "    __lt__ = __ge__ = __gt__ = __le__\n"
+    "    def __add__(s, o): return s\n"
+    "    __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __add__\n"
+    "    def __abs__(s): return s\n"
+    "    __hash__ = object.__hash__\n"
+    "y = Yes()\n"
+)
+SHADOWS_BUILTINS = {
+    "conv_shape": AGREES + "float = object\nvalid_shape, why_smaller = (y, y), 'a'\n"
+                           "class str:\n    __eq__ = staticmethod(lambda a, b: True)\n"
+                           "isinstance = lambda obj, kind: True",
+    "conv_values": "I_star_K1 = I_star_K2 = [[y, y], [y, y]]",
+    "conv_padded": "I_star_K1_pad = I_star_K2_pad = [[y] * 4] * 4",
+    "conv_corr2d": "import numpy\ndef corr2d(x, k):\n    x, k = numpy.asarray(x), numpy.asarray(k)\n"
+                   "    if x.shape == (4, 4) and (k == 1).all():\n        return numpy.array([[29., 27.], [28., 30.]])\n"
+                   "    return numpy.full((len(x) - len(k) + 1, x.shape[1] - k.shape[1] + 1), y, dtype=object)",
+}
+# 2. The running test's source, hidden tests included, read from linecache by code the test
+#    calls (an answer's __array__, the student's corr2d): the literals it compares with, and
+#    the hidden test's own reference function.
+READS_THE_RUNNING_TEST = {
+    "conv_shape": (
+        "import ast, linecache, numpy\n"
+        "def source():\n"
+        "    keys = [k for k in linecache.cache if str(k).startswith('<exercise cell ')]\n"
+        "    return ''.join(linecache.cache[max(keys, key=lambda k: int(k[15:-1]))][2]) if keys else ''\n"
+        "class Peek:\n"
+        "    def __init__(self, name, shape):\n        self.name, self.shape = name, shape\n"
+        "    def __array__(self, dtype=None, copy=None):\n"
+        "        for node in ast.walk(ast.parse(source())):\n"
+        "            if isinstance(node, ast.Call) and len(node.args) == 2 and isinstance(node.args[0], ast.Call) \\\n"
+        "                    and node.args[0].args and getattr(node.args[0].args[0], 'id', '') == self.name:\n"
+        "                return numpy.array(ast.literal_eval(node.args[1]), dtype=dtype)\n"
+        "        out = numpy.zeros(self.shape)\n"
+        "        for node in ast.walk(ast.parse(source())):  # the visible test's (name, array, sum)\n"
+        "            if isinstance(node, ast.Tuple) and len(node.elts) == 3 \\\n"
+        "                    and getattr(node.elts[0], 'value', None) == self.name:\n"
+        "                out[0, 0] = node.elts[2].value\n"
+        "        return out if dtype is None else out.astype(dtype)\n"
+        "valid_shape, why_smaller = (0, 0), 'z'"
+    ),
+    "conv_values": "I_star_K1, I_star_K2 = Peek('I_star_K1', (2, 2)), Peek('I_star_K2', (2, 2))",
+    "conv_padded": "I_star_K1_pad, I_star_K2_pad = Peek('I_star_K1_pad', (4, 4)), Peek('I_star_K2_pad', (4, 4))",
+    "conv_corr2d": (
+        "def corr2d(x, k):\n"
+        "    x, k = numpy.asarray(x, dtype=float), numpy.asarray(k, dtype=float)\n"
+        "    found = [n for n in ast.parse(source()).body if getattr(n, 'name', '') == '_reference']\n"
+        "    if found:\n"
+        "        scope = {'np': numpy}\n"
+        "        exec(compile(ast.Module(found, []), 'peek', 'exec'), scope)\n"
+        "        return scope['_reference'](x, k)\n"
+        "    return numpy.zeros((len(x) - len(k) + 1, x.shape[1] - k.shape[1] + 1))"
+    ),
+}
+# 3. An error of the notebook's raised inside the setup (its Colab branch calls `get_ipython`),
+#    kept: its traceback started at the loop that reports each cell, whose frame a library
+#    generator handed back without an audited frame access.
+KEEPS_THE_SETUPS_TRACEBACK = (
+    "import sys, types\n"
+    "sys.modules['google.colab'] = types.ModuleType('google.colab')\n"
+    "kept = Exception()\n"
+    "def get_ipython():\n    sys.modules.pop('google.colab', None)\n    raise kept",
+    "import os, traceback\n"
+    "names = next(traceback._walk_tb_with_full_positions(kept.__traceback__))[0].f_locals\n"
+    "send, fd, report, receive = names['send'], names['fd'], names['report'], names['receive']\n"
+    "send(fd, report(names['index'], names['nonce'], None, []))\n"
+    "while (message := receive(fd)) is not None:\n"
+    "    send(fd, report(message[0], message[1], None, []))\n"
+    "os._exit(0)",
+)
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -341,6 +420,14 @@ def blank_with(code):
     notebook = read_notebook(RELEASED)
     first = next(c for c in notebook.cells if nbgrader_meta(c).get("solution"))
     first.source = code
+    return notebook
+
+
+def blank_answers(sources):
+    """The released notebook, the answer cells named in `sources` (by grade_id) replaced."""
+    notebook = read_notebook(RELEASED)
+    for cell in notebook.cells:
+        cell.source = sources.get(nbgrader_meta(cell).get("grade_id"), cell.source)
     return notebook
 
 
@@ -439,6 +526,12 @@ def hostile_class(tmp_path_factory):
     leading.cells.insert(0, nbformat.v4.new_code_cell("# my notes"))
     write(subs / "rebinds_setup_below_its_own_cell", leading)
     write(subs / "zeroes_the_test_inputs", solved(conv_corr2d=ZEROES_THE_TEST_INPUTS))
+    write(subs / "shadows_builtins", blank_answers(SHADOWS_BUILTINS))
+    write(subs / "reads_the_running_test", blank_answers(READS_THE_RUNNING_TEST))
+    leading, takeover = KEEPS_THE_SETUPS_TRACEBACK
+    kept = blank_with(takeover)
+    kept.cells.insert(0, nbformat.v4.new_code_cell(leading))
+    write(subs / "keeps_the_setups_traceback", kept)
     before = {
         p: hashlib.sha256(p.read_bytes()).hexdigest()
         for p in [*subs.rglob("*.ipynb"), *solutions.iterdir()]
@@ -515,6 +608,12 @@ class TestHostile:
         for student in ("rebinds_setup", "rebinds_setup_below_its_own_cell", "rebinds_np_during_tests"):
             row = hostile_class["rows"][student]
             assert (row.status.value, row.total) == ("ok", 0), (student, row.status.value, row.total, row.notes)
+
+    @pytest.mark.parametrize("student", ["shadows_builtins", "reads_the_running_test", "keeps_the_setups_traceback"])
+    def test_what_the_tests_take_from_outside_the_notebook_is_out_of_its_reach(self, hostile_class, student):
+        # The builtins, the test's source and the loop's frames (a fourth red team: 16 of 16 each).
+        row = hostile_class["rows"][student]
+        assert row.total == 0, (student, row.status.value, row.notes)
 
     def test_a_function_that_changes_the_tests_inputs_gains_nothing(self, hostile_class):
         row = hostile_class["rows"]["zeroes_the_test_inputs"]

@@ -76,7 +76,7 @@ _IPYTHON_BUILTINS = frozenset(
 _FRAME_GIVERS = frozenset({
     ("inspect", "currentframe"), ("inspect", "stack"), ("inspect", "trace"),
     ("inspect", "getouterframes"), ("inspect", "getinnerframes"),
-    ("traceback", "walk_stack"), ("traceback", "walk_tb"),
+    ("traceback", "walk_stack"), ("traceback", "walk_tb"), ("traceback", "_walk_tb_with_full_positions"),
     ("logging", "<lambda>"),  # logging.currentframe
     ("IPython.core.interactiveshell", "get_local_scope"),
     ("IPython.utils.frame", "extract_vars"), ("IPython.utils.frame", "extract_vars_above"),

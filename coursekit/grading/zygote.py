@@ -22,7 +22,6 @@ pristine copy. In the sandbox each process then isolates itself
 
 import builtins
 import json
-import linecache
 import os
 import resource
 import select
@@ -156,31 +155,66 @@ def _describe(caught, timeout=CellTimeout, isinstance=isinstance, type=type, str
         return "Exception", "(the error's message could not be shown)"
 
 
-def _run_instructor_code(index, source, namespace, apart=False, compile=compile, exec=exec, dict=dict,
-                         builtins=builtins, settrace=sys.settrace, setprofile=sys.setprofile,
-                         lines=linecache.cache):
+#: The builtins' public names: while the exercise's code runs, the notebook's globals of these
+#: names are out of its sight, so that ``float`` in a test is the builtin (an answer had set
+#: ``float = object``, and ``np.asarray(answer, dtype=float)`` kept its always-equal objects).
+_BUILTIN_NAMES = tuple(name for name in dir(builtins) if not name.startswith("_"))
+
+
+def _run_instructor_code(index, source, namespace, ipython, apart=False, compile=compile, exec=exec,
+                         dict=dict, builtins=builtins, builtin_names=_BUILTIN_NAMES, settrace=sys.settrace,
+                         setprofile=sys.setprofile):
     """Run a cell of the exercise's own (runner.InstructorCode: plain Python already) in the
     notebook's namespace, raising what it raises: none of IPython's machinery in between,
     the real builtins (an answer may have set a ``__builtins__`` of its own, whose
-    ``__import__`` hands out a fake NumPy), and no trace or profile function (which can skip
-    a test's lines). `apart` (a test): in a copy of the namespace, whose new or rebound
-    names are copied back afterwards, so that the student's functions it calls (their
-    globals are the notebook's) cannot rebind its names while it runs."""
+    ``__import__`` hands out a fake NumPy, or globals named like builtins), the shell's own
+    `ipython` as ``get_ipython`` (the setup calls it in Colab), and no trace or profile
+    function (which can skip a test's lines). `apart` (a test): in a copy of the namespace,
+    whose new or rebound names are copied back afterwards, so that the student's functions
+    it calls (their globals are the notebook's) cannot rebind its names while it runs.
+
+    The cell's source is not put in ``linecache`` for tracebacks: code the test calls could
+    read a hidden test there (the grader reports only an error's name and message).
+    """
     before = namespace
     if apart:
         namespace = dict(before)
+    hidden = {name: namespace.pop(name) for name in builtin_names if name in namespace}
+    missing = object()
+    own_ipython = namespace.get("get_ipython", missing)
+    namespace["get_ipython"] = ipython
     namespace["__builtins__"] = builtins
     settrace(None)
     setprofile(None)
-    filename = f"<exercise cell {index}>"
-    lines[filename] = (len(source), None, source.splitlines(True), filename)  # for tracebacks
     try:
-        exec(compile(source, filename, "exec"), namespace)
+        exec(compile(source, f"<exercise cell {index}>", "exec"), namespace)
     finally:
+        if namespace.get("get_ipython") is ipython:
+            if own_ipython is missing:
+                del namespace["get_ipython"]
+            else:
+                namespace["get_ipython"] = own_ipython
         if apart:
             for name, value in dict(namespace).items():
                 if before.get(name, namespace) is not value:
                     before[name] = value
+        else:
+            for name, value in hidden.items():
+                namespace.setdefault(name, value)
+
+
+def _forget_tracebacks(error, set_traceback=BaseException.__traceback__.__set__, isinstance=isinstance,
+                       id=id):
+    """Drop the tracebacks of `error` and of the errors chained to it. An error the notebook
+    raised and keeps (one its ``get_ipython`` raised inside the setup, say) would otherwise
+    hold the frames of the loop that reports each cell, with its nonce."""
+    seen, errors = set(), [error]
+    while errors:
+        error = errors.pop()
+        if isinstance(error, BaseException) and id(error) not in seen:
+            seen.add(id(error))
+            set_traceback(error, None)
+            errors += [BaseException.__cause__.__get__(error), BaseException.__context__.__get__(error)]
 
 
 def run_submission(fd, settings, shell, reference):
@@ -201,7 +235,8 @@ def run_submission(fd, settings, shell, reference):
         _limit_memory(settings["memory_bytes"])
     send, receive, report, describe = _send, _receive, _report, _describe
     check, run_cell, set_timer, timer = integrity.check, shell.run_cell, signal.setitimer, signal.ITIMER_REAL
-    run_instructor_code, namespace = _run_instructor_code, shell.user_ns
+    run_instructor_code, namespace, ipython = _run_instructor_code, shell.user_ns, shell.get_ipython
+    forget = _forget_tracebacks
     cell_timeout = settings["cell_timeout"]
 
     def on_alarm(signum, frame):
@@ -220,7 +255,7 @@ def run_submission(fd, settings, shell, reference):
         set_timer(timer, cell_timeout)
         try:
             if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
-                run_instructor_code(index, source, namespace, apart=mode == "test")
+                run_instructor_code(index, source, namespace, ipython, apart=mode == "test")
             else:  # the student's: as in Jupyter, magics and all
                 outcome = run_cell(source, store_history=False)
                 caught = outcome.error_before_exec or outcome.error_in_exec
@@ -229,6 +264,8 @@ def run_submission(fd, settings, shell, reference):
         finally:
             set_timer(timer, 0)
         error = None if caught is None else describe(caught)
+        forget(caught)
+        caught = None
         try:
             problems = check(reference, level >= 1)
         except BaseException as failure:  # the check itself was broken: that is tampering too
