@@ -702,6 +702,35 @@ class TestHostile:
             ].notes
 
 
+def test_a_notebook_that_stops_reading_or_writes_half_a_message_delays_no_one():
+    """The grader serves every notebook from one loop. A notebook whose thread holds the GIL
+    while the grader sends it a 40 MB cell, or that writes half a message's length to its
+    socket and sleeps with the cell's alarm blocked, stalled that loop: the honest notebooks
+    beside them ran out of time (a fourth red team)."""
+    stops_reading = [
+        "import threading, time\n"
+        "def hog():\n    time.sleep(0.3)\n    3 ** (10 ** 9)  # one C call, holding the GIL for minutes\n"
+        "threading.Thread(target=hog, daemon=True).start()",
+        "# " + "x" * (40 << 20) + "\nanswer = 1",
+    ]
+    half_message = [
+        "import os, signal, time\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
+        "for fd in range(3, 64):\n"
+        "    try:\n        os.write(fd, b'\\0\\0')\n    except OSError:\n        pass\n"
+        "time.sleep(30)",
+    ]
+    honest = ["import time\ntime.sleep(2)  # a slow cell, as training is", "answer = 42"]
+    results = run_all([("stops_reading", stops_reading), ("half_message", half_message),
+                       ("honest", honest), ("honest_too", list(honest))],
+                      cell_timeout=4, notebook_timeout=12, workers=4, sandbox="required")
+    for key in ("honest", "honest_too"):
+        result = results[key]
+        assert result.status is Status.OK, (key, result.status, result.notes)
+        assert [cell.error for cell in result.cells] == [None, None], (key, result.cells)
+    assert results["stops_reading"].status is not Status.OK and results["half_message"].status is not Status.OK
+
+
 def test_a_notebook_has_a_time_limit_of_its_own(tmp_path):
     sleepy = [f"import time\ntime.sleep(1.5)\nstep = {n}" for n in range(8)]
     results = run_all(

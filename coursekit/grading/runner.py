@@ -50,12 +50,12 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 from .records import Status
@@ -101,6 +101,75 @@ _MAX_RESTARTS = 2  # a notebook whose zygote died under it is started again at m
 
 
 _cpu_seconds = [0.0]  # CPU time of the sandboxed zygotes (and so of their notebooks) so far
+_FRAME = struct.Struct("!i")  # a message's length, before it: the framing of the zygote's _send
+
+
+class _Channel:
+    """The grader's end of a notebook's socket, which never blocks.
+
+    One loop serves every notebook of the run, and the notebook's own code can reach its
+    end of the socket. A notebook that stops reading (a thread holding the GIL) while the
+    grader sends it a large cell, or that writes half a message and sleeps, stalled the
+    grader; every notebook beside it then ran out of time (a fourth red team). So a
+    message goes out as far as the socket takes it, the rest when :func:`select.select`
+    says it may (:meth:`flush`), and what comes in is kept until a message is whole.
+    """
+
+    def __init__(self, fd):
+        os.set_blocking(fd, False)
+        self.fd, self.outbox, self.inbox = fd, bytearray(), bytearray()
+
+    def fileno(self):
+        return self.fd
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def send(self, payload):
+        self.outbox += _FRAME.pack(len(payload)) + payload
+        self.flush()
+
+    def flush(self):
+        """Write what the socket takes now; an error (the process is gone) drops the rest:
+        the end of the stream on the other direction tells."""
+        try:
+            while self.outbox:
+                del self.outbox[:os.write(self.fd, self.outbox)]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.outbox.clear()
+
+    def receive(self):
+        """The messages that are whole now, and whether the stream has ended.
+
+        Raises ValueError for a length no message of the helper's has (the notebook wrote
+        to the socket). At most one message's worth is read ahead, so a notebook that
+        floods its socket cannot keep the loop here."""
+        ended = False
+        try:
+            while len(self.inbox) < _FRAME.size + _MAX_MESSAGE_BYTES:
+                chunk = os.read(self.fd, _FRAME.size + _MAX_MESSAGE_BYTES - len(self.inbox))
+                if not chunk:
+                    ended = True
+                    break
+                self.inbox += chunk
+        except BlockingIOError:
+            pass
+        except OSError:
+            ended = True
+        messages = []
+        while len(self.inbox) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(self.inbox)
+            if not 0 <= size <= _MAX_MESSAGE_BYTES:
+                raise ValueError(f"a message of {size} bytes")
+            if len(self.inbox) < _FRAME.size + size:
+                break
+            messages.append(bytes(self.inbox[_FRAME.size:_FRAME.size + size]))
+            del self.inbox[:_FRAME.size + size]
+        return messages, ended
 
 
 def cpu_seconds():
@@ -136,7 +205,7 @@ class _Job:
     sources: list[str]
     token: str = ""
     pid: int | None = None  # in the zygote's PID namespace
-    connection: Connection | None = None
+    connection: _Channel | None = None
     next_index: int = 0  # the cell sent last and awaited; len(sources) + 1 once all have run
     nonce: str = ""
     cell_started: float = 0.0
@@ -423,7 +492,7 @@ def _run_all(pending, helper, workers, on_done, announce):
                     os.close(fd)
             else:
                 job.pid = number
-                job.connection = Connection(fd)
+                job.connection = _Channel(fd)
                 job.started = time.monotonic()
                 _send_cell(job)
 
@@ -432,7 +501,10 @@ def _run_all(pending, helper, workers, on_done, announce):
                 while pending and len(active) < workers:
                     start(pending.pop())
                 connections = [j.connection for j in active.values() if j.connection is not None]
-                ready, _, _ = select.select([zygote.socket, *connections], [], [], 0.2)
+                ready, writable, _ = select.select([zygote.socket, *connections],
+                                                   [c for c in connections if c.outbox], [], 0.2)
+                for connection in writable:
+                    connection.flush()
                 if zygote.socket in ready:
                     handle(zygote.receive())
                 now = time.monotonic()
@@ -494,12 +566,25 @@ def _tamper(job, notes):
 
 
 def _receive(job, finish, died):
+    """Handle what the job's notebook sent, message by message, then the end of its stream."""
+    channel = job.connection
+    try:
+        messages, ended = channel.receive()
+    except ValueError:  # a length no message has: the submission wrote to the socket
+        _forged(job, "the notebook wrote to the grader's channel: stopped", finish)
+        return
+    for payload in messages:
+        if job.connection is not channel or channel.fd < 0:
+            return  # finished (or started again) by an earlier message
+        _handle(job, payload, finish)
+    if ended and job.connection is channel and channel.fd >= 0:
+        finish(job, None if job.next_index > len(job.sources) else died(job))
+
+
+def _handle(job, payload, finish):
     try:
         # JSON, never pickle: unpickling what a submission sends would run its code here.
-        message = json.loads(job.connection.recv_bytes(_MAX_MESSAGE_BYTES))
-    except (EOFError, OSError):
-        finish(job, None if job.next_index > len(job.sources) else died(job))
-        return
+        message = json.loads(payload)
     except Exception:  # not even a well-formed message: the submission wrote to the socket
         _forged(job, "the notebook wrote to the grader's channel: stopped", finish)
         return
@@ -559,10 +644,7 @@ def _send_cell(job):
     else:
         message = None
         job.next_index = len(job.sources) + 1  # marks "every cell has run"
-    try:
-        job.connection.send_bytes(json.dumps(message).encode())
-    except OSError:
-        pass  # the process is gone: end of file on its connection will tell
+    job.connection.send(json.dumps(message).encode())
     job.cell_started = time.monotonic()
 
 
