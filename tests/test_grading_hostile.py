@@ -731,6 +731,33 @@ def test_a_notebook_that_stops_reading_or_writes_half_a_message_delays_no_one():
     assert results["stops_reading"].status is not Status.OK and results["half_message"].status is not Status.OK
 
 
+@pytest.mark.parametrize("cpu, limit, ending", [
+    (0.0, None, -signal.SIGKILL),   # killed (the kernel's OOM killer): it raised OSError here once
+    (0.0, 5.0, -signal.SIGKILL),    # killed well within its CPU time
+    (0.3, 0.2, -signal.SIGXCPU),    # killed at its CPU limit: told apart from the OOM killer
+    (0.0, 5.0, 3),                  # an exit code
+])
+def test_the_sandbox_passes_on_how_the_notebook_ended(cpu, limit, ending):
+    from coursekit.grading.sandbox import _wait_and_mirror
+
+    mirror = os.fork()
+    if mirror == 0:  # the sandbox's first process, waiting for the notebook's
+        try:
+            notebook = os.fork()
+            if notebook == 0:
+                end = time.process_time() + cpu
+                while time.process_time() < end:
+                    pass
+                if ending == 3:
+                    os._exit(3)
+                os.kill(os.getpid(), signal.SIGKILL)
+            _wait_and_mirror(notebook, limit)
+        finally:
+            os._exit(99)
+    _, status = os.waitpid(mirror, 0)
+    assert (-os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)) == ending
+
+
 def test_a_notebook_has_a_time_limit_of_its_own(tmp_path):
     sleepy = [f"import time\ntime.sleep(1.5)\nstep = {n}" for n in range(8)]
     results = run_all(

@@ -453,6 +453,9 @@ def _run_all(pending, helper, workers, on_done, announce):
                     handle(zygote.receive())
             if exit_codes.get(job.token) == -signal.SIGKILL:
                 return Status.OUT_OF_MEMORY  # the kernel's OOM killer: a SIGKILL this grader did not send
+            if exit_codes.get(job.token) == -signal.SIGXCPU:  # see sandbox._wait_and_mirror
+                job.result.notes.append(f"stopped after {notebook_timeout:g} s of CPU time, the limit per notebook")
+                return Status.TIMEOUT
             return Status.KERNEL_DIED
 
         def handle(message):

@@ -372,14 +372,15 @@ def fresh_proc():
     return True
 
 
-def isolate(scratch_mb, pid_pipe):
+def isolate(scratch_mb, pid_pipe, cpu_seconds=None):
     """In a process just forked by the zygote: namespaces, scratch, a /proc of its own.
 
     Returns in a new process, PID 1 of a new PID namespace, whose working directory
     is a private tmpfs of `scratch_mb` MB. The process that called it writes the new
     one's pid to `pid_pipe` (for the zygote, which ends the notebook by signalling
     it), waits for it and exits with its status (so the zygote sees how the
-    notebook ended); it never returns. Raises OSError when the kernel refuses.
+    notebook ended, :func:`_wait_and_mirror`; `cpu_seconds` is the notebook's CPU
+    limit, :func:`limit`); it never returns. Raises OSError when the kernel refuses.
     """
     libc = _libc()
     if _mapped_ids() > 1:  # the grader is root: become the unprivileged sandbox user
@@ -410,7 +411,7 @@ def isolate(scratch_mb, pid_pipe):
     if pid != 0:
         os.write(pid_pipe, str(pid).encode())
         os.close(pid_pipe)
-        _wait_and_mirror(pid)
+        _wait_and_mirror(pid, cpu_seconds)
     os.close(pid_pipe)
     # Out of its parent's process group too: only its own processes share its group.
     os.setsid()
@@ -494,13 +495,18 @@ def _selftest():
     print("isolated")
 
 
-def _wait_and_mirror(pid):
-    """Wait for the notebook's process and end the same way (exit code or signal)."""
+def _wait_and_mirror(pid, cpu_seconds=None):
+    """Wait for the notebook's process and end the same way (exit code or signal).
+
+    A SIGKILL the notebook received after using `cpu_seconds` of CPU time is the hard
+    limit of :func:`limit` (its warning, SIGXCPU, does not reach the PID 1 of a
+    namespace): it is mirrored as SIGXCPU, so that the grader tells it from the kernel's
+    out-of-memory killer."""
     # If the zygote dies, so does this process, and with it (PDEATHSIG) the notebook.
     _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
             break
         except InterruptedError:
             continue
@@ -508,7 +514,11 @@ def _wait_and_mirror(pid):
             os._exit(1)
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
-        signal.signal(number, signal.SIG_DFL)
+        if number == signal.SIGKILL and cpu_seconds and usage.ru_utime + usage.ru_stime >= cpu_seconds:
+            number = signal.SIGXCPU
+        if number not in (signal.SIGKILL, signal.SIGSTOP):  # whose action cannot be set
+            signal.signal(number, signal.SIG_DFL)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU and others would dump core
         os.kill(os.getpid(), number)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 

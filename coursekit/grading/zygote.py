@@ -296,7 +296,7 @@ def _child(channel, workdir, settings, shell, reference, pid_pipe):
             pass
         if settings["sandbox"]:
             try:
-                _sandbox.isolate(settings["scratch_mb"], pid_pipe)
+                _sandbox.isolate(settings["scratch_mb"], pid_pipe, settings["cpu_seconds"])
             except OSError as error:
                 # An errno only: the grader words the note (a notebook could send this too).
                 _send(fd, json.dumps(["error", error.errno or 1]).encode())
