@@ -720,15 +720,34 @@ def test_a_notebook_that_stops_reading_or_writes_half_a_message_delays_no_one():
         "    try:\n        os.write(fd, b'\\0\\0')\n    except OSError:\n        pass\n"
         "time.sleep(30)",
     ]
+    # Well-formed messages, without end, from a child, while the cell ignores its alarm: the
+    # socket is always readable, and the grader checked the limits of a quiet notebook only
+    # (a fifth red team; the run never ended). Here the flood stops after 40 s.
+    floods = [
+        "import os, signal, stat, struct, time\n"
+        "fd = next(n for n in range(3, 256) if os.path.exists(f'/proc/self/fd/{n}')\n"
+        "          and stat.S_ISSOCK(os.fstat(n).st_mode))\n"
+        "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "if os.fork() == 0:\n"
+        "    one = b'[\"tamper\",\"x\"]'\n"
+        "    end = time.monotonic() + 40\n"
+        "    while time.monotonic() < end:\n"
+        "        os.write(fd, (struct.pack('!i', len(one)) + one) * 4000)\n"
+        "    os._exit(0)\n"
+        "time.sleep(40)",
+    ]
     honest = ["import time\ntime.sleep(2)  # a slow cell, as training is", "answer = 42"]
-    results = run_all([("stops_reading", stops_reading), ("half_message", half_message),
+    results = run_all([("stops_reading", stops_reading), ("half_message", half_message), ("floods", floods),
                        ("honest", honest), ("honest_too", list(honest))],
-                      cell_timeout=4, notebook_timeout=12, workers=4, sandbox="required")
+                      cell_timeout=4, notebook_timeout=12, workers=5, sandbox="required")
     for key in ("honest", "honest_too"):
         result = results[key]
         assert result.status is Status.OK, (key, result.status, result.notes)
         assert [cell.error for cell in result.cells] == [None, None], (key, result.cells)
-    assert results["stops_reading"].status is not Status.OK and results["half_message"].status is not Status.OK
+    for key in ("stops_reading", "half_message"):
+        assert results[key].status is Status.TIMEOUT, (key, results[key].status, results[key].notes)
+    # Its own messages say "tamper"; its 12-s limit held, not the flood's 40 s.
+    assert results["floods"].status is Status.TAMPERED and results["floods"].seconds < 30, results["floods"]
 
 
 @pytest.mark.parametrize("cpu, limit, ending", [

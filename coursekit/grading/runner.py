@@ -520,7 +520,11 @@ def _run_all(pending, helper, workers, on_done, announce):
                         continue
                     if job.connection in ready:
                         _receive(job, finish, died)
-                    elif now - job.started > notebook_timeout:
+                        if job.token not in active:
+                            continue
+                    # Even when it has just sent something: a notebook that keeps its socket
+                    # readable (a flood of messages) is held to its limits too (a fifth red team).
+                    if now - job.started > notebook_timeout:
                         if job.next_index < len(job.sources):
                             job.result.cells.append(CellResult(job.next_index, {
                                 "ename": TIMEOUT_NAME,
