@@ -354,6 +354,40 @@ KEEPS_THE_SETUPS_TRACEBACK = (
     "os._exit(0)",
 )
 
+# A fifth red team: the setup run again before every test made to fail (a `pip` magic of the
+# notebook's own, which the setup's Colab branch calls) before it imports NumPy, so that every
+# test saw the notebook's `np`, an object that agrees with everything: 14 of 16 with no answer.
+BREAKS_THE_SETUP = {
+    "conv_shape": (
+        "import sys, types\n"
+        "class Agrees:\n"
+        "    def __getattr__(self, name):\n"
+        "        if name.startswith('__'):\n            raise AttributeError(name)\n"
+        "        return (lambda *a, **k: False) if name == 'any' else self\n"
+        "    def __call__(self, *a, **k): return self\n"
+        "    def __eq__(self, o): return self\n"
+        "    def __ne__(self, o): return False\n"
+        "    __le__ = __ge__ = __lt__ = __gt__ = __eq__\n"
+        "    def __bool__(self): return True\n"
+        "    def __hash__(self): return 0\n"
+        "    def __same(self, o=None): return self\n"
+        "    __mul__ = __rmul__ = __add__ = __radd__ = __sub__ = __rsub__ = __truediv__ = __same\n"
+        "    __matmul__ = __rmatmul__ = __pow__ = __getitem__ = __neg__ = __abs__ = __same\n"
+        "    def __iter__(self): return iter((self, self))\n"
+        "    def __len__(self): return 2\n"
+        "    def __float__(self): return 1.0\n"
+        "    def __format__(self, spec): return '1'\n"
+        "np = Agrees()\n"
+        "def stop(line):\n    raise RuntimeError('no pip here')\n"
+        "get_ipython().register_magic_function(stop, 'line', 'pip')\n"
+        "sys.modules['google.colab'] = types.ModuleType('google.colab')\n"
+        "valid_shape, why_smaller = (np, np), 'a'"
+    ),
+    "conv_values": "I_star_K1 = I_star_K2 = 0",
+    "conv_padded": "I_star_K1_pad = I_star_K2_pad = 0",
+    "conv_corr2d": "def corr2d(x, k):\n    return x",
+}
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -528,6 +562,7 @@ def hostile_class(tmp_path_factory):
     write(subs / "zeroes_the_test_inputs", solved(conv_corr2d=ZEROES_THE_TEST_INPUTS))
     write(subs / "shadows_builtins", blank_answers(SHADOWS_BUILTINS))
     write(subs / "reads_the_running_test", blank_answers(READS_THE_RUNNING_TEST))
+    write(subs / "breaks_the_setup", blank_answers(BREAKS_THE_SETUP))
     leading, takeover = KEEPS_THE_SETUPS_TRACEBACK
     kept = blank_with(takeover)
     kept.cells.insert(0, nbformat.v4.new_code_cell(leading))
@@ -609,7 +644,8 @@ class TestHostile:
             row = hostile_class["rows"][student]
             assert (row.status.value, row.total) == ("ok", 0), (student, row.status.value, row.total, row.notes)
 
-    @pytest.mark.parametrize("student", ["shadows_builtins", "reads_the_running_test", "keeps_the_setups_traceback"])
+    @pytest.mark.parametrize("student", ["shadows_builtins", "reads_the_running_test", "keeps_the_setups_traceback",
+                                         "breaks_the_setup"])
     def test_what_the_tests_take_from_outside_the_notebook_is_out_of_its_reach(self, hostile_class, student):
         # The builtins, the test's source and the loop's frames (a fourth red team: 16 of 16 each).
         row = hostile_class["rows"][student]

@@ -22,7 +22,7 @@ import re
 
 from .notebooks import cell_source, nbgrader_meta
 from .records import Job, Outcome, Score, Status
-from .runner import TAMPERED_NAME, TIMEOUT_NAME
+from .runner import TAMPERED_NAME, TIMEOUT_NAME, InstructorCode
 
 __all__ = ["instructor_messages", "score_runs", "unrun"]
 
@@ -74,6 +74,8 @@ def score_runs(exercise, job: Job, visible, full=None) -> Outcome:
             scores.append(Score(cell.grade_id, cell.points, None, "withheld for review: " + status.meaning))
         elif index not in seen:
             scores.append(Score(cell.grade_id, cell.points, 0.0, "not run: the notebook stopped before this test"))
+        elif _setup_failed(job.visible, seen, index) or (full is not None and _setup_failed(job.full, counted, index)):
+            scores.append(Score(cell.grade_id, cell.points, 0.0, _SETUP_FAILED))
         elif seen[index] is not None:
             scores.append(Score(cell.grade_id, cell.points, 0.0, _student_message(seen[index], hidden)))
         elif index not in counted:
@@ -86,6 +88,26 @@ def score_runs(exercise, job: Job, visible, full=None) -> Outcome:
         else:
             scores.append(Score(cell.grade_id, cell.points, cell.points, None))
     return Outcome(status, tuple(scores), tuple(notes), visible.sandbox, tuple(tampering))
+
+
+_SETUP_FAILED = "not scored: the exercise's setup, run again right before this test, failed"
+
+
+def _setup_failed(sources, errors, index) -> bool:
+    """Whether a cell of the exercise's own code (the setup, run again right before every
+    test) raised just before the test at `index`.
+
+    The test would then see the names as the notebook left them, not as the setup makes
+    them: a notebook that made the setup fail (a ``%pip`` magic of its own, which the
+    setup's Colab branch calls) had its own always-agreeing ``np`` in every test (a fifth
+    red team). The exercise's code does not fail unless the notebook makes it fail.
+    """
+    position = index - 1
+    while position >= 0 and isinstance(sources[position], InstructorCode) and not sources[position].test:
+        if errors.get(position) is not None:
+            return True
+        position -= 1
+    return False
 
 
 def _cell_notes(job, visible) -> list[str]:
