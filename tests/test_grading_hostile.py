@@ -132,6 +132,16 @@ TAMPERING = {
                                "names = next(scope for depth in range(1, 60)\n"
                                "             if 'nonce' in (scope := extract_module_locals(depth)[1]))\n"
                                "frame = Frame()\nframe.f_locals = names\ntake_over(frame)",
+        # traceback's stack walker, resumed by a library function that hands back what it
+        # yields (a fifth red team), and its summaries with the frames' variables.
+        "walker_through_heapq": "import heapq, traceback\n"
+                                "take_over(heapq.nsmallest(99, traceback.walk_stack(None), key=lambda pair: 0)[0][0])",
+        "summary_with_locals": "import traceback\n"
+                               "summary = traceback.StackSummary.extract(traceback.walk_stack(None), capture_locals=True)\n"
+                               "class Frame:\n    f_back = None\n"
+                               "frame = Frame()\n"
+                               "frame.f_locals = next(s.locals for s in summary if s.locals and 'nonce' in s.locals)\n"
+                               "take_over(frame)",
         # IPython's own helper that returns a frame's locals, up the stack.
         "ipython_scope": "class Frame:\n    f_back = None\n"
                          "names = next(scope for depth in range(1, 60)\n"

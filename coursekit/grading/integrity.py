@@ -82,6 +82,14 @@ _FRAME_GIVERS = frozenset({
     ("IPython.utils.frame", "extract_vars"), ("IPython.utils.frame", "extract_vars_above"),
     ("IPython.utils.frame", "extract_module_locals"), ("IPython.utils.frame", "debugx"),
 })
+# Givers that are generators run whenever whatever iterates them resumes them, which may be a
+# library function that hands what they yield on to the notebook (heapq.nsmallest did, for a
+# fifth red team); traceback's summaries keep the frames to themselves, unless they capture
+# the frames' variables (whose reprs hold the reporting loop's).
+_GENERATOR_GIVERS = frozenset({
+    ("traceback", "walk_stack"), ("traceback", "walk_tb"), ("traceback", "_walk_tb_with_full_positions"),
+})
+_FRAME_SUMMARIES = frozenset({("traceback", "_extract_from_extended_frame_gen")})
 # Who may set a trace or profile function: the grader, clearing them before the
 # exercise's cells; cProfile (%prun, cProfile.run), whose profiler runs no Python code.
 _MAY_TRACE = {"sys.settrace": ("coursekit.grading.zygote",),
@@ -448,6 +456,7 @@ def watch(reference, report):
     # Bound now, like the check's tools: the notebook may replace builtins before it acts.
     getframe, get_ident, id_, type_ = sys._getframe, _thread.get_ident, id, type
     str_, module_type, givers = str, types.ModuleType, _FRAME_GIVERS
+    generator_givers, summaries = _GENERATOR_GIVERS, _FRAME_SUMMARIES
     startswith = str.startswith
     notebook, may_trace = reference.shell.user_ns, _MAY_TRACE
     busy = set()  # threads inside the hook: its own sys._getframe raises the event again
@@ -473,9 +482,23 @@ def watch(reference, report):
 
     def from_notebook(frame):
         """Whether the code that caused an event is the notebook's: its own, or a library
-        function that hands frames back (:data:`_FRAME_GIVERS`) that the notebook called."""
+        function that hands frames back (:data:`_FRAME_GIVERS`) that the notebook called,
+        or whose frames reach the notebook through the library code that iterates it."""
         while frame is not None and library(frame):
-            if (frame.f_globals.get("__name__"), frame.f_code.co_name) not in givers:
+            where = (frame.f_globals.get("__name__"), frame.f_code.co_name)
+            if where not in givers:
+                return False
+            if where in generator_givers:
+                return yields_to_notebook(frame.f_back)
+            frame = frame.f_back
+        return frame is not None
+
+    def yields_to_notebook(frame):
+        """Whether what a generator giver yields reaches the notebook: up through the library
+        code that resumed it, unless that is one of traceback's summaries without variables."""
+        while frame is not None and library(frame):
+            if (frame.f_globals.get("__name__"), frame.f_code.co_name) in summaries and \
+                    frame.f_locals.get("capture_locals") is False:
                 return False
             frame = frame.f_back
         return frame is not None
