@@ -823,6 +823,16 @@ def test_the_sandbox_passes_on_how_the_notebook_ended(cpu, limit, ending):
     assert (-os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)) == ending
 
 
+def test_a_notebook_has_no_terminal_to_share():
+    """bubblewrap's /dev/pts is one instance for all the notebooks in the sandbox: through a
+    terminal of it, a notebook's run with the hidden tests passed their text to its run
+    without them, whose error messages become feedback (a sixth red team)."""
+    opens = ["import os\ntry:\n    os.openpty()\n    opened = True\nexcept OSError:\n    opened = False",
+             "assert not opened and os.listdir('/dev/pts') == [], os.listdir('/dev/pts')"]
+    result = run_all([("opens", opens)], sandbox="required")["opens"]
+    assert result.status is Status.OK and [cell.error for cell in result.cells] == [None, None], result
+
+
 def test_a_notebook_has_a_time_limit_of_its_own(tmp_path):
     sleepy = [f"import time\ntime.sleep(1.5)\nstep = {n}" for n in range(8)]
     results = run_all(

@@ -339,7 +339,7 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 1 << 18
-MS_BIND = 0x1000
+MS_BIND, MS_RDONLY = 0x1000, 0x1
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 _CAP_LAST = 63
 
@@ -424,6 +424,14 @@ def isolate(scratch_mb, pid_pipe, cpu_seconds=None):
         libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
         "mounting /proc",
     )
+    # No pseudo-terminals: bubblewrap's /dev/pts is one instance for all the notebooks in the
+    # sandbox, and through a terminal of it a notebook's run with the hidden tests told its run
+    # without them, whose error messages become feedback, what those tests hold (a sixth red team).
+    if os.path.isdir("/dev/pts"):
+        _check(
+            libc.mount(b"nopts", b"/dev/pts", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, b"size=4k"),
+            "hiding /dev/pts",
+        )
     # Python and its packages may live under /tmp (a checkout or venv there); the
     # scratch mounted over /tmp would hide them, so they are bound back on top of it.
     hidden = _python_under_tmp()
