@@ -274,6 +274,9 @@ HONEST_CODE = {
     "autoreload": "%load_ext autoreload\n%autoreload 2",
     # cProfile's profiler is C code: it is handed no frame.
     "profiled": "import cProfile\ncProfile.run('corr2d(I, K1)')\n%prun -q corr2d(I, K1)",
+    # Globals that IPython and NumPy set on first use (a sixth red team).
+    "top_level_await": "import asyncio\nawait asyncio.sleep(0)",
+    "numpy_info": "np.info('convolve')",
     # A debugging leftover: the grader's helper runs breakpoint() as a no-op.
     "leftover_breakpoint": "def check():\n    breakpoint()\n    return corr2d(I, K1)\n\n\ncheck()",
 }

@@ -143,6 +143,18 @@ Reference.__doc__ = (
 )
 
 
+#: Globals that a watched module rebinds itself, lazily, on its first use: IPython's event loop
+#: for a cell with a top-level `await`, np.info's index of names, and the like (found by
+#: looking for `global` statements in them). Nothing the tests use reads them; a notebook that
+#: used them honestly was marked tampered (a sixth red team).
+_LAZY_GLOBALS = {
+    "IPython.core.async_helpers": frozenset({"_asyncio_event_loop"}),
+    "IPython.core.pylabtools": frozenset({"_matplotlib_manages_backends_value"}),
+    "IPython.utils.terminal": frozenset({"_xterm_term_title_saved", "ignore_termtitle"}),
+    "numpy.lib._utils_impl": frozenset({"_namedict", "_dictlist"}),
+}
+
+
 def _snapshot(label, namespace, skip=frozenset()):
     keys = tuple(k for k in namespace if k not in skip)
     return _Snapshot(label, namespace, keys, tuple(map(namespace.get, keys)))
@@ -168,7 +180,7 @@ def capture(shell):
         if _watched(name) and isinstance(module, types.ModuleType)
     }
     namespaces = [
-        _snapshot(f"{name}.", vars(module)) for name, module in modules.items()
+        _snapshot(f"{name}.", vars(module), _LAZY_GLOBALS.get(name, frozenset())) for name, module in modules.items()
     ]
     namespaces.append(_snapshot("builtins.", vars(builtins), skip=_IPYTHON_BUILTINS))
     classes = {}
