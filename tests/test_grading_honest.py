@@ -277,6 +277,8 @@ HONEST_CODE = {
     # Globals that IPython and NumPy set on first use (a sixth red team).
     "top_level_await": "import asyncio\nawait asyncio.sleep(0)",
     "numpy_info": "np.info('convolve')",
+    # Worker processes, whose semaphores need /dev/shm (a sixth red team).
+    "process_pool": "from multiprocessing import Pool\nwith Pool(2) as pool:\n    assert pool.map(abs, [-1, 2]) == [1, 2]",
     # A debugging leftover: the grader's helper runs breakpoint() as a no-op.
     "leftover_breakpoint": "def check():\n    breakpoint()\n    return corr2d(I, K1)\n\n\ncheck()",
 }
