@@ -180,7 +180,8 @@ def capture(shell):
         if _watched(name) and isinstance(module, types.ModuleType)
     }
     namespaces = [
-        _snapshot(f"{name}.", vars(module), _LAZY_GLOBALS.get(name, frozenset())) for name, module in modules.items()
+        _snapshot(f"{name}.", vars(module), _LAZY_GLOBALS.get(name, frozenset()))
+        for name, module in modules.items()
     ]
     namespaces.append(_snapshot("builtins.", vars(builtins), skip=_IPYTHON_BUILTINS))
     classes = {}

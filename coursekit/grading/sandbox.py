@@ -436,7 +436,10 @@ def isolate(scratch_mb, pid_pipe, cpu_seconds=None):
     # PermissionError), within the scratch's size.
     if os.path.isdir("/dev/shm"):
         options = f"size={int(scratch_mb)}m,mode=0700,uid={uid},gid={gid}".encode()
-        _check(libc.mount(b"shm", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options), "mounting /dev/shm")
+        _check(
+            libc.mount(b"shm", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options),
+            "mounting /dev/shm",
+        )
     # Python and its packages may live under /tmp (a checkout or venv there); the
     # scratch mounted over /tmp would hide them, so they are bound back on top of it.
     hidden = _python_under_tmp()
