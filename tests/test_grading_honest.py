@@ -279,6 +279,8 @@ HONEST_CODE = {
     "numpy_info": "np.info('convolve')",
     # Worker processes, whose semaphores need /dev/shm (a sixth red team).
     "process_pool": "from multiprocessing import Pool\nwith Pool(2) as pool:\n    assert pool.map(abs, [-1, 2]) == [1, 2]",
+    # Shell commands, which ran through a pseudo-terminal (a seventh red team).
+    "shell_escapes": "!ls\n!echo hello\n%pip --version",
     # A debugging leftover: the grader's helper runs breakpoint() as a no-op.
     "leftover_breakpoint": "def check():\n    breakpoint()\n    return corr2d(I, K1)\n\n\ncheck()",
 }

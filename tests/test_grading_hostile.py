@@ -100,6 +100,12 @@ TAMPERING = {
         "import coursekit.pooling"
     ),
     "trace_skips_asserts": "import sys\nsys.settrace(lambda frame, event, arg: None)",
+    # A builtin's name added to a NumPy module, which its functions then look up first: every
+    # np.isclose true (a seventh red team; no recorded name changed).
+    "shadows_a_builtin_inside_numpy": (
+        "import numpy._core.numeric as numeric\nnumeric.abs = lambda v: v * 0\n"
+        "def corr2d(x, k):\n    return np.zeros((len(x) - len(k) + 1, np.shape(x)[1] - np.shape(k)[1] + 1))"
+    ),
     "replaces_builtin": "import builtins\nbuiltins.isinstance = lambda *a: True",
     "searches_memory": (
         "import gc\nchannels = [o for o in gc.get_objects() if type(o).__name__ == 'Connection']"
@@ -397,6 +403,20 @@ BREAKS_THE_SETUP = {
     "conv_padded": "I_star_K1_pad = I_star_K2_pad = 0",
     "conv_corr2d": "def corr2d(x, k):\n    return x",
 }
+# The same magic, not failing: it puts an always-agreeing object in sys.modules for the setup's
+# `import numpy as np`, which puts NumPy back on its first use, before the check after the
+# setup (a seventh red team: 14 of 16). The exercise's code now has a get_ipython of its own.
+SWAPS_NUMPY_DURING_THE_SETUP = {
+    **BREAKS_THE_SETUP,
+    "conv_shape": BREAKS_THE_SETUP["conv_shape"].replace(
+        "    def __getattr__(self, name):\n",
+        "    def __getattr__(self, name):\n"
+        "        if sys.modules.get('numpy') is self:\n            sys.modules['numpy'] = real\n",
+    ).replace("np = Agrees()\n", "import numpy as real\nagrees = Agrees()\n").replace(
+        "def stop(line):\n    raise RuntimeError('no pip here')\n",
+        "def stop(line):\n    sys.modules['numpy'] = agrees\n",
+    ).replace("valid_shape, why_smaller = (np, np), 'a'", "valid_shape, why_smaller = (agrees, agrees), 'a'"),
+}
 
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
@@ -573,6 +593,7 @@ def hostile_class(tmp_path_factory):
     write(subs / "shadows_builtins", blank_answers(SHADOWS_BUILTINS))
     write(subs / "reads_the_running_test", blank_answers(READS_THE_RUNNING_TEST))
     write(subs / "breaks_the_setup", blank_answers(BREAKS_THE_SETUP))
+    write(subs / "swaps_numpy_during_the_setup", blank_answers(SWAPS_NUMPY_DURING_THE_SETUP))
     leading, takeover = KEEPS_THE_SETUPS_TRACEBACK
     kept = blank_with(takeover)
     kept.cells.insert(0, nbformat.v4.new_code_cell(leading))
@@ -655,7 +676,7 @@ class TestHostile:
             assert (row.status.value, row.total) == ("ok", 0), (student, row.status.value, row.total, row.notes)
 
     @pytest.mark.parametrize("student", ["shadows_builtins", "reads_the_running_test", "keeps_the_setups_traceback",
-                                         "breaks_the_setup"])
+                                         "breaks_the_setup", "swaps_numpy_during_the_setup"])
     def test_what_the_tests_take_from_outside_the_notebook_is_out_of_its_reach(self, hostile_class, student):
         # The builtins, the test's source and the loop's frames (a fourth red team: 16 of 16 each).
         row = hostile_class["rows"][student]

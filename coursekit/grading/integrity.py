@@ -160,16 +160,29 @@ def _snapshot(label, namespace, skip=frozenset()):
     return _Snapshot(label, namespace, keys, tuple(map(namespace.get, keys)))
 
 
-def _changed(snapshot, t=_TOOLS):
+#: Names a module's code looks up in the builtins unless the module has its own: one added to a
+#: module (``numpy._core.numeric.abs``, which turned every ``np.isclose`` true) takes the
+#: builtin's place in all its functions, with no audit event and no recorded name changed
+#: (a seventh red team).
+_BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
+
+
+def _changed(snapshot, t=_TOOLS, builtin_names=_BUILTIN_NAMES, frozenset=frozenset):
+    """The recorded names of `snapshot` bound to other objects now, or gone; and, in a
+    module's namespace (not the builtins'), the names of builtins it has gained."""
     namespace = snapshot.namespace
-    if t.all(t.map(t.is_, t.map(namespace.get, snapshot.keys), snapshot.values)):
+    added = []
+    if t.isinstance(namespace, t.dict) and snapshot.label != "builtins.":
+        recorded = frozenset(snapshot.keys)
+        added = [name for name in builtin_names if name in namespace and name not in recorded]
+    if not added and t.all(t.map(t.is_, t.map(namespace.get, snapshot.keys), snapshot.values)):
         return []
     missing = t.object()
     return [
         key
         for key, old in t.zip(snapshot.keys, snapshot.values)
         if namespace.get(key, missing) is not old
-    ]
+    ] + added
 
 
 def capture(shell):

@@ -101,6 +101,29 @@ def _make_shell():
     # There is no GUI event loop to start; a plain shell raises NotImplementedError where
     # Jupyter's kernel accepts `%matplotlib inline`, common in students' notebooks.
     shell.enable_gui = lambda gui=None: None
+    # `!ls`, `!pip install ...`: through a plain subprocess, as the shell's own `system_raw`
+    # does, not pexpect's, which needs a pseudo-terminal, and a notebook has none here
+    # (sandbox.isolate); the line then raised OSError and the rest of the cell was lost.
+    shell.system = shell.system_raw
+    return shell
+
+
+class _ExercisesShell:
+    """What ``get_ipython()`` returns to the exercise's own code: the setup's IPython lines
+    (``%pip install`` in its Colab branch) do nothing, as the grader has what they install.
+
+    The real shell's magics are the notebook's to change: a ``pip`` magic of its own, which
+    the setup's Colab branch then called, made the setup fail or rebind ``np`` (a fifth and
+    a seventh red team)."""
+
+    @staticmethod
+    def run_line_magic(*args, **kwargs):
+        return None
+
+    run_cell_magic = system = run_line_magic
+
+
+def _exercises_ipython(shell=_ExercisesShell()):
     return shell
 
 
@@ -167,8 +190,8 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
     """Run a cell of the exercise's own (runner.InstructorCode: plain Python already) in the
     notebook's namespace, raising what it raises: none of IPython's machinery in between,
     the real builtins (an answer may have set a ``__builtins__`` of its own, whose
-    ``__import__`` hands out a fake NumPy, or globals named like builtins), the shell's own
-    `ipython` as ``get_ipython`` (the setup calls it in Colab), and no trace or profile
+    ``__import__`` hands out a fake NumPy, or globals named like builtins), `ipython` as
+    ``get_ipython`` (:class:`_ExercisesShell`: the setup calls it in Colab), and no trace or profile
     function (which can skip a test's lines). `apart` (a test): in a copy of the namespace,
     whose new or rebound names are copied back afterwards, so that the student's functions
     it calls (their globals are the notebook's) cannot rebind its names while it runs.
@@ -235,7 +258,7 @@ def run_submission(fd, settings, shell, reference):
         _limit_memory(settings["memory_bytes"])
     send, receive, report, describe = _send, _receive, _report, _describe
     check, run_cell, set_timer, timer = integrity.check, shell.run_cell, signal.setitimer, signal.ITIMER_REAL
-    run_instructor_code, namespace, ipython = _run_instructor_code, shell.user_ns, shell.get_ipython
+    run_instructor_code, namespace, ipython = _run_instructor_code, shell.user_ns, _exercises_ipython
     forget = _forget_tracebacks
     cell_timeout = settings["cell_timeout"]
 
