@@ -281,6 +281,8 @@ HONEST_CODE = {
     "process_pool": "from multiprocessing import Pool\nwith Pool(2) as pool:\n    assert pool.map(abs, [-1, 2]) == [1, 2]",
     # Shell commands, which ran through a pseudo-terminal (a seventh red team).
     "shell_escapes": "!ls\n!echo hello\n%pip --version",
+    # NumPy's printing and error settings, held beside the modules the grader seals.
+    "numpy_settings": "np.set_printoptions(precision=3)\nnp.seterr(all='ignore')\nprint(np.arange(3.0) / 3, repr(np.eye(2)))",
     # A debugging leftover: the grader's helper runs breakpoint() as a no-op.
     "leftover_breakpoint": "def check():\n    breakpoint()\n    return corr2d(I, K1)\n\n\ncheck()",
 }

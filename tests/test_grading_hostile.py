@@ -100,6 +100,12 @@ TAMPERING = {
         "import coursekit.pooling"
     ),
     "trace_skips_asserts": "import sys\nsys.settrace(lambda frame, event, arg: None)",
+    # A function of NumPy's that its C code looks up once and keeps (ndarray.sum's body),
+    # swapped in for that first use and put back (an eighth red team).
+    "swaps_a_cached_numpy_method": (
+        "import numpy._core._methods as methods\nreal = methods._sum\n"
+        "methods._sum = lambda *a, **k: real(*a, **k)\nnp.ones(1).sum()\nmethods._sum = real"
+    ),
     # A builtin's name added to a NumPy module, which its functions then look up first: every
     # np.isclose true (a seventh red team; no recorded name changed).
     "shadows_a_builtin_inside_numpy": (

@@ -167,6 +167,11 @@ def _snapshot(label, namespace, skip=frozenset()):
 _BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 
 
+#: Modules whose functions NumPy's C code looks up once and keeps (see the zygote's
+#: _warm_numpy), and which never change themselves: any change of their namespace, even a
+#: name replaced and put back, is tampering.
+_SEALED = frozenset({"numpy._core._methods.", "numpy._core.arrayprint."})
+
 def _changed(snapshot, t=_TOOLS, builtin_names=_BUILTIN_NAMES, frozenset=frozenset):
     """The recorded names of `snapshot` bound to other objects now, or gone; and, in a
     module's namespace (not the builtins'), the names of builtins it has gained."""
@@ -340,6 +345,7 @@ def check(
     t=_TOOLS,
     changed=_changed,
     same=_same_items,
+    sealed=_SEALED,
 ):
     """What changed since `reference` was captured: short notes (empty when intact).
 
@@ -405,6 +411,8 @@ def check(
                 f"{snapshot.label}{names[0]} was replaced"
                 + (f" (and {t.len(names) - 1} more)" if t.len(names) > 1 else "")
             )
+        elif snapshot.label in sealed:
+            problems.append(f"{snapshot.label[:-1]} was changed (a name was replaced and put back)")
     # Rewriting a function's code or defaults is reported by the audit hook at once
     # (every Python route to it, func.__code__ = ... included, raises the audited
     # event). Comparing the ~11,000 functions' code after the last cell as well was

@@ -337,6 +337,21 @@ def _child(channel, workdir, settings, shell, reference, pid_pipe):
     os._exit(0)
 
 
+def _warm_numpy():
+    """Have NumPy look up, now, the Python functions its C code keeps after their first use:
+    the bodies of ndarray.max, .sum, .mean and the like (numpy._core._methods) and of an
+    array's str and repr (arrayprint). A notebook that swapped one in for that first use, and
+    put the name back, changed ``.max()`` for the whole process with no name changed: the
+    hidden tests' references then shared its answer's bug (an eighth red team)."""
+    array = numpy.arange(6.0).reshape(2, 3)
+    for method in ("all", "any", "sum", "max", "min", "prod", "mean", "var", "std"):
+        getattr(array, method)()
+        getattr(array, method)(axis=0)
+    array.clip(0, 1)
+    array.dumps()
+    str(array), repr(array), str(array[0, 0:1]), repr(numpy.array(1.5))
+
+
 def main(control_fd, settings):
     control = socket.socket(fileno=control_fd)
     shell = _make_shell()
@@ -345,6 +360,7 @@ def main(control_fd, settings):
     # Matplotlib registers an IPython callback with its first figure: made here, it is part
     # of the reference, not a change made by the first notebook that plots.
     matplotlib.pyplot.close(matplotlib.pyplot.figure())
+    _warm_numpy()
     reference = integrity.capture(shell)
     # The grader may be gone already (Ctrl-C while this process was importing): then the
     # loop below finds the socket closed and ends quietly.
