@@ -40,7 +40,7 @@ import operator
 import sys
 import types
 
-__all__ = ["Reference", "capture", "check", "watch"]
+__all__ = ["BUILTIN_NAMES", "Reference", "capture", "check", "watch"]
 
 
 WATCHED_PREFIXES = (
@@ -160,11 +160,11 @@ def _snapshot(label, namespace, skip=frozenset()):
     return _Snapshot(label, namespace, keys, tuple(map(namespace.get, keys)))
 
 
-#: Names a module's code looks up in the builtins unless the module has its own: one added to a
-#: module (``numpy._core.numeric.abs``, which turned every ``np.isclose`` true) takes the
-#: builtin's place in all its functions, with no audit event and no recorded name changed
-#: (a seventh red team).
-_BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
+#: The builtins' public names, which code looks up in the builtins unless its namespace has its
+#: own: one added to a module (``numpy._core.numeric.abs``, which turned every ``np.isclose``
+#: true) takes the builtin's place in all its functions, with no audit event and no recorded
+#: name changed (a seventh red team); the zygote hides the notebook's from the exercise's code.
+BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 
 
 #: Modules whose functions NumPy's C code looks up once and keeps (see the zygote's
@@ -172,7 +172,7 @@ _BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith
 #: name replaced and put back, is tampering.
 _SEALED = frozenset({"numpy._core._methods.", "numpy._core.arrayprint."})
 
-def _changed(snapshot, t=_TOOLS, builtin_names=_BUILTIN_NAMES, frozenset=frozenset):
+def _changed(snapshot, t=_TOOLS, builtin_names=BUILTIN_NAMES, frozenset=frozenset):
     """The recorded names of `snapshot` bound to other objects now, or gone; and, in a
     module's namespace (not the builtins'), the names of builtins it has gained."""
     namespace = snapshot.namespace

@@ -178,15 +178,9 @@ def _describe(caught, timeout=CellTimeout, isinstance=isinstance, type=type, str
         return "Exception", "(the error's message could not be shown)"
 
 
-#: The builtins' public names: while the exercise's code runs, the notebook's globals of these
-#: names are out of its sight, so that ``float`` in a test is the builtin (an answer had set
-#: ``float = object``, and ``np.asarray(answer, dtype=float)`` kept its always-equal objects).
-_BUILTIN_NAMES = tuple(name for name in dir(builtins) if not name.startswith("_"))
-
-
 def _run_instructor_code(index, source, namespace, ipython, apart=False, compile=compile, exec=exec,
-                         dict=dict, builtins=builtins, builtin_names=_BUILTIN_NAMES, settrace=sys.settrace,
-                         setprofile=sys.setprofile):
+                         dict=dict, builtins=builtins, builtin_names=tuple(integrity.BUILTIN_NAMES),
+                         settrace=sys.settrace, setprofile=sys.setprofile):
     """Run a cell of the exercise's own (runner.InstructorCode: plain Python already) in the
     notebook's namespace, raising what it raises: none of IPython's machinery in between,
     the real builtins (an answer may have set a ``__builtins__`` of its own, whose
@@ -195,6 +189,10 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
     function (which can skip a test's lines). `apart` (a test): in a copy of the namespace,
     whose new or rebound names are copied back afterwards, so that the student's functions
     it calls (their globals are the notebook's) cannot rebind its names while it runs.
+
+    The notebook's globals named like builtins are out of the code's sight while it runs,
+    so that ``float`` in a test is the builtin (an answer had set ``float = object``, and
+    ``np.asarray(answer, dtype=float)`` kept its always-equal objects).
 
     The cell's source is not put in ``linecache`` for tracebacks: code the test calls could
     read a hidden test there (the grader reports only an error's name and message).
