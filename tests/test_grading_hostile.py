@@ -193,6 +193,23 @@ MACHINERY = {
         "        frame = frame.f_back\n"
         "get_ipython().showtraceback = quiet"
     ),
+    # The grader's message decoder, reached through the module namespace of its alarm handler
+    # (signal.getsignal) or of a function it set on the shell: its scan_once, replaced, turned
+    # every test it was sent into `pass` (a ninth red team: full marks in all six exercises).
+    "rewrites_the_grader_decoder": (
+        "import signal\n"
+        "def hook(namespace):\n"
+        "    decoder = namespace['_decode'].__self__\n"
+        "    original = decoder.scan_once\n"
+        "    def scan(s, idx):\n"
+        "        value, end = original(s, idx)\n"
+        "        if isinstance(value, list) and len(value) == 5 and value[4] == 'test':\n"
+        "            value[2] = 'pass'\n"
+        "        return value, end\n"
+        "    decoder.scan_once = scan\n"
+        "for place in (signal.getsignal(signal.SIGALRM), get_ipython().showtraceback):\n"
+        "    try:\n        hook(place.__globals__)\n    except Exception:\n        pass"
+    ),
     # Methods of the objects the shell holds (found by a review): the cell transformer, the
     # compiler, the events run after a cell, and matplotlib's function that one of those calls.
     "replaces_transform_cell": "get_ipython().input_transformer_manager.transform_cell = lambda cell: 'pass\\n'",

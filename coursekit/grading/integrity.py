@@ -92,8 +92,9 @@ _GENERATOR_GIVERS = frozenset({
 _FRAME_SUMMARIES = frozenset({("traceback", "_extract_from_extended_frame_gen")})
 # Who may set a trace or profile function: the grader, clearing them before the
 # exercise's cells; cProfile (%prun, cProfile.run), whose profiler runs no Python code.
-_MAY_TRACE = {"sys.settrace": ("coursekit.grading.zygote",),
-              "sys.setprofile": ("coursekit.grading.zygote", "cProfile")}
+# Read-only, like every table the checks consult: a notebook can import this module.
+_MAY_TRACE = types.MappingProxyType({"sys.settrace": ("coursekit.grading.zygote",),
+                                     "sys.setprofile": ("coursekit.grading.zygote", "cProfile")})
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: static C types cannot be changed
 
 # Everything the check calls is bound here, at import (before any notebook code), and
@@ -147,12 +148,12 @@ Reference.__doc__ = (
 #: for a cell with a top-level `await`, np.info's index of names, and the like (found by
 #: looking for `global` statements in them). Nothing the tests use reads them; a notebook that
 #: used them honestly was marked tampered (a sixth red team).
-_LAZY_GLOBALS = {
+_LAZY_GLOBALS = types.MappingProxyType({
     "IPython.core.async_helpers": frozenset({"_asyncio_event_loop"}),
     "IPython.core.pylabtools": frozenset({"_matplotlib_manages_backends_value"}),
     "IPython.utils.terminal": frozenset({"_xterm_term_title_saved", "ignore_termtitle"}),
     "numpy.lib._utils_impl": frozenset({"_namedict", "_dictlist"}),
-}
+})
 
 
 def _snapshot(label, namespace, skip=frozenset()):

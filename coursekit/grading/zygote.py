@@ -134,7 +134,14 @@ def _exercises_ipython(shell=_ExercisesShell()):
 # which is what the grader reads.
 _FRAME = struct.Struct("!i")
 _quote = json.encoder.encode_basestring_ascii
-_decode = json.JSONDecoder().decode
+# json's C scanner, whose settings are read-only: a JSONDecoder's attributes are not, and a
+# notebook that reached this module's namespace replaced its scan_once, turning every test it
+# was sent into `pass` (a blank notebook had full marks in all six exercises, a ninth red team).
+_scan = json.scanner.c_make_scanner(json.JSONDecoder())
+
+
+def _decode(text, scan=_scan):
+    return scan(text, 0)[0]
 
 
 def _send(fd, payload, write=os.write, pack=_FRAME.pack, len=len):
@@ -260,10 +267,12 @@ def run_submission(fd, settings, shell, reference):
     forget = _forget_tracebacks
     cell_timeout = settings["cell_timeout"]
 
-    def on_alarm(signum, frame):
-        raise CellTimeout(f"cell exceeded the time limit of {cell_timeout:g} s")
-
-    signal.signal(signal.SIGALRM, on_alarm)
+    # The handler's globals are a dict of its own, not this module's: anyone can read the
+    # handler back (signal.getsignal), and its __globals__ led a notebook into this namespace.
+    scope = {"__builtins__": builtins, "timeout": CellTimeout,
+             "message": f"cell exceeded the time limit of {cell_timeout:g} s"}
+    exec("def on_alarm(signum, frame):\n    raise timeout(message)\n", scope)
+    signal.signal(signal.SIGALRM, scope.pop("on_alarm"))
     if settings["sandbox"]:
         _sandbox.drop_capabilities()
     integrity.watch(reference, lambda note, fd=fd, send=_send, message=_tamper_message: send(fd, message(note)))
