@@ -266,8 +266,11 @@ def load_radar(split, source="auto", n=None, seed=0, data_dir=None, url=None, pr
     if source in ("auto", "svrimg"):
         try:
             x, y = get_example_data(split, data_dir=data_dir, url=url, progressbar=progressbar)
+            # Only SVRIMG's own server vouches for real images: another (a mirror, or the
+            # tests' local server of made-up files) is named instead.
+            kind = "real images" if url == SVRIMG_URL else f"images served from {url}"
             return RadarSet(_north_up(x), _class_indices(y), "svrimg",
-                            f"SVRIMG's {split} split ({SVRIMG_FILES[split]}), {len(x)} real images")
+                            f"SVRIMG's {split} split ({SVRIMG_FILES[split]}), {len(x)} {kind}")
         except (_download.DownloadError, ValueError) as error:
             if source == "svrimg":
                 raise

@@ -117,6 +117,8 @@ def test_publishing_workflow_builds_like_make_book_and_deploys_the_site():
     steps = workflow["jobs"]["publish"]["steps"]
     runs = [s.get("run", "") for s in steps]
     assert "make book" in runs, "the site must be built by the same command as locally"
+    build = next(s for s in steps if s.get("run") == "make book")
+    assert build["env"]["COURSEKIT_RADAR_SOURCE"] == "svrimg", "the published book is built on the real splits"
     assert any("cache" in s.get("uses", "") and ".cache/pip" in s["with"]["path"] for s in steps)
     deploy = next(s for s in steps if "gh-pages" in s.get("uses", ""))
     assert deploy["with"]["publish_dir"] == "./_build/html"

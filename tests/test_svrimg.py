@@ -204,6 +204,17 @@ def test_get_example_data_returns_the_stored_bytes_and_load_radar_turns_them_nor
         np.testing.assert_array_equal(north_up[:, row], stored[:, 135 - row])
 
 
+def test_only_svrimgs_own_server_is_described_as_real_images(server, tmp_path, monkeypatch):
+    _, base = server
+    serve(f"/mirror/{FILE}")
+    radar = data.load_radar("testing", source="svrimg", data_dir=tmp_path, url=f"{base}/mirror/")
+    assert "real" not in radar.description and f"{base}/mirror/" in radar.description
+    # The same bytes under SVRIMG's own address (a cached download) are its real images.
+    monkeypatch.setattr(data, "get_example_data", lambda *args, **kwargs: (X, Y))
+    radar = data.load_radar("testing", source="svrimg", data_dir=tmp_path)
+    assert radar.description.endswith(f"{len(X)} real images")
+
+
 def test_one_hot_labels_become_class_indices(server, tmp_path):
     _, base = server
     one_hot = np.eye(6, dtype=np.float32)[Y]
