@@ -204,8 +204,11 @@ def random_crop_flip(batch, rng, side=81):
     """A random square crop of each image, the whole batch then mirrored at random.
 
     The network is fully convolutional, so it can learn on crops and then run on
-    whole images; crops of 81 = 3 x 27 pixels cost a third of whole images. Storms
-    have no preferred side: mirrored images are as good as new ones.
+    whole images; crops of 81 = 3 x 27 pixels cost a third of whole images.
+    Mirrored images are nearly as good as new ones for this task: real storms do
+    have preferred orientations (a Northern-Hemisphere squall line usually runs
+    south-west to north-east, with its stratiform rain behind it), but copying an
+    image through the network's bottleneck is the same task whichever way it faces.
 
     Parameters
     ----------

@@ -202,9 +202,11 @@ def training_crops(images, side=64, crops=4, seed=0):
     The labels come from :func:`coursekit.echo.convective_stratiform` on the *whole*
     images, so that a crop's edge pixels keep the label their full neighbourhood
     gives. Each image gives `crops` crops at random places; each crop is mirrored
-    left-right and up-down with probability 1/2 each (storms have no preferred
-    side). The network is fully convolutional: it learns on crops and labels whole
-    images.
+    left-right and up-down with probability 1/2 each. Real storms do have
+    preferred orientations (a Northern-Hemisphere squall line usually runs south-west
+    to north-east), but Steiner's labels depend on no direction, so a mirrored crop
+    keeps labels that are right for it. The network is fully convolutional: it
+    learns on crops and labels whole images.
 
     Parameters
     ----------
