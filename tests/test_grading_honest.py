@@ -285,6 +285,10 @@ HONEST_CODE = {
     "numpy_settings": "np.set_printoptions(precision=3)\nnp.seterr(all='ignore')\nprint(np.arange(3.0) / 3, repr(np.eye(2)))",
     # A debugging leftover: the grader's helper runs breakpoint() as a no-op.
     "leftover_breakpoint": "def check():\n    breakpoint()\n    return corr2d(I, K1)\n\n\ncheck()",
+    # The common snippet that shows every expression's value (found by a review of honest
+    # notebooks: all 16 points were withheld as tampering).
+    "shows_every_value": "from IPython.core.interactiveshell import InteractiveShell\n"
+                         "InteractiveShell.ast_node_interactivity = 'all'\nI.shape\nK1.shape",
 }
 
 
@@ -295,6 +299,16 @@ def test_a_module_the_notebook_writes_can_be_imported(tmp_path):
     notebook.cells.insert(position + 1, nbformat.v4.new_code_cell("from mylib import corr2d"))
     write(tmp_path / "subs" / "ada", notebook)
     (row,) = grade_folder(tmp_path / "subs", tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME).rows
+    assert (row.status.value, row.total) == ("ok", FULL), row.notes
+
+
+def test_installs_left_in_a_notebook_fail_at_once(tmp_path):
+    # Colab users leave `%pip install` lines in; the grader has no network, and pip's retries
+    # of an unreachable index took about 8 s a line (a review of honest notebooks).
+    installs = "%pip install --quiet not-a-course-package\n%pip install another-missing-package\n"
+    write(tmp_path / "subs" / "ada", solved(conv_corr2d=installs + answer("conv_corr2d")))
+    (row,) = grade_folder(tmp_path / "subs", tmp_path / "out", ROOT / "solutions", progress=False,
+                          exercise=NAME, cell_timeout=10).rows
     assert (row.status.value, row.total) == ("ok", FULL), row.notes
 
 

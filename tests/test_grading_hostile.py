@@ -77,6 +77,14 @@ ROUTES = {
 }
 
 TAMPERING = {
+    # A setting of IPython's shell may be a plain value (the honest tests set one), not an
+    # object whose comparisons lie.
+    "shell_setting_that_lies": (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "class Setting(str):\n    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = str.__hash__\n"
+        "InteractiveShell.ast_node_interactivity = Setting('all')"
+    ),
     # Comparisons that always succeed, with wrong answers.
     "fake_allclose": (
         "import numpy as np\nnp.allclose = lambda *a, **k: True\n"

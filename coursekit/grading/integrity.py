@@ -104,7 +104,7 @@ _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: static C types cannot be c
 _Tools = collections.namedtuple(
     "_Tools",
     "all any map tuple zip len getattr isinstance is_ attrgetter "
-    "sys object str dict",
+    "sys object str dict type",
 )
 _TOOLS = _Tools(
     all,
@@ -121,6 +121,7 @@ _TOOLS = _Tools(
     object,
     str,
     dict,
+    type,
 )
 
 
@@ -136,7 +137,7 @@ Reference = collections.namedtuple(
     (
         "shell modules namespaces class_ids "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
-        "quick versions module_dicts function_ids"
+        "quick versions module_dicts function_ids settings"
     ),
 )
 Reference.__doc__ = (
@@ -189,6 +190,37 @@ def _changed(snapshot, t=_TOOLS, builtin_names=BUILTIN_NAMES, frozenset=frozense
         for key, old in t.zip(snapshot.keys, snapshot.values)
         if namespace.get(key, missing) is not old
     ] + added
+
+
+#: What may replace one of :func:`_shell_settings`' traits: a plain value, which runs no code.
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _shell_settings(shell):
+    """The traits of IPython's shell classes, as ``{class label: names}``.
+
+    ``InteractiveShell.ast_node_interactivity = "all"`` (show every expression's value,
+    a common snippet) replaces a trait of the class with a plain value, which every
+    shell then reads. Such settings change how IPython runs the notebook's own cells,
+    never the tests, which the helper runs without IPython: a plain value there is
+    not tampering (see :func:`_settings_only`).
+    """
+    import traitlets
+
+    return {
+        f"{cls.__module__}.{cls.__qualname__}.": frozenset(
+            name for name, value in vars(cls).items() if isinstance(value, traitlets.TraitType))
+        for cls in type(shell).__mro__ if cls.__module__.startswith("IPython.")
+    }
+
+
+def _settings_only(snapshot, names, settings, t=_TOOLS, plain=_PLAIN):
+    """`names` less the shell settings of `snapshot` that now hold a plain value."""
+    allowed = settings.get(snapshot.label)
+    if not allowed:
+        return names
+    namespace = snapshot.namespace
+    return [name for name in names if name not in allowed or t.type(namespace.get(name)) not in plain]
 
 
 def capture(shell):
@@ -253,6 +285,7 @@ def capture(shell):
         # function it has just made (namedtuple's __new__ gets its defaults so) is not.
         function_ids=frozenset(id(f) for snapshot in namespaces for f in map(_function_of, snapshot.values)
                                if isinstance(f, types.FunctionType)),
+        settings=types.MappingProxyType(_shell_settings(shell)),
     )
 
 
@@ -347,6 +380,7 @@ def check(
     changed=_changed,
     same=_same_items,
     sealed=_SEALED,
+    settings_only=_settings_only,
 ):
     """What changed since `reference` was captured: short notes (empty when intact).
 
@@ -382,7 +416,7 @@ def check(
             # be touched (touching them copies their pages from the helper: 3 ms a notebook).
             if view is not None and view.value == version:
                 continue
-            names = changed(snapshot)
+            names = settings_only(snapshot, changed(snapshot), reference.settings)
             if names:
                 problems.append(f"{snapshot.label}{names[0]} was replaced")
         return problems
@@ -406,7 +440,7 @@ def check(
     else:
         suspects = []
     for snapshot in suspects:
-        names = changed(snapshot)
+        names = settings_only(snapshot, changed(snapshot), reference.settings)
         if names:
             problems.append(
                 f"{snapshot.label}{names[0]} was replaced"
@@ -494,6 +528,7 @@ def watch(reference, report):
     generator_givers, summaries = _GENERATOR_GIVERS, _FRAME_SUMMARIES
     startswith = str.startswith
     notebook, may_trace = reference.shell.user_ns, _MAY_TRACE
+    settings, plain = reference.settings, _PLAIN
     busy = set()  # threads inside the hook: its own sys._getframe raises the event again
 
     def library(frame):
@@ -568,7 +603,9 @@ def watch(reference, report):
             if isinstance(target, function_type) and name in code_names and id(target) in function_ids:
                 note(f"rewrote the {name} of a function")
             elif isinstance(target, type) and id(target) in class_ids:
-                note(f"changed the class {target.__module__}.{target.__qualname__}")
+                label = f"{target.__module__}.{target.__qualname__}."
+                if not (name in settings.get(label, ()) and type_(args[2]) in plain):
+                    note(f"changed the class {label[:-1]}")
         elif event in ("gc.get_objects", "gc.get_referrers", "gc.get_referents"):
             note(
                 f"searched the interpreter's objects ({event}), "

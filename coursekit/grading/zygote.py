@@ -41,6 +41,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["PYTHONBREAKPOINT"] = "0"
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+# A `%pip install` left in a notebook fails at once rather than retrying an index it cannot
+# reach for about 8 s a line (four lines in one cell passed a 30-s time limit); without the
+# sandbox, it installs nothing from the network into the grader's environment either.
+os.environ["PIP_NO_INDEX"] = "1"
+os.environ["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
 
 from coursekit.grading import sandbox as _sandbox  # noqa: E402
 
