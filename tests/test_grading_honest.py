@@ -96,6 +96,24 @@ def test_missing_cells_between_two_answers_are_placed_by_the_names_the_answers_d
         < order.index(("student", "conv_values"))
 
 
+def test_an_import_added_to_the_setup_is_kept_with_or_without_metadata(tmp_path):
+    # Colab does not enforce locked cells, and students add their imports to the setup
+    # (a review of honest notebooks: 10 of 16 with metadata, 16 without).
+    notebook = solved(conv_corr2d="def corr2d(x, k):\n    return correlate2d(x, k, mode='valid')")
+    setup = next(c for c in notebook.cells if nbgrader_meta(c).get("grade_id") == "conv_setup")
+    setup.source += "\nfrom scipy.signal import correlate2d"
+    for kind, copy in (("with_metadata", notebook), ("stripped", stripped(notebook))):
+        order = [(c.kind, c.grade_id, c.visible) for c in plan(copy).cells]
+        edited = order.index(("student", None, setup.source))
+        assert order[edited + 1][:2] == ("locked", "conv_setup"), (kind, order[:3])
+        write(tmp_path / "subs" / kind, copy)
+    report = grade_folder(tmp_path / "subs", tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME)
+    assert {row.student: (row.status.value, row.total) for row in report.rows} == {
+        "with_metadata": ("ok", FULL), "stripped": ("ok", FULL)}
+    notes = " ".join(next(r for r in report.rows if r.student == "with_metadata").notes)
+    assert "'conv_setup' was edited: the student's version ran, then the original" in notes
+
+
 def test_a_match_that_cannot_be_told_is_left_for_review():
     # Two answers in one cell, the test between them gone: where that test should run is unknowable.
     notebook = without(solved(), "conv_test_shape", "conv_q_values", "conv_values")

@@ -228,7 +228,13 @@ def _add_anchor(ref: _Ref, sub: _Sub, cells, notes):
         if ref.cell_type != "code":
             return
         if sub.text not in ref.texts:
-            notes.append(f"{_name(ref)} was edited: the original was run")
+            if ref.kind == "locked" and sub.cell_type == "code":
+                # Colab does not enforce locks: a student who added an import to the setup
+                # relies on it. Their version runs as their own code, then the original.
+                notes.append(f"{_name(ref)} was edited: the student's version ran, then the original")
+                cells.append(Cell("student", None, sub.source, sub.source))
+            else:
+                notes.append(f"{_name(ref)} was edited: the original was run")
         cells.append(Cell(ref.kind, ref.grade_id, ref.released, ref.solution))
     elif sub.cell_type == "code":
         cells.append(Cell("student", ref.grade_id, sub.source, sub.source))
