@@ -42,10 +42,11 @@ book: $(STAMP)
 
 # The site carries the Colab notebooks too (in _build/html/notebooks), so that
 # every page's "Open in Colab" link has its notebook published beside it.
-# The execution cache keys on code, not on data, and Sphinx rereads only changed
-# sources: a build on other radar data than the last (tools/radar_source.py says
-# which: synthetic, or SVRIMG's splits from a given server) starts from an empty
-# cache and a fresh Sphinx environment.
+# The execution cache keys on a chapter's code, not on its data or on coursekit's, and
+# Sphinx rereads only changed sources: a build on other radar data than the last
+# (tools/radar_source.py says which: synthetic, or SVRIMG's splits from a given
+# server), or with any file of coursekit changed, starts from an empty cache and a
+# fresh Sphinx environment.
 RADAR_STAMP = $(BOOK)/_build/.radar-source
 html: $(STAMP)
 	@mkdir -p $(BOOK)/_build; want="$$($(BIN)/python tools/radar_source.py)"; \

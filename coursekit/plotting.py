@@ -130,8 +130,8 @@ def _as_image(img, name="img"):
 def show_radar(img, ax=None, title=None, pixel_km=PIXEL_KM, colorbar=True, cmap=None):
     """Show a north-up reflectivity image on the NWS colour scale, as a map.
 
-    Axes are in km from the image's north-west corner (x east, y south, as the
-    rows run), and a north arrow marks the top, as on SVRIMG's own plots.
+    Axes are in km from the image's south-west corner (x east, y north, as on a
+    map), and a north arrow marks the top, as on SVRIMG's own plots.
 
     Parameters
     ----------
@@ -170,16 +170,15 @@ def show_radar(img, ax=None, title=None, pixel_km=PIXEL_KM, colorbar=True, cmap=
         cmap, norm = radar_cmap()
     else:
         norm = Normalize(0, 80)
-    height, width = img.shape
     shown = ax.imshow(
         img,
         cmap=cmap,
         norm=norm,
-        extent=(0, width * pixel_km, height * pixel_km, 0),
+        extent=_map_extent(img.shape, pixel_km),
         interpolation="nearest",
     )
     ax.set_xlabel("km east")
-    ax.set_ylabel("km south")
+    ax.set_ylabel("km north")
     north_arrow(ax)
     if title:
         ax.set_title(title)
@@ -248,7 +247,7 @@ def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4
         img = images[index]
         if radar:
             shown = ax.imshow(img, cmap=radar_colors, norm=radar_norm, interpolation="nearest",
-                              extent=(0, img.shape[1] * pixel_km, img.shape[0] * pixel_km, 0))
+                              extent=_map_extent(img.shape, pixel_km))
             _km_ticks(ax, img.shape, pixel_km, left=index % ncols == 0,
                       bottom=index + ncols >= len(images))
             north_arrow(ax)
@@ -266,6 +265,13 @@ def show_images(images, titles=None, ncols=4, cmap="gray", radar=False, size=2.4
     return fig
 
 
+def _map_extent(shape, pixel_km):
+    """Where imshow puts a north-up image of `shape` (rows, columns) on a map in km:
+    (left, right, bottom, top), so that row 0, the northern edge, is at the top and y
+    counts km north of the southern edge."""
+    return (0, shape[1] * pixel_km, 0, shape[0] * pixel_km)
+
+
 def _km_ticks(ax, shape, pixel_km, left, bottom):
     """Ticks every 100 or 200 km on a map's outer sides; inner panels stay clean."""
     span = max(shape) * pixel_km
@@ -276,7 +282,7 @@ def _km_ticks(ax, shape, pixel_km, left, bottom):
     if bottom:
         ax.set_xlabel("km east", fontsize=8)
     if left:
-        ax.set_ylabel("km south", fontsize=8)
+        ax.set_ylabel("km north", fontsize=8)
 
 
 def show_windows(x, kernel, padding=0, stride=1, ax=None, values=True):

@@ -30,17 +30,19 @@ def test_show_radar_labels_km_and_dbz():
     img[60:70, 60:70] = 55
     shown = show_radar(img, title="test")
     ax = shown.axes
-    assert ax.get_xlabel() == "km east" and ax.get_ylabel() == "km south"
+    assert ax.get_xlabel() == "km east" and ax.get_ylabel() == "km north"
     left, right, bottom, top = shown.get_extent()
-    assert right - left == pytest.approx(512) and bottom - top == pytest.approx(512)
+    assert right - left == pytest.approx(512) and top - bottom == pytest.approx(512)
+    # A map: y grows northward, and row 0 (the northern edge) is drawn at the top.
+    assert shown.origin == "upper" and (bottom, top) == (0, pytest.approx(512))
     colorbar_axes = [a for a in ax.figure.axes if a is not ax]
     assert "dBZ" in colorbar_axes[0].get_ylabel()
 
 
-def test_show_radar_spans_width_across_and_height_down_on_an_oblong_image():
-    # 10 rows by 20 columns of pixels of 2.5 km: 50 km east, 25 km south.
+def test_show_radar_spans_width_across_and_height_up_on_an_oblong_image():
+    # 10 rows by 20 columns of pixels of 2.5 km: 50 km east, 25 km north.
     shown = show_radar(np.zeros((10, 20)), pixel_km=2.5, colorbar=False)
-    assert shown.get_extent() == pytest.approx((0, 50, 25, 0))
+    assert shown.get_extent() == pytest.approx((0, 50, 0, 25))
 
 
 def test_show_radar_draws_on_given_axes():
@@ -84,9 +86,29 @@ def test_show_radar_draws_a_north_arrow_at_the_top():
     [letter] = _north_arrows(shown.axes)
     assert _arrow_points_up(shown.axes)
     assert letter.get_position()[1] > 0.5  # in the upper half of the map
-    # Row 0 (north) is drawn at the top: the y axis runs from 0 km at the top down to 512 km.
+    # A map's y axis: km north of the southern edge, 0 at the bottom.
     bottom, top = shown.axes.get_ylim()
-    assert top == pytest.approx(0) and bottom == pytest.approx(512)
+    assert bottom == pytest.approx(0) and top == pytest.approx(512)
+
+
+def test_show_radar_paints_row_0_the_northern_edge_at_the_top():
+    img = np.zeros((4, 4))
+    img[0] = 55  # the northern row, red on the NWS scale
+    shown = show_radar(img, colorbar=False)
+    fig, ax = shown.axes.figure, shown.axes
+    for text in list(ax.texts):  # the north arrow and its letter, which sit on white boxes
+        text.remove()
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    box = ax.get_window_extent()
+    height = pixels.shape[0]  # the buffer's rows run down from the figure's top
+    top, bottom = height - int(box.y1), height - int(box.y0)
+    left, right = int(box.x0), int(box.x1)
+    quarter = (bottom - top) // 4
+    upper = pixels[top + 2:top + quarter - 2, left + 2:right - 2].reshape(-1, 3)
+    lower = pixels[bottom - quarter + 2:bottom - 2, left + 2:right - 2].reshape(-1, 3)
+    assert (upper == [0xd4, 0, 0]).all(axis=1).mean() > 0.95
+    assert (lower == [255, 255, 255]).all(axis=1).mean() > 0.95
 
 
 def test_radar_grids_are_maps_with_arrows_km_and_one_colour_bar():
@@ -96,11 +118,11 @@ def test_radar_grids_are_maps_with_arrows_km_and_one_colour_bar():
     for ax in panels:
         assert len(_north_arrows(ax)) == 1 and _arrow_points_up(ax)
         image = ax.images[0]
-        assert image.get_extent() == pytest.approx((0, 512, 512, 0))
+        assert image.get_extent() == pytest.approx((0, 512, 0, 512))
         assert image.cmap.name == "nws_reflectivity"
         np.testing.assert_array_equal(image.get_array(), storms[panels.index(ax), :, :, 0])
     assert [ax.get_xlabel() for ax in panels] == ["", "", "km east", "km east"]  # outer panels only
-    assert [ax.get_ylabel() for ax in panels] == ["km south", "", "km south", ""]
+    assert [ax.get_ylabel() for ax in panels] == ["km north", "", "km north", ""]
     assert len(bars) == 1 and "dBZ" in bars[0].get_ylabel()
 
 
@@ -160,7 +182,7 @@ def test_show_radar_paints_nws_colours_and_takes_another_colour_map():
     grey = show_radar(img, cmap="gray_r", colorbar=False)
     assert grey.get_clim() == (0, 80) and _drawn_colour(grey, 1, 1) == to_hex(plt.get_cmap("gray_r")(55 / 80))
     half = show_radar(img, pixel_km=2.0, colorbar=False)
-    assert half.get_extent() == pytest.approx((0, 6, 6, 0))
+    assert half.get_extent() == pytest.approx((0, 6, 0, 6))
 
 
 def test_show_overlap_colours_each_outcome_as_documented():

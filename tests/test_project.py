@@ -194,6 +194,25 @@ def test_the_radar_stamp_names_the_data_the_chapters_would_run_on(tmp_path, monk
         assert identity() == "synthetic (fallback)"
 
 
+def test_the_stamp_changes_with_any_file_of_the_package(tmp_path, monkeypatch):
+    # The execution cache keys on a chapter's code only: a changed coursekit must clear it.
+    import shutil
+
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    from radar_source import package_digest
+
+    copy = tmp_path / "coursekit"
+    shutil.copytree(ROOT / "coursekit", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    first = package_digest(copy)
+    assert package_digest(copy) == first and package_digest() == first
+    (copy / "__pycache__").mkdir(exist_ok=True)
+    (copy / "__pycache__" / "x.pyc").write_bytes(b"compiled")  # not the package's content
+    assert package_digest(copy) == first
+    plotting = copy / "plotting.py"
+    plotting.write_text(plotting.read_text() + "\n# a comment\n")
+    assert package_digest(copy) != first
+
+
 def test_a_slow_chapter_warning_says_where_the_time_went(tmp_path):
     """The book build's warning of a slow chapter names its slowest cell and the longest wait
     for its next cell (where a hung executor shows), from the kernels' cell log."""

@@ -4,6 +4,9 @@
 execution cache and Sphinx environment when it changes: the cache keys on code, not
 on data, so without it pages computed on one source would be served for another.
 
+The line also carries a digest of the ``coursekit`` package (:func:`package_digest`),
+whose outputs the cache does not key on either.
+
 The line names the source that ``coursekit.data.load_radar`` resolves to, as the
 chapters see it (``$COURSEKIT_RADAR_SOURCE``, ``$COURSEKIT_SVRIMG_URL``,
 ``$COURSEKIT_DATA_DIR``): ``synthetic``, or ``svrimg`` with the server and a digest
@@ -39,7 +42,26 @@ def identity():
     return f"svrimg {url} {digest.hexdigest()[:16]}"
 
 
+def package_digest(root=None):
+    """A digest of every file of the ``coursekit`` package (code, shipped storms and weights).
+
+    The execution cache keys on a chapter's own code: a page whose cells did not change
+    would keep outputs computed by an older ``coursekit``, and a change to the package
+    that breaks a chapter would pass a local ``make test``. The stamp carries this digest
+    too, so that any change to the package starts the build from an empty cache.
+    """
+    from pathlib import Path
+
+    import coursekit
+
+    root = Path(root or Path(coursekit.__file__).parent)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 if __name__ == "__main__":
     logging.disable(logging.WARNING)  # the chapters report a fallback themselves
-    print(identity())
+    print(f"{identity()}; coursekit {package_digest()}")
     sys.exit(0)
