@@ -633,3 +633,17 @@ def test_a_notebook_whose_cells_have_no_ids_is_read_without_a_warning():
         warnings.simplefilter("error")
         notebook = parse_notebook(data, "ada/01_convolution.ipynb")
     assert notebook.cells[0].source == "x = 1"
+
+
+def test_the_exercises_code_keeps_its_asserts_under_python_dash_o():
+    # A notebook could switch the interpreter to -O (through CPython's test module), so that
+    # tests compiled afterwards lost their asserts: the helper compiles them with asserts.
+    import subprocess
+    import sys
+
+    script = ("from coursekit.grading import zygote\n"
+              "try:\n    zygote._run_instructor_code(0, 'assert False, 7', {}, None)\n"
+              "except AssertionError as error:\n    print('raised', error)\n")
+    result = subprocess.run([sys.executable, "-O", "-c", script], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.stdout.strip() == "raised 7", result.stdout + result.stderr

@@ -137,7 +137,7 @@ Reference = collections.namedtuple(
     (
         "shell modules namespaces class_ids "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
-        "quick versions module_dicts function_ids settings"
+        "quick versions module_dicts function_ids settings module_table loaded"
     ),
 )
 Reference.__doc__ = (
@@ -191,6 +191,12 @@ def _changed(snapshot, t=_TOOLS, builtin_names=BUILTIN_NAMES, frozenset=frozense
         if namespace.get(key, missing) is not old
     ] + added
 
+
+#: CPython's own test modules, whose functions reconfigure the running interpreter
+#: (``_testinternalcapi.set_config``) or poke at its internals: no course notebook needs them.
+_INTERPRETER_INTERNALS = frozenset({"_testinternalcapi", "_testcapi", "_testlimitedcapi", "_testclinic",
+                                    "_testbuffer", "_testmultiphase", "_testsinglephase",
+                                    "_testimportmultiple", "_xxtestfuzz"})
 
 #: What may replace one of :func:`_shell_settings`' traits: a plain value, which runs no code.
 _PLAIN = (str, int, float, bool, type(None))
@@ -286,7 +292,20 @@ def capture(shell):
         function_ids=frozenset(id(f) for snapshot in namespaces for f in map(_function_of, snapshot.values)
                                if isinstance(f, types.FunctionType)),
         settings=types.MappingProxyType(_shell_settings(shell)),
+        # Every module loaded now, not only the watched ones: an import statement hands out
+        # whatever sys.modules holds, and reading even the `sys` it got can run code (a fake
+        # `sys` whose __spec__ swapped NumPy in sys.modules while the setup ran: a tenth red
+        # team). Imports use this very dict, whatever name sys.modules is rebound to.
+        module_table=sys.modules,
+        loaded=_loaded(),
     )
+
+
+def _loaded():
+    """The names and objects of the modules in sys.modules now, as two tuples."""
+    entries = [(name, module) for name, module in list(sys.modules.items())
+               if isinstance(module, types.ModuleType)]
+    return tuple(name for name, _ in entries), tuple(module for _, module in entries)
 
 
 def _quick(namespaces, versions):
@@ -405,11 +424,13 @@ def check(
         problems.append("sys.path_importer_cache was changed")
     if not same((sys_.gettrace(), sys_.getprofile()), reference.trace):
         problems.append("a trace or profile function was set")
-    modules = sys_.modules
-    for name, module in reference.modules:
-        if modules.get(name) is not module:
-            problems.append(f"sys.modules[{name!r}] was replaced or removed")
-            break
+    modules = reference.module_table
+    names, loaded = reference.loaded
+    if sys_.modules is not modules:
+        problems.append("sys.modules was rebound to another dict")
+    if not t.all(t.map(t.is_, t.map(modules.get, names), loaded)):  # one pass, in C
+        name = [n for n, m in t.zip(names, loaded) if modules.get(n) is not m][0]
+        problems.append(f"sys.modules[{name!r}] was replaced or removed")
     if not full:
         for snapshot, view, version in reference.quick:
             # An unchanged version tag means an unchanged namespace: its values need not
@@ -529,6 +550,7 @@ def watch(reference, report):
     startswith = str.startswith
     notebook, may_trace = reference.shell.user_ns, _MAY_TRACE
     settings, plain = reference.settings, _PLAIN
+    interpreter_internals = _INTERPRETER_INTERNALS
     busy = set()  # threads inside the hook: its own sys._getframe raises the event again
 
     def library(frame):
@@ -606,6 +628,10 @@ def watch(reference, report):
                 label = f"{target.__module__}.{target.__qualname__}."
                 if not (name in settings.get(label, ()) and type_(args[2]) in plain):
                     note(f"changed the class {label[:-1]}")
+        elif event == "import" and args[0] in interpreter_internals:
+            # _testinternalcapi.set_config turned on -O for the whole process, so that tests
+            # compiled after it lost their asserts (a tenth red team: 70 of 92 points).
+            note(f"imported {args[0]}, CPython's test module that reconfigures the interpreter")
         elif event in ("gc.get_objects", "gc.get_referrers", "gc.get_referents"):
             note(
                 f"searched the interpreter's objects ({event}), "

@@ -206,6 +206,7 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
     so that ``float`` in a test is the builtin (an answer had set ``float = object``, and
     ``np.asarray(answer, dtype=float)`` kept its always-equal objects).
 
+    It is compiled with asserts, whatever optimization level the interpreter was switched to.
     The cell's source is not put in ``linecache`` for tracebacks: code the test calls could
     read a hidden test there (the grader reports only an error's name and message).
     """
@@ -220,7 +221,8 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
     settrace(None)
     setprofile(None)
     try:
-        exec(compile(source, f"<exercise cell {index}>", "exec"), namespace)
+        # Asserts kept whatever the interpreter's -O level, and no __future__ flags from here.
+        exec(compile(source, f"<exercise cell {index}>", "exec", dont_inherit=True, optimize=0), namespace)
     finally:
         if namespace.get("get_ipython") is ipython:
             if own_ipython is missing:
