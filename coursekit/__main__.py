@@ -122,9 +122,11 @@ def _summary(report, table):
                      f"meant to go, delete {os.path.join(os.path.dirname(table), '.hand-grades')})")
     pending = report.to_grade_by_hand
     if pending:
-        lines.append(f"{pending} question{'s' * (pending != 1)} to grade by hand: fill in the points of a copy of "
-                     f"{os.path.join(os.path.dirname(table), 'to-grade-by-hand.csv')} and pass it "
-                     "with --hand-grades")
+        todo = os.path.join(os.path.dirname(table), "to-grade-by-hand.csv")
+        kept = getattr(report, "hand_grades", None)
+        where = (f"copy their lines from {todo} into {kept}, fill in the points and pass it again" if kept else
+                 f"fill in the points of a copy of {todo}, kept outside that folder, and pass it")
+        lines.append(f"{pending} question{'s' * (pending != 1)} to grade by hand: {where} with --hand-grades")
     if report.not_graded:
         lines.append(f"{report.not_graded} notebooks of other exercises have no result yet: "
                      "grade without --exercise to include them")

@@ -316,8 +316,8 @@ def test_the_command_counts_exercises_not_handed_in_apart_from_graded_notebooks(
         "graded 4 notebooks (1 invalid-notebook, 1 needs-review, 1 ok, 1 timeout); 2 exercises not "
         "handed in; 1 from earlier runs; wrote out/grades.csv",
         "not graded, the notes in grades.csv say why: ed (01_convolution), flo (01_convolution)",
-        "2 questions to grade by hand: fill in the points of a copy of out/to-grade-by-hand.csv and "
-        "pass it with --hand-grades"]
+        "2 questions to grade by hand: fill in the points of a copy of out/to-grade-by-hand.csv, kept "
+        "outside that folder, and pass it with --hand-grades"]
 
 
 @pytest.mark.parametrize("target", ["grader", "process group", "grader, while its helper starts"])
@@ -478,20 +478,55 @@ def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_pat
     assert row.score("task").points == 1 and not any("earlier notebook" in note for note in row.notes)
 
 
-def test_a_run_without_the_hand_grades_an_earlier_run_applied_says_so(tmp_path):
+def test_a_run_that_would_drop_points_given_by_hand_is_refused_before_anything_is_written(tmp_path):
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
+    subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
+    grade_folder(subs, out, sol, progress=False)  # none ever given: nothing to keep
+    hand = _hand(tmp_path, "ada,99_tiny,task,2,,,")
+    assert grade_folder(subs, out, sol, progress=False, hand_grades=hand).rows[0].total == 4
+    written = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and ".results" not in p.parts}
+    # HAND= forgotten, or a fresh copy of the list of questions left (which lacks the task's line)
+    # passed instead of the file that holds it (an instructor review lost 5 grades that way).
+    fresh_copy = _hand(tmp_path, "ada,99_tiny,essay,1,,,", name="marks2.csv")
+    for given in (None, fresh_copy):
+        with pytest.raises(ValueError, match=rf"ada's task of 99_tiny.*Add the new points to {re.escape(str(hand.resolve()))}"):
+            grade_folder(subs, out, sol, progress=False, hand_grades=given)
+        assert {p: p.read_bytes() for p in written} == written
+    # The same points in the new file: accepted, and both questions are graded.
+    both = _hand(tmp_path, "ada,99_tiny,task,2,,,", "ada,99_tiny,essay,1,,,", name="marks3.csv")
+    assert grade_folder(subs, out, sol, progress=False, hand_grades=both).rows[0].total == 5
+    # Dropping on purpose: delete the record, as the message says.
+    (out / ".hand-grades").unlink()
+    assert grade_folder(subs, out, sol, progress=False).rows[0].total == 2
+
+
+def test_a_grade_for_a_notebook_handed_in_again_may_go(tmp_path):
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
+    subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
+    hand = _hand(tmp_path, "ada,99_tiny,task,2,,,")
+    grade_folder(subs, out, sol, progress=False, hand_grades=hand)
+    solution = read_notebook(sol / "99_tiny.ipynb")
+    solution.cells[0].source += "\n# a second try"
+    write(subs / "ada", solution, name="99_tiny")
+    (row,) = grade_folder(subs, out, sol, progress=False).rows  # the task is to grade again
+    assert row.score("task").by_hand
+
+
+def test_a_run_after_an_older_record_of_the_file_alone_says_which_file_it_lacks(tmp_path):
     from coursekit.__main__ import _summary
 
     _tiny_exercise_with_questions_graded_by_hand(tmp_path)
     subs, out, sol = tmp_path / "subs", tmp_path / "out", tmp_path / "sol"
-    assert grade_folder(subs, out, sol, progress=False).hand_grades_left_out is None  # none ever given
     hand = _hand(tmp_path, "ada,99_tiny,task,2,,,")
-    report = grade_folder(subs, out, sol, progress=False, hand_grades=hand)
-    assert report.rows[0].total == 4 and report.hand_grades_left_out is None
-    # HAND= forgotten: the points are gone from grades.csv, and the summary says where they are.
+    grade_folder(subs, out, sol, progress=False, hand_grades=hand)
+    (out / ".hand-grades").write_text(f"{hand.resolve()}\n")  # as runs before the points were recorded
     report = grade_folder(subs, out, sol, progress=False)
     assert report.rows[0].total == 2 and report.hand_grades_left_out == str(hand.resolve())
     assert f"run again with --hand-grades {hand.resolve()}" in _summary(report, str(out / "grades.csv"))
-    assert grade_folder(subs, out, sol, progress=False, hand_grades=hand).hand_grades_left_out is None
+    report = grade_folder(subs, out, sol, progress=False, hand_grades=hand)
+    assert report.hand_grades_left_out is None
+    # Questions still to grade after a run with a file: their lines go into that file.
+    assert f"into {hand}" in _summary(report, str(out / "grades.csv"))
 
 
 def test_hand_grades_saved_by_a_spreadsheet_in_a_comma_decimal_locale_are_read(tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -121,6 +122,7 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
 
     ordered = [replace(rows[number], notebook=digests.get(number, "")) for number in sorted(rows)]
     ordered = apply_hand_grades(ordered, given, only=exercise)
+    _check_hand_grades_kept(out_dir, hand_grades, ordered)
     check_todo(out_dir)  # again: points may have been typed into it while the class was graded
     _write_outputs(out_dir, ordered, exercises)
     previous = _students_in(out_dir / "grades.csv")
@@ -129,24 +131,72 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
     present = {row.student for row in ordered}
     return Report(ordered, ran=len(to_run), dropped=sorted(previous - present), ignored=ignored,
                   not_graded=not_graded, sandbox=box.label, unsandboxed_because=box.reason,
-                  to_grade_by_hand=pending, hand_grades_left_out=_remember_hand_grades(out_dir, hand_grades))
+                  to_grade_by_hand=pending,
+                  hand_grades_left_out=_remember_hand_grades(out_dir, hand_grades, ordered),
+                  hand_grades=None if hand_grades is None else str(hand_grades))
 
 
-#: In the output folder: the file of hand grades the last run that had one applied.
+#: In the output folder: the file of hand grades the last run that had one applied, and the
+#: questions whose points it applied (JSON; a plain line, the file alone, from older runs).
 _HAND_RECORD = ".hand-grades"
 
 
-def _remember_hand_grades(out_dir, hand_grades):
-    """Record the hand-grades file of this run; or, for a run without one, return the file an
-    earlier run applied (its points are not in this run's grades.csv), or None."""
+def _hand_record(out_dir):
+    """The last run's record: ``(file, applied)``, `applied` a set of (student, exercise,
+    question, notebook) or None when the record predates it; (None, None) without one."""
+    try:
+        text = (Path(out_dir) / _HAND_RECORD).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None, None
+    try:
+        record = json.loads(text)
+        return record["file"], {tuple(entry) for entry in record["applied"]}
+    except (ValueError, KeyError, TypeError):
+        return text or None, None
+
+
+def _given_by_hand(rows):
+    """(student, exercise, question, notebook) of every point given by hand in `rows`."""
+    return {(row.student, row.exercise, score.grade_id, row.notebook)
+            for row in rows for score in row.scores if score.hand}
+
+
+def _check_hand_grades_kept(out_dir, hand_grades, rows):
+    """Refuse, before anything is written, a run that would drop points an earlier run gave
+    by hand to a notebook still handed in: run with no hand-grades file, or with another
+    file (a fresh copy of the list of questions left, say) that lacks their lines.
+
+    A grade for a notebook handed in again is meant to go (the question is to grade again),
+    and so is one for a student no longer in the folder.
+    """
+    earlier_file, applied = _hand_record(out_dir)
+    if not applied:
+        return
+    now = {(row.student, row.exercise): row.notebook for row in rows}
+    lost = sorted(key[:3] for key in applied - _given_by_hand(rows) if now.get(key[:2]) == key[3])
+    if not lost:
+        return
+    listed = ", ".join(f"{student}'s {question} of {exercise}" for student, exercise, question in lost[:5])
+    more = f" and {len(lost) - 5} more" if len(lost) > 5 else ""
+    given = f"the hand-grades file {hand_grades} lacks" if hand_grades is not None else "this run was given no " \
+        "hand-grades file, so it would drop"
+    raise ValueError(
+        f"an earlier run gave points by hand from {earlier_file}, and {given} {len(lost)} of them: {listed}{more}. "
+        f"Add the new points to {earlier_file} and pass that file (--hand-grades); or, to drop those points "
+        f"on purpose, delete {Path(out_dir) / _HAND_RECORD}. Nothing was written")
+
+
+def _remember_hand_grades(out_dir, hand_grades, rows):
+    """Record the hand-grades file of this run and the points it applied; or, for a run
+    without one after an older run that recorded only its file, return that file (its
+    points are not in this run's grades.csv), or None."""
     record = Path(out_dir) / _HAND_RECORD
     if hand_grades is not None:
-        atomic_write(record, str(Path(hand_grades).resolve()) + "\n")
+        atomic_write(record, json.dumps({"file": str(Path(hand_grades).resolve()),
+                                         "applied": sorted(_given_by_hand(rows))}) + "\n")
         return None
-    try:
-        return record.read_text(encoding="utf-8").strip() or None
-    except (OSError, UnicodeDecodeError):
-        return None
+    earlier_file, applied = _hand_record(out_dir)
+    return earlier_file if applied is None else None
 
 
 def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):

@@ -175,3 +175,4 @@ class Report:
     unsandboxed_because: str = ""  # why not, when "off"
     to_grade_by_hand: int = 0  # questions listed in OUT/to-grade-by-hand.csv
     hand_grades_left_out: str | None = None  # hand grades an earlier run applied and this one was not given
+    hand_grades: str | None = None  # the hand-grades file this run applied
