@@ -682,3 +682,19 @@ def test_the_exercises_code_keeps_its_asserts_under_python_dash_o():
     result = subprocess.run([sys.executable, "-O", "-c", script], capture_output=True, text=True,
                             cwd=ROOT, timeout=120)
     assert result.stdout.strip() == "raised 7", result.stdout + result.stderr
+
+
+def test_grading_one_exercise_keeps_the_others_not_handed_in_rows_and_invents_none(tmp_path):
+    # An instructor's review: after a run over every exercise, one with --exercise dropped the
+    # rows (and pages) saying the other exercises were not handed in.
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    write(subs / "ada", solved())
+    everything = grade_folder(subs, out, ROOT / "solutions", progress=False)
+    missing = {(r.student, r.exercise) for r in everything.rows if r.status is Status.NO_SUBMISSION}
+    assert len(missing) == len(load_exercises(ROOT / "solutions")) - 1
+    one = grade_folder(subs, out, ROOT / "solutions", progress=False, exercise=NAME)
+    assert {(r.student, r.exercise) for r in one.rows if r.status is Status.NO_SUBMISSION} == missing
+    assert all((out / "feedback" / "ada" / f"{exercise}.html").exists() for _, exercise in missing)
+    # A first run over one exercise (a folder downloaded for it) says nothing of the others.
+    fresh = grade_folder(subs, tmp_path / "fresh", ROOT / "solutions", progress=False, exercise=NAME)
+    assert [(r.student, r.exercise) for r in fresh.rows] == [("ada", NAME)]

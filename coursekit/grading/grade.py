@@ -111,7 +111,8 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
                     notebook_timeout=notebook_timeout, processes=run_options.get("processes", 64))
     try:
         rows, to_run, not_graded, exercises, ignored, digests = _collect(
-            submissions_dir, solutions_dir, exercise, cache, retry_failed)
+            submissions_dir, solutions_dir, exercise, cache, retry_failed,
+            _not_handed_in(out_dir / "grades.csv") if exercise is not None else frozenset())
         given = {} if hand_grades is None else read_hand_grades(hand_grades, exercises)
         check_todo(out_dir, hand_grades)
         if to_run:
@@ -199,10 +200,11 @@ def _remember_hand_grades(out_dir, hand_grades, rows):
     return earlier_file if applied is None else None
 
 
-def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):
+def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed, missing_before=frozenset()):
     """Every submission's row from the cache, or its job to run: (rows, to_run, not_graded,
     exercises, ignored, digests), rows, jobs and the digests of the notebooks' bytes by the
-    submission's number."""
+    submission's number. `missing_before`: the (student, exercise) pairs that the last
+    grades.csv said were not handed in."""
     exercises = load_exercises(solutions_dir, releases=cache)
     single = exercise or (next(iter(exercises)) if len(exercises) == 1 else None)
     submissions, ignored = find_submissions(submissions_dir, exercises, single)
@@ -215,7 +217,10 @@ def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed):
         ex = exercises[submission.exercise]
         in_scope = exercise in (None, submission.exercise)
         if submission.path is None:
-            if in_scope:
+            # With --exercise, another exercise's row saying it was not handed in is kept when the
+            # last grades.csv had it, as graded rows are; a folder downloaded for one exercise
+            # does not make every student's other exercises "not handed in".
+            if in_scope or (submission.student, submission.exercise) in missing_before:
                 rows[number] = Row.join(submission, unrun(ex, Status.NO_SUBMISSION, ()))
             continue
         data = _read(submission.path)
@@ -325,6 +330,16 @@ def _write_outputs(out_dir, rows, exercises):
             folder.rmdir()
     graded = {name: ex for name, ex in exercises.items() if any(r.exercise == name for r in rows)}
     write_summary(out_dir / "summary.png", rows, graded)
+
+
+def _not_handed_in(table) -> frozenset:
+    """The (student, exercise) pairs of `table`'s rows with the status no-submission."""
+    try:
+        with open(table, newline="", encoding="utf-8") as handle:
+            return frozenset((from_spreadsheet(line["student"]), line["exercise"]) for line in csv.DictReader(handle)
+                             if line.get("status") == Status.NO_SUBMISSION.value)
+    except (OSError, ValueError, KeyError, csv.Error):
+        return frozenset()
 
 
 def _students_in(table) -> set[str]:
