@@ -92,6 +92,14 @@ def test_statuses(graded_class):
     assert all(isinstance(r.status, Status) for r in rows.values())
 
 
+def test_a_notebook_that_cannot_be_opened_gets_one_plain_sentence_and_what_to_do(graded_class):
+    # Not a column of failed questions, each "not graded: the file is not valid JSON" (a review).
+    _, out = graded_class
+    page = (out / "feedback" / "not_json" / f"{NAME}.html").read_text()
+    assert "could not be opened" in page and "hand it in again" in page
+    assert "<table>" not in page and "failed" not in page
+
+
 def test_scores(graded_class):
     rows, _ = graded_class
     assert rows["good"].total == FULL and rows["nested"].total == FULL

@@ -114,6 +114,12 @@ def write_page(path, row: Row, titles=None):
     if row.status is Status.NO_SUBMISSION:
         lines.append("<p class='status'>No notebook for this exercise was found in your submission, "
                      "so nothing was graded.</p>")
+    elif row.status is Status.INVALID_NOTEBOOK:
+        # One plain sentence and what to do, not a column of failed questions (an instructor's review).
+        lines.append("<p class='status'>Your notebook for this exercise could not be opened: the file is "
+                     "not a complete Jupyter notebook (it may be empty, or cut off while it was saved or "
+                     "uploaded), so nothing was graded. Open it in Jupyter or Colab, save it, download it "
+                     "again (File, then Download .ipynb) and hand it in again.</p>")
     else:
         by_hand = sum(s.max for s in row.scores if s.by_hand)
         if by_hand:
