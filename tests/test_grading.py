@@ -455,8 +455,10 @@ def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_pat
     assert grade_folder(subs, out, sol, progress=False).to_grade_by_hand == 2
     todo = (out / "to-grade-by-hand.csv").read_text().splitlines()
     notebook = "nb-" + hashlib.sha256((subs / "ada" / "99_tiny.ipynb").read_bytes()).hexdigest()[:12]
-    assert todo == ["student,exercise,question,points,max,notebook,comment",
-                    f"ada,99_tiny,task,,3,{notebook},", f"ada,99_tiny,essay,,1,{notebook},"]
+    # The last column says where the answers are, in the submissions folder.
+    assert todo == ["student,exercise,question,points,max,notebook,comment,file",
+                    f"ada,99_tiny,task,,3,{notebook},,ada/99_tiny.ipynb",
+                    f"ada,99_tiny,essay,,1,{notebook},,ada/99_tiny.ipynb"]
     # The instructor fills in a copy, the task only so far, in a spreadsheet (BOM, CRLF, quotes).
     hand = tmp_path / "hand.csv"
     hand.write_bytes("\ufeff".encode() + "\r\n".join(
@@ -468,7 +470,8 @@ def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_pat
     assert (line["task"], line["essay"], line["total"]) == ("2.5", "", "4.5")
     page = (out / "feedback" / "ada" / "99_tiny.html").read_text()
     assert "2.5 / 3</td><td><span>graded by hand</span>: clear, but no units" in page
-    assert (out / "to-grade-by-hand.csv").read_text().splitlines()[1:] == [f"ada,99_tiny,essay,,1,{notebook},"]
+    assert (out / "to-grade-by-hand.csv").read_text().splitlines()[1:] == [
+        f"ada,99_tiny,essay,,1,{notebook},,ada/99_tiny.ipynb"]
     # Ada hands in again: the grade written for her earlier notebook is not applied to the new one.
     solution = read_notebook(sol / "99_tiny.ipynb")
     solution.cells[0].source += "\n# a second try"

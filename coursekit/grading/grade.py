@@ -121,7 +121,8 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
     finally:
         helper.abandon()  # nothing left to end when it ran: run_all ended it
 
-    ordered = [replace(rows[number], notebook=digests.get(number, "")) for number in sorted(rows)]
+    ordered = [replace(rows[number], notebook=digests.get(number, ("", ""))[0], file=digests.get(number, ("", ""))[1])
+               for number in sorted(rows)]
     ordered = apply_hand_grades(ordered, given, only=exercise)
     _check_hand_grades_kept(out_dir, hand_grades, ordered)
     check_todo(out_dir)  # again: points may have been typed into it while the class was graded
@@ -202,7 +203,8 @@ def _remember_hand_grades(out_dir, hand_grades, rows):
 
 def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed, missing_before=frozenset()):
     """Every submission's row from the cache, or its job to run: (rows, to_run, not_graded,
-    exercises, ignored, digests), rows, jobs and the digests of the notebooks' bytes by the
+    exercises, ignored, digests), rows, jobs and (digest of the notebook's bytes, its path in the
+    submissions folder) by the
     submission's number. `missing_before`: the (student, exercise) pairs that the last
     grades.csv said were not handed in."""
     exercises = load_exercises(solutions_dir, releases=cache)
@@ -212,7 +214,7 @@ def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed, miss
     rows: dict[int, Row] = {}
     to_run: dict[int, Job] = {}
     not_graded = 0
-    digests: dict[int, str] = {}
+    digests: dict[int, tuple[str, str]] = {}
     for number, submission in enumerate(submissions):
         ex = exercises[submission.exercise]
         in_scope = exercise in (None, submission.exercise)
@@ -229,7 +231,8 @@ def _collect(submissions_dir, solutions_dir, exercise, cache, retry_failed, miss
                 notes = ("the file could not be read, or is larger than 64 MB",)
                 rows[number] = Row.join(submission, unrun(ex, Status.INVALID_NOTEBOOK, notes))
             continue
-        digests[number] = "nb-" + hashlib.sha256(data).hexdigest()[:12]  # a spreadsheet keeps it text
+        digests[number] = ("nb-" + hashlib.sha256(data).hexdigest()[:12],  # a spreadsheet keeps it text
+                           _relative(submission.path, submissions_dir))
         key = cache.key(data, ex)
         cached = _valid(cache.load(key), ex)
         if cached is not None and not (retry_failed and in_scope and cached.status.retryable):
@@ -330,6 +333,14 @@ def _write_outputs(out_dir, rows, exercises):
             folder.rmdir()
     graded = {name: ex for name, ex in exercises.items() if any(r.exercise == name for r in rows)}
     write_summary(out_dir / "summary.png", rows, graded)
+
+
+def _relative(path, folder):
+    """`path` as found in the submissions `folder`, for the instructor to open."""
+    try:
+        return str(Path(path).relative_to(folder))
+    except ValueError:
+        return str(path)
 
 
 def _not_handed_in(table) -> frozenset:

@@ -194,8 +194,8 @@ def _student(cell, exercise, by_key, where):
 
 def write_todo(out_dir, rows: list[Row]) -> int:
     """``OUT/to-grade-by-hand.csv``: a line per question still to grade by hand, points empty,
-    with the id of the notebook it is read from; removed when there is none. Returns how
-    many questions it lists."""
+    with the id of the notebook it is read from and its path in the submissions folder;
+    removed when there is none. Returns how many questions it lists."""
     path = Path(out_dir) / TODO_NAME
     pending = [(row, score) for row in rows if row.status not in _NOTHING_TO_READ
                for score in row.scores if score.by_hand]
@@ -204,9 +204,10 @@ def write_todo(out_dir, rows: list[Row]) -> int:
         return 0
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*_COLUMNS, "max", "notebook", "comment"])
+    # The file comes last: where to read the answer; the reader of hand grades ignores it.
+    writer.writerow([*_COLUMNS, "max", "notebook", "comment", "file"])
     for row, score in pending:
         writer.writerow([to_spreadsheet(row.student), row.exercise, score.grade_id, "", f"{score.max:g}",
-                         row.notebook, ""])
+                         row.notebook, "", to_spreadsheet(row.file)])
     atomic_write(path, buffer.getvalue())
     return len(pending)

@@ -144,6 +144,7 @@ class Row:
     reused: bool = False  # taken from the result cache, not run in this run
     sandbox: str = ""  # how its notebook ran: see Outcome.sandbox
     notebook: str = ""  # a digest of the graded notebook's bytes, which hand grades are tied to
+    file: str = ""  # the graded notebook's path in the submissions folder
 
     @classmethod
     def join(cls, submission: Submission, outcome: Outcome, reused=False) -> Row:
