@@ -182,7 +182,10 @@ def test_feedback_shows_messages_but_never_hidden_test_source(graded_class):
         for line in hidden:
             assert line not in text, (page, line)
     blank = (out / "feedback" / "blank" / f"{NAME}.html").read_text()
-    assert "0 / 16" in blank and "failed" in blank and "NameError" in blank
+    # A question left as released says so, rather than quoting the NameError its test then meets.
+    assert "0 / 16" in blank and "failed" in blank and "NameError" not in blank
+    assert "not answered yet: the answer above it still raises NotImplementedError" in blank
+    assert "a cell before the test `conv_test_shape` is not answered yet" in " ".join(rows["blank"].notes)
     # The release as given is told apart from an attempt that earned nothing.
     assert "not attempted: the notebook is the released exercise, with no answer" in rows["blank"].notes
     assert not any("not attempted" in note for note in rows["good"].notes + rows["scratch"].notes)

@@ -48,17 +48,15 @@ def package_digest(root=None):
     The execution cache keys on a chapter's own code: a page whose cells did not change
     would keep outputs computed by an older ``coursekit``, and a change to the package
     that breaks a chapter would pass a local ``make test``. The stamp carries this digest
-    too, so that any change to the package starts the build from an empty cache.
+    too, so that any change to the package starts the build from an empty cache. It is
+    the grader's fingerprint of the package, which its stored results key on likewise.
     """
     from pathlib import Path
 
     import coursekit
+    from coursekit.grading.cache import package_fingerprint
 
-    root = Path(root or Path(coursekit.__file__).parent)
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    return package_fingerprint(root or Path(coursekit.__file__).parent)[:16]
 
 
 if __name__ == "__main__":

@@ -76,6 +76,8 @@ def score_runs(exercise, job: Job, visible, full=None) -> Outcome:
             scores.append(Score(cell.grade_id, cell.points, 0.0, "not run: the notebook stopped before this test"))
         elif _setup_failed(job.visible, seen, index) or (full is not None and _setup_failed(job.full, counted, index)):
             scores.append(Score(cell.grade_id, cell.points, 0.0, _SETUP_FAILED))
+        elif seen[index] is not None and _unanswered(job, seen, index):
+            scores.append(Score(cell.grade_id, cell.points, 0.0, _NOT_ANSWERED))
         elif seen[index] is not None:
             scores.append(Score(cell.grade_id, cell.points, 0.0, _student_message(seen[index], hidden)))
         elif index not in counted:
@@ -91,6 +93,18 @@ def score_runs(exercise, job: Job, visible, full=None) -> Outcome:
 
 
 _SETUP_FAILED = "not scored: the exercise's setup, run again right before this test, failed"
+_NOT_ANSWERED = "not answered yet: the answer above it still raises NotImplementedError"
+
+
+def _unanswered(job, errors, index) -> bool:
+    """Whether a cell of the student's between the previous test and the test at `index`
+    still raises NotImplementedError, the release's placeholder: the test's own error (a
+    NameError, or the placeholder again) then says less than "not answered yet"."""
+    tests = sorted(i for i in job.tests.values() if i < index)
+    start = tests[-1] + 1 if tests else 0
+    return any(not isinstance(job.visible[position], InstructorCode)
+               and (errors.get(position) or {}).get("ename") == "NotImplementedError"
+               for position in range(start, index))
 
 
 def _setup_failed(sources, errors, index) -> bool:
@@ -130,6 +144,8 @@ def _cell_notes(job, visible) -> list[str]:
         name = str(cell.error.get("ename", ""))
         if name == TIMEOUT_NAME:
             notes.append(f"{where} was stopped at its time limit")
+        elif name == "NotImplementedError":
+            notes.append(f"{where} is not answered yet (it raises NotImplementedError)")
         else:
             notes.append(f"{where} raised {name if _IDENTIFIER.fullmatch(name) else 'an exception'}")
     return notes[:3] + ([f"and {len(notes) - 3} more cells failed"] if len(notes) > 3 else [])
