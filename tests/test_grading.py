@@ -189,7 +189,9 @@ def test_feedback_shows_messages_but_never_hidden_test_source(graded_class):
     # The release as given is told apart from an attempt that earned nothing.
     assert "not attempted: the notebook is the released exercise, with no answer" in rows["blank"].notes
     assert not any("not attempted" in note for note in rows["good"].notes + rows["scratch"].notes)
-    # Questions are named as the notebook names them, with their ids for reference.
+    # The exercise and its questions are named as the notebook names them, with ids for reference.
+    assert "<h1>Exercise 1: cross-correlation by hand</h1>" in blank and "Status: ok" not in blank
+    assert "Status: timeout" in (out / "feedback" / "loops" / f"{NAME}.html").read_text()
     assert "Question 1 (2 points): the output shape<br><small><code>conv_test_shape</code>" in blank
     # An exercise not handed in says so, without a column of failed questions.
     nothing = (out / "feedback" / "empty_handed" / f"{NAME}.html").read_text()

@@ -24,7 +24,7 @@ from .assembly import assemble
 from .cache import ResultCache
 from .exercises import exercise_names, load_exercises
 from .hand import apply_hand_grades, check_todo, read_hand_grades, write_todo
-from .notebooks import NotebookError, parse_notebook, question_titles
+from .notebooks import NotebookError, notebook_title, parse_notebook, question_titles
 from .records import Job, Outcome, Report, Row, Status, Submission
 from .runner import Helper, InstructorCode
 from .sandbox import choose
@@ -321,9 +321,10 @@ def _write_outputs(out_dir, rows, exercises):
     feedback = out_dir / "feedback"
     pages = set()
     titles = {name: question_titles(exercise.solution) for name, exercise in exercises.items()}
+    headings = {name: notebook_title(exercise.solution) for name, exercise in exercises.items()}
     for row in rows:
         path = feedback / row.student / f"{row.exercise}.html"
-        write_page(path, row, titles.get(row.exercise))
+        write_page(path, row, titles.get(row.exercise), headings.get(row.exercise))
         pages.add(path)
     for page in feedback.glob("*/*.html"):
         if page not in pages:  # a student who left, or an exercise with no result any more

@@ -147,6 +147,14 @@ def question_titles(solution) -> dict[str, str]:
     return titles
 
 
+def notebook_title(notebook) -> str | None:
+    """The notebook's title: its first Markdown heading of level one, without the ``# ``."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return cell.source.splitlines()[0][2:].strip() or None
+    return None
+
+
 def unanswered(notebook, released) -> bool:
     """Whether a notebook holds nothing its released version did not: no answer, no code of
     the student's (cells compared as :func:`normalized` sources, in any order)."""

@@ -94,21 +94,22 @@ code { background: #f4f4f4; padding: 0 .2rem; }
 """
 
 
-def write_page(path, row: Row, titles=None):
+def write_page(path, row: Row, titles=None, heading=None):
     """One student's feedback for one exercise: total, status, and per question the points
     and the message of the failing test.
 
     Messages come from the run without hidden tests, or are the instructor's own
     text (for a hidden test), so no hidden test's source can reach the page. `titles`
     (:func:`coursekit.grading.notebooks.question_titles`) names the questions as the notebook does; their ids
-    follow, for reference.
+    follow, for reference. `heading` is the exercise's title (the notebook's own), above its id.
     """
     esc, titles = html.escape, titles or {}
     lines = [
         "<!DOCTYPE html>",
         f"<html lang='en'><head><meta charset='utf-8'><title>{esc(row.exercise)}: {esc(row.student)}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>{esc(row.exercise)}</h1>",
+        f"<h1>{esc(heading or row.exercise)}</h1>",
+        *([f"<p><small><code>{esc(row.exercise)}</code></small></p>"] if heading else []),
         f"<p>Student: <b>{esc(row.student)}</b></p>",
     ]
     if row.status is Status.NO_SUBMISSION:
@@ -127,7 +128,8 @@ def write_page(path, row: Row, titles=None):
                          f"{_number(by_hand)} more points are still to be graded by hand.</p>")
         else:
             lines.append(f"<p>Score: <b>{_number(row.total)} / {_number(row.max)}</b></p>")
-        lines.append(f"<p class='status'>Status: {esc(row.status.value)} &mdash; {esc(row.status.meaning)}</p>")
+        if row.status is not Status.OK:  # "ok" tells a student nothing the score does not
+            lines.append(f"<p class='status'>Status: {esc(row.status.value)} &mdash; {esc(row.status.meaning)}</p>")
         lines.append("<table><tr><th>question</th><th>points</th><th>result</th></tr>")
         for score in row.scores:
             if score.by_hand:
