@@ -473,6 +473,8 @@ def test_points_given_by_hand_join_the_table_the_feedback_and_later_runs(tmp_pat
     with open(out / "grades.csv", newline="") as handle:
         line = next(csv.DictReader(handle))
     assert (line["task"], line["essay"], line["total"]) == ("2.5", "", "4.5")
+    # What is still to grade by hand, and where the notebook is, for the instructor.
+    assert (line["max"], line["to_grade_by_hand"], line["file"]) == ("6", "1", "ada/99_tiny.ipynb")
     page = (out / "feedback" / "ada" / "99_tiny.html").read_text()
     assert "2.5 / 3</td><td><span>graded by hand</span>: clear, but no units" in page
     assert (out / "to-grade-by-hand.csv").read_text().splitlines()[1:] == [

@@ -69,19 +69,24 @@ def write_csv(path, rows: list[Row], exercises):
     A question graded by hand (or awaiting review) has an empty cell, not a zero. The
     ``sandbox`` column says how the notebook ran: ``bubblewrap``, or ``off`` when
     ``--sandbox auto`` found no working sandbox (its notes say why) or it was turned off.
-    Student ids and notes are written with :func:`to_spreadsheet`.
+    ``to_grade_by_hand`` is the points still to grade by hand, which ``max`` includes and
+    ``total`` does not yet; ``file`` is the graded notebook's path in the submissions folder.
+    Student ids, notes and files are written with :func:`to_spreadsheet`.
     """
     columns = []
     for exercise in exercises.values():
         columns += [c.grade_id for c in exercise.graded if c.grade_id not in columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "exercise", *columns, "total", "max", "status", "sandbox", "notes"])
+    writer.writerow(["student", "exercise", *columns, "total", "max", "to_grade_by_hand", "status", "sandbox",
+                     "notes", "file"])
     for row in rows:
         points = {s.grade_id: s.points for s in row.scores}
         cells = ["" if points.get(column) is None else _number(points[column]) for column in columns]
+        pending = sum(s.max for s in row.scores if s.by_hand)
         writer.writerow([to_spreadsheet(row.student), row.exercise, *cells, _number(row.total),
-                         _number(row.max), row.status.value, row.sandbox, to_spreadsheet("; ".join(row.notes))])
+                         _number(row.max), _number(pending), row.status.value, row.sandbox,
+                         to_spreadsheet("; ".join(row.notes)), to_spreadsheet(row.file)])
     atomic_write(path, buffer.getvalue())
 
 
