@@ -122,10 +122,11 @@ def write_page(path, row: Row, titles=None, heading=None):
                      "so nothing was graded.</p>")
     elif row.status is Status.INVALID_NOTEBOOK:
         # One plain sentence and what to do, not a column of failed questions (an instructor's review).
-        lines.append("<p class='status'>Your notebook for this exercise could not be opened: the file is "
-                     "not a complete Jupyter notebook (it may be empty, or cut off while it was saved or "
-                     "uploaded), so nothing was graded. Open it in Jupyter or Colab, save it, download it "
-                     "again (File, then Download .ipynb) and hand it in again.</p>")
+        lines.append("<p class='status'>Your notebook for this exercise could not be opened, so nothing was "
+                     "graded: the file is not a complete Jupyter notebook (it may be empty, or cut off while "
+                     "it was saved or uploaded), or it is too large (clear its outputs first: Edit, then "
+                     "Clear all outputs). Open it in Jupyter or Colab, save it, download it again (File, "
+                     "then Download .ipynb) and hand it in again.</p>")
     else:
         by_hand = sum(s.max for s in row.scores if s.by_hand)
         if by_hand:
