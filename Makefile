@@ -109,7 +109,9 @@ OUT ?= grades
 grade: $(STAMP) sandbox
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [OUT=dir]"; exit 2; }
 	$(BIN)/coursekit grade "$(SUBMISSIONS)" --out "$(OUT)" $(if $(EXERCISE),--exercise "$(EXERCISE)") $(if $(SANDBOX),--sandbox "$(SANDBOX)") \
-		$(if $(TIMEOUT),--timeout "$(TIMEOUT)") $(if $(HAND),--hand-grades "$(HAND)")
+		$(if $(TIMEOUT),--timeout "$(TIMEOUT)") $(if $(HAND),--hand-grades "$(HAND)") \
+		$(if $(JOBS),--jobs "$(JOBS)") $(if $(MEMORY),--memory "$(MEMORY)") \
+		$(if $(NOTEBOOK_TIMEOUT),--notebook-timeout "$(NOTEBOOK_TIMEOUT)") $(if $(RETRY),--retry-failed)
 
 bench: $(STAMP) sandbox
 	$(BIN)/python -m benchmarks

@@ -131,6 +131,21 @@ def test_publishing_workflow_builds_like_make_book_and_deploys_the_site():
     assert deploy["with"]["publish_branch"] == publish.PAGES_BRANCH
 
 
+def test_make_grade_passes_every_documented_setting_on():
+    import subprocess
+
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", str(ROOT), "-o", ".venv/.installed", "-o", "sandbox", "grade",
+         "SUBMISSIONS=subs", "OUT=out", "EXERCISE=01_convolution", "SANDBOX=required", "TIMEOUT=20",
+         "HAND=marks.csv", "JOBS=3", "MEMORY=512", "NOTEBOOK_TIMEOUT=60", "RETRY=1"],
+        capture_output=True, text=True, check=True)
+    command = " ".join(result.stdout.split())
+    for option in ('--out "out"', '--exercise "01_convolution"', '--sandbox "required"', '--timeout "20"',
+                   '--hand-grades "marks.csv"', '--jobs "3"', '--memory "512"', '--notebook-timeout "60"',
+                   "--retry-failed"):
+        assert option in command, (option, command)
+
+
 def test_pull_requests_run_make_test():
     workflow, triggers = _workflow("test.yml")
     assert "pull_request" in triggers
