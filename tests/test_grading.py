@@ -547,6 +547,17 @@ def test_a_run_after_an_older_record_of_the_file_alone_says_which_file_it_lacks(
     assert f"into {hand}" in _summary(report, str(out / "grades.csv"))
 
 
+def test_a_workbook_passed_for_hand_grades_is_refused_with_what_to_do(tmp_path):
+    # An instructor's review: an .xlsx gave Python's "new-line character seen in unquoted field".
+    from coursekit.grading.hand import read_hand_grades
+
+    _tiny_exercise_with_questions_graded_by_hand(tmp_path)
+    workbook = tmp_path / "marks.xlsx"
+    workbook.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    with pytest.raises(ValueError, match=r"marks.xlsx: it is a spreadsheet workbook, not CSV: save it as CSV"):
+        read_hand_grades(workbook, load_exercises(tmp_path / "sol"))
+
+
 def test_hand_grades_saved_by_a_spreadsheet_in_a_comma_decimal_locale_are_read(tmp_path):
     from coursekit.grading.hand import read_hand_grades
 

@@ -55,6 +55,9 @@ def _rows(path):
     UTF-8 (a byte-order mark is fine) or Windows-1252; "," between columns, or ";" where the
     decimal separator is ",". Raises ``OSError`` or ``csv.Error``."""
     data = Path(path).read_bytes()
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # a zip (.xlsx, .ods) or an old .xls
+        raise csv.Error("it is a spreadsheet workbook, not CSV: save it as CSV (File, Save as, "
+                        "CSV, comma- or semicolon-separated) and pass that file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
