@@ -77,6 +77,20 @@ ROUTES = {
 }
 
 TAMPERING = {
+    # Keys that are str subclasses with the hash of a name run their __eq__ whenever that name
+    # is looked up: in sys.modules under "google.colab" (the setup asks), in the notebook's
+    # namespace under "np" (every test asks). An eleventh red team swapped NumPy from them for
+    # 86 of 88 points; any such key is tampering now, found before any lookup.
+    "key_in_sys_modules": (
+        "import sys\nclass Key(str):\n    def __hash__(self):\n        return hash('google.colab')\n"
+        "    def __eq__(self, other):\n        return False\n"
+        "sys.modules[Key('zz_not_a_module')] = None\nvalid_shape, why_smaller = (0, 0), 'b'"
+    ),
+    "key_in_the_namespace": (
+        "class Key(str):\n    def __hash__(self):\n        return hash('np')\n"
+        "    def __eq__(self, other):\n        return False\n"
+        "globals()[Key('zz')] = None\nvalid_shape, why_smaller = (0, 0), 'b'"
+    ),
     # CPython's test module turned on -O for the whole process: tests compiled afterwards
     # lost their asserts (a tenth red team: 70 of 92 points with dummy answers).
     "switches_off_asserts": (

@@ -36,6 +36,7 @@ from __future__ import annotations
 import _thread
 import builtins
 import collections
+import itertools
 import operator
 import sys
 import types
@@ -104,7 +105,7 @@ _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: static C types cannot be c
 _Tools = collections.namedtuple(
     "_Tools",
     "all any map tuple zip len getattr isinstance is_ attrgetter "
-    "sys object str dict type",
+    "sys object str dict type repeat",
 )
 _TOOLS = _Tools(
     all,
@@ -122,6 +123,7 @@ _TOOLS = _Tools(
     str,
     dict,
     type,
+    itertools.repeat,
 )
 
 
@@ -137,7 +139,7 @@ Reference = collections.namedtuple(
     (
         "shell modules namespaces class_ids "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
-        "quick versions module_dicts function_ids settings module_table loaded"
+        "quick versions module_dicts function_ids settings module_table loaded notebook"
     ),
 )
 Reference.__doc__ = (
@@ -298,6 +300,7 @@ def capture(shell):
         # team). Imports use this very dict, whatever name sys.modules is rebound to.
         module_table=sys.modules,
         loaded=_loaded(),
+        notebook=shell.user_ns,
     )
 
 
@@ -386,6 +389,15 @@ def _function_of(value):
     return value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
 
 
+def _plain_keys(mapping, t=_TOOLS):
+    """Whether every key of `mapping` is an exact ``str``, found without hashing or comparing
+    any key: a str subclass with the hash of a name runs its ``__eq__`` whenever that name is
+    looked up, in the setup, a test or this check (an eleventh red team put one in
+    sys.modules, under the hash of "google.colab", and one in the notebook's namespace under
+    that of "np": 86 of 88 points)."""
+    return t.all(t.map(t.is_, t.map(t.type, t.tuple(mapping)), t.repeat(t.str)))
+
+
 def _same_items(now, then, t=_TOOLS):
     """Whether sequence `now` holds the very objects of tuple `then`, in order."""
     now = t.tuple(now)
@@ -400,6 +412,7 @@ def check(
     same=_same_items,
     sealed=_SEALED,
     settings_only=_settings_only,
+    plain_keys=_plain_keys,
 ):
     """What changed since `reference` was captured: short notes (empty when intact).
 
@@ -412,6 +425,20 @@ def check(
     """
     problems = []
     sys_ = t.sys
+    # First, before any lookup could run a key's code: the keys of the dicts that names are
+    # looked up in, those of the namespaces that changed since the capture among them.
+    if reference.versions is not None:
+        views, versions = reference.versions
+        now = t.tuple(t.map(t.attrgetter("value"), views))
+        moved = [] if now == versions else [
+            snapshot for snapshot, old, new in t.zip(reference.namespaces, versions, now) if old != new]
+    else:
+        moved = reference.namespaces
+    dicts = [reference.module_table, sys_.modules, reference.notebook, sys_.path_importer_cache,
+             *t.map(t.attrgetter("namespace"), moved)]
+    if not t.all(t.map(plain_keys, dicts)):
+        return ["a key that is not a plain string was put in a namespace or in sys.modules (its code "
+                "would run whenever a name is looked up there)"]
     # By identity: an object can claim to equal anything.
     if not same(sys_.meta_path, reference.meta_path) or not same(sys_.path_hooks, reference.path_hooks):
         problems.append(
@@ -442,17 +469,7 @@ def check(
                 problems.append(f"{snapshot.label}{names[0]} was replaced")
         return problems
     if reference.versions is not None:  # only the namespaces whose version moved
-        views, versions = reference.versions
-        now = t.tuple(t.map(t.attrgetter("value"), views))
-        suspects = (
-            []
-            if now == versions
-            else [
-                snapshot
-                for snapshot, old, new in t.zip(reference.namespaces, versions, now)
-                if old != new
-            ]
-        )
+        suspects = moved
     elif not t.all(
         t.all(t.map(t.is_, t.map(get, owners, keys), values))
         for get, owners, keys, values in reference.flat
