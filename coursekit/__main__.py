@@ -112,7 +112,7 @@ def _summary(report, table):
                   if row.status.value in ("invalid-notebook", "needs-review")]
     if unreadable:
         listed = ", ".join(unreadable[:10]) + (f" and {len(unreadable) - 10} more" if len(unreadable) > 10 else "")
-        lines.append(f"not graded, the notes in grades.csv say why: {listed}")
+        lines.append(f"could not be read or matched, so not scored (the notes in grades.csv say why): {listed}")
     if report.sandbox == "off":
         lines.append(f"not sandboxed: {report.unsandboxed_because} (see the sandbox column of grades.csv)")
     left_out = getattr(report, "hand_grades_left_out", None)

@@ -328,7 +328,7 @@ def test_the_command_counts_exercises_not_handed_in_apart_from_graded_notebooks(
     assert _summary(report, "out/grades.csv").splitlines() == [
         "graded 4 notebooks (1 invalid-notebook, 1 needs-review, 1 ok, 1 timeout); 2 exercises not "
         "handed in; 1 from earlier runs; wrote out/grades.csv",
-        "not graded, the notes in grades.csv say why: ed (01_convolution), flo (01_convolution)",
+        "could not be read or matched, so not scored (the notes in grades.csv say why): ed (01_convolution), flo (01_convolution)",
         "2 questions to grade by hand: fill in the points of a copy of out/to-grade-by-hand.csv, kept "
         "outside that folder, and pass it with --hand-grades"]
 
