@@ -77,6 +77,21 @@ ROUTES = {
 }
 
 TAMPERING = {
+    # A twelfth red team: NumPy's module given a class whose __getattribute__ lies (86 of 88
+    # points), and a colliding key in `sys`'s own dict, a module no check watched (8 of 16).
+    "changes_numpys_class": (
+        "import types, numpy\nclass Lying(types.ModuleType):\n"
+        "    def __getattribute__(self, name):\n"
+        "        if name in ('allclose', 'array_equal', 'isclose'):\n            return lambda *a, **k: True\n"
+        "        return types.ModuleType.__getattribute__(self, name)\n"
+        "numpy.__class__ = Lying\nvalid_shape, why_smaller = (0, 0), 'b'"
+    ),
+    "key_in_sys_dict": (
+        "import sys\nclass Key(str):\n    def __hash__(self):\n        return hash('modules')\n"
+        "    def __eq__(self, other):\n        return False\n"
+        "namespace = vars(sys)\ntable = namespace.pop('modules')\nnamespace[Key('zz')] = None\n"
+        "namespace['modules'] = table\nvalid_shape, why_smaller = (0, 0), 'b'"
+    ),
     # Keys that are str subclasses with the hash of a name run their __eq__ whenever that name
     # is looked up: in sys.modules under "google.colab" (the setup asks), in the notebook's
     # namespace under "np" (every test asks). An eleventh red team swapped NumPy from them for

@@ -139,7 +139,7 @@ Reference = collections.namedtuple(
     (
         "shell modules namespaces class_ids "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
-        "quick versions module_dicts function_ids settings module_table loaded notebook"
+        "quick versions module_dicts function_ids settings module_table loaded notebook module_versions"
     ),
 )
 Reference.__doc__ = (
@@ -301,14 +301,32 @@ def capture(shell):
         module_table=sys.modules,
         loaded=_loaded(),
         notebook=shell.user_ns,
+        # The dicts of every loaded module, watched or not, and their version tags: a key that is
+        # not a plain string in `sys`'s own dict ran its code at the setup's every `sys.modules`
+        # (a twelfth red team).
+        module_versions=_module_versions(),
     )
 
 
 def _loaded():
-    """The names and objects of the modules in sys.modules now, as two tuples."""
+    """The names, objects and classes of the modules in sys.modules now, as three tuples.
+
+    A module's class is part of the record: ``numpy.__class__ = M`` with an ``M`` of the
+    notebook's own gave every ``np.allclose`` of the tests M's answer (a twelfth red team:
+    86 of 88 points), with NumPy's namespace untouched.
+    """
     entries = [(name, module) for name, module in list(sys.modules.items())
                if isinstance(module, types.ModuleType)]
-    return tuple(name for name, _ in entries), tuple(module for _, module in entries)
+    return (tuple(name for name, _ in entries), tuple(module for _, module in entries),
+            tuple(type(module) for _, module in entries))
+
+
+def _module_versions():
+    """(dicts, version views, versions now) of every loaded module's namespace, or None."""
+    dicts = tuple({id(vars(m)): vars(m) for m in list(sys.modules.values())
+                   if isinstance(m, types.ModuleType)}.values())
+    views = _version_views(dicts)
+    return None if views is None else (dicts, views, tuple(view.value for view in views))
 
 
 def _quick(namespaces, versions):
@@ -335,17 +353,8 @@ def _versions(namespaces):
     verified here, on a dict of our own; where it does not hold, the full check
     compares every entry (slower, as exact).
     """
-    import ctypes
     import gc
 
-    offset = 3 * ctypes.sizeof(ctypes.c_ssize_t)
-    probe = {}
-    before = ctypes.c_uint64.from_address(id(probe) + offset).value
-    probe["x"] = 1
-    after = ctypes.c_uint64.from_address(id(probe) + offset).value
-    probe["x"] = 2
-    if not before < after < ctypes.c_uint64.from_address(id(probe) + offset).value:
-        return None
     dicts = []
     for snapshot in namespaces:
         namespace = snapshot.namespace
@@ -358,8 +367,24 @@ def _versions(namespaces):
             if namespace is None:
                 return None
         dicts.append(namespace)
-    views = tuple(ctypes.c_uint64.from_address(id(d) + offset) for d in dicts)
-    return views, tuple(view.value for view in views)
+    views = _version_views(dicts)
+    return None if views is None else (views, tuple(view.value for view in views))
+
+
+def _version_views(dicts):
+    """A ctypes view of each dict's version tag (see :func:`_versions`), or None where the
+    layout does not hold."""
+    import ctypes
+
+    offset = 3 * ctypes.sizeof(ctypes.c_ssize_t)
+    probe = {}
+    before = ctypes.c_uint64.from_address(id(probe) + offset).value
+    probe["x"] = 1
+    after = ctypes.c_uint64.from_address(id(probe) + offset).value
+    probe["x"] = 2
+    if not before < after < ctypes.c_uint64.from_address(id(probe) + offset).value:
+        return None
+    return tuple(ctypes.c_uint64.from_address(id(d) + offset) for d in dicts)
 
 
 def _flatten(namespaces):
@@ -425,8 +450,20 @@ def check(
     """
     problems = []
     sys_ = t.sys
-    # First, before any lookup could run a key's code: the keys of the dicts that names are
-    # looked up in, those of the namespaces that changed since the capture among them.
+    names, loaded, classes = reference.loaded
+    # First, before any attribute or key lookup could run the notebook's code: the classes of
+    # the modules (by identity, type() runs no Python), then the keys of the dicts that names
+    # are looked up in, those of the namespaces that changed since the capture among them.
+    if not t.all(t.map(t.is_, t.map(t.type, loaded), classes)):
+        name = [n for n, m, c in t.zip(names, loaded, classes) if t.type(m) is not c][0]
+        return [f"the class of the module {name} was changed (its attributes could be made to lie)"]
+    if reference.module_versions is not None:
+        module_dicts, module_views, module_versions = reference.module_versions
+        now = t.tuple(t.map(t.attrgetter("value"), module_views))
+        moved_modules = [] if now == module_versions else [
+            d for d, old, new in t.zip(module_dicts, module_versions, now) if old != new]
+    else:
+        moved_modules = reference.module_dicts.values()
     if reference.versions is not None:
         views, versions = reference.versions
         now = t.tuple(t.map(t.attrgetter("value"), views))
@@ -434,9 +471,8 @@ def check(
             snapshot for snapshot, old, new in t.zip(reference.namespaces, versions, now) if old != new]
     else:
         moved = reference.namespaces
-    dicts = [reference.module_table, sys_.modules, reference.notebook, sys_.path_importer_cache,
-             *t.map(t.attrgetter("namespace"), moved)]
-    if not t.all(t.map(plain_keys, dicts)):
+    dicts = [reference.module_table, reference.notebook, *moved_modules, *t.map(t.attrgetter("namespace"), moved)]
+    if not t.all(t.map(plain_keys, dicts)) or not plain_keys(sys_.path_importer_cache):
         return ["a key that is not a plain string was put in a namespace or in sys.modules (its code "
                 "would run whenever a name is looked up there)"]
     # By identity: an object can claim to equal anything.
@@ -452,7 +488,6 @@ def check(
     if not same((sys_.gettrace(), sys_.getprofile()), reference.trace):
         problems.append("a trace or profile function was set")
     modules = reference.module_table
-    names, loaded = reference.loaded
     if sys_.modules is not modules:
         problems.append("sys.modules was rebound to another dict")
     if not t.all(t.map(t.is_, t.map(modules.get, names), loaded)):  # one pass, in C
@@ -567,6 +602,7 @@ def watch(reference, report):
     startswith = str.startswith
     notebook, may_trace = reference.shell.user_ns, _MAY_TRACE
     settings, plain = reference.settings, _PLAIN
+    module_ids = frozenset(map(id, reference.loaded[1]))
     interpreter_internals = _INTERPRETER_INTERNALS
     busy = set()  # threads inside the hook: its own sys._getframe raises the event again
 
@@ -638,10 +674,15 @@ def watch(reference, report):
             if caller is not None and name not in may_trace.get(event, ()):
                 note(f"called {event} (a trace function can skip the lines of a test)")
         elif event == "object.__setattr__":
+            # By type() and id() only: isinstance() and `in` could run the notebook's code.
             target, name = args[0], args[1]
-            if isinstance(target, function_type) and name in code_names and id(target) in function_ids:
+            if type_(name) is not str_:
+                note("set an attribute under a name that is not a plain string")
+            elif type_(target) is function_type and name in code_names and id_(target) in function_ids:
                 note(f"rewrote the {name} of a function")
-            elif isinstance(target, type) and id(target) in class_ids:
+            elif id_(target) in module_ids and name == "__class__":
+                note("changed the class of a module (its attributes could be made to lie)")
+            elif id_(target) in class_ids:
                 label = f"{target.__module__}.{target.__qualname__}."
                 if not (name in settings.get(label, ()) and type_(args[2]) in plain):
                     note(f"changed the class {label[:-1]}")
