@@ -77,6 +77,17 @@ ROUTES = {
 }
 
 TAMPERING = {
+    # A thirteenth red team: an import of a loaded module tests the truth of its spec's
+    # _initializing flag, so the setup's `import sys` ran this __bool__ (63 of 88 points, with
+    # the rest of the attack); or a spec of the notebook's own in place of sys's (14 of 16).
+    "arms_a_modules_spec": (
+        "import sys\nclass Arm:\n    def __bool__(self):\n        return False\n"
+        "sys.__spec__._initializing = Arm()\nvalid_shape, why_smaller = (0, 0), 'b'"
+    ),
+    "replaces_a_modules_spec": (
+        "import sys, importlib.machinery\n"
+        "sys.__spec__ = importlib.machinery.ModuleSpec('sys', None)\nvalid_shape, why_smaller = (0, 0), 'b'"
+    ),
     # A twelfth red team: NumPy's module given a class whose __getattribute__ lies (86 of 88
     # points), and a colliding key in `sys`'s own dict, a module no check watched (8 of 16).
     "changes_numpys_class": (

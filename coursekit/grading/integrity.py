@@ -105,7 +105,7 @@ _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: static C types cannot be c
 _Tools = collections.namedtuple(
     "_Tools",
     "all any map tuple zip len getattr isinstance is_ attrgetter "
-    "sys object str dict type repeat",
+    "sys object str dict type repeat id",
 )
 _TOOLS = _Tools(
     all,
@@ -124,6 +124,7 @@ _TOOLS = _Tools(
     dict,
     type,
     itertools.repeat,
+    id,
 )
 
 
@@ -139,7 +140,8 @@ Reference = collections.namedtuple(
     (
         "shell modules namespaces class_ids "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
-        "quick versions module_dicts function_ids settings module_table loaded notebook module_versions"
+        "quick versions module_dicts function_ids settings module_table loaded notebook module_versions "
+        "module_specs"
     ),
 )
 Reference.__doc__ = (
@@ -305,6 +307,7 @@ def capture(shell):
         # not a plain string in `sys`'s own dict ran its code at the setup's every `sys.modules`
         # (a twelfth red team).
         module_versions=_module_versions(),
+        module_specs=_module_specs(),
     )
 
 
@@ -319,6 +322,24 @@ def _loaded():
                if isinstance(module, types.ModuleType)]
     return (tuple(name for name, _ in entries), tuple(module for _, module in entries),
             tuple(type(module) for _, module in entries))
+
+
+def _module_specs():
+    """What an import of a loaded module reads, besides sys.modules: its ``__spec__`` and the
+    spec's ``_initializing`` flag, whose truth test runs the flag's ``__bool__`` (a thirteenth
+    red team armed one on ``sys.__spec__``, and the setup's ``import sys`` swapped NumPy).
+
+    Returns ({id of a module's dict: its spec}, the specs, their classes, and (spec dicts,
+    version views, versions) or None).
+    """
+    modules = [m for m in list(sys.modules.values()) if isinstance(m, types.ModuleType)]
+    by_dict = {id(vars(m)): vars(m).get("__spec__") for m in modules}
+    specs = tuple({id(spec): spec for spec in by_dict.values()}.values())
+    dicts = tuple({id(d): d for d in (getattr(spec, "__dict__", None) for spec in specs)
+                   if type(d) is dict}.values())
+    views = _version_views(dicts)
+    return (by_dict, specs, tuple(type(spec) for spec in specs),
+            None if views is None else (dicts, views, tuple(view.value for view in views)))
 
 
 def _module_versions():
@@ -475,6 +496,15 @@ def check(
     if not t.all(t.map(plain_keys, dicts)) or not plain_keys(sys_.path_importer_cache):
         return ["a key that is not a plain string was put in a namespace or in sys.modules (its code "
                 "would run whenever a name is looked up there)"]
+    # What an import statement reads of a loaded module: its spec, and the spec's attributes.
+    spec_of, specs, spec_classes, spec_versions = reference.module_specs
+    if not t.all(t.map(t.is_, t.map(t.type, specs), spec_classes)) or t.any(
+            d.get("__spec__") is not spec_of.get(t.id(d), d.get("__spec__")) for d in moved_modules):
+        return ["the import spec of a loaded module was replaced (importing it would run the notebook's code)"]
+    if spec_versions is not None:
+        spec_dicts, spec_views, spec_values = spec_versions
+        if t.tuple(t.map(t.attrgetter("value"), spec_views)) != spec_values:
+            return ["the import spec of a loaded module was changed (importing it would run the notebook's code)"]
     # By identity: an object can claim to equal anything.
     if not same(sys_.meta_path, reference.meta_path) or not same(sys_.path_hooks, reference.path_hooks):
         problems.append(
