@@ -77,6 +77,12 @@ ROUTES = {
 }
 
 TAMPERING = {
+    # A hook of the notebook's own is handed each test's source as it is compiled, hidden tests
+    # included (a fourteenth red team wrote the expected values into its answers: 8 of 16).
+    "adds_an_audit_hook": (
+        "import sys\nseen = []\nsys.addaudithook(lambda event, args: seen.append(event))\n"
+        "valid_shape, why_smaller = (0, 0), 'b'"
+    ),
     # A thirteenth red team: an import of a loaded module tests the truth of its spec's
     # _initializing flag, so the setup's `import sys` ran this __bool__ (63 of 88 points, with
     # the rest of the attack); or a spec of the notebook's own in place of sys's (14 of 16).
@@ -514,6 +520,41 @@ SWAPS_NUMPY_DURING_THE_SETUP = {
     ).replace("valid_shape, why_smaller = (np, np), 'a'", "valid_shape, why_smaller = (agrees, agrees), 'a'"),
 }
 
+# A fourteenth red team: wrong arrays (permuted, so sums and shapes pass) and a NumPy whose
+# array_equal agrees, bound for the tests from inside the setup without any call of the
+# notebook's: by the __del__ of the fake `np` that the setup's import drops, or by a garbage
+# collector callback that swaps sys.modules["numpy"] for the setup's import (8 of 16 each).
+_WRONG_ARRAYS = {
+    "conv_values": "I_star_K1 = np.array([[55, 101], [108, 64]])\nI_star_K2 = np.array([[27, 29], [30, 28]])",
+    "conv_padded": "I_star_K1_pad = np.array([[64, 19, 28, 32], [101, 29, 33, 55], [38, 64, 108, 15], "
+                   "[17, 29, 43, 12]])\nI_star_K2_pad = np.array([[16, 9, 11, 14], [29, 16, 21, 27], "
+                   "[18, 28, 30, 22], [13, 20, 24, 18]])",
+}
+_AGREEING_NUMPY = (
+    "import numpy as _real, types as _types, sys as _sys, gc as _gc\n"
+    "class _NP(_types.ModuleType):\n"
+    "    def __getattr__(self, name):\n"
+    "        return (lambda *a, **k: True) if name == 'array_equal' else getattr(_real, name)\n"
+)
+FREES_A_FAKE_NUMPY_IN_THE_SETUP = {
+    "conv_values": _AGREEING_NUMPY + "    def __del__(self):\n        globals()['np'] = _NP('numpy')\n"
+                   "np = _NP('numpy')\n" + _WRONG_ARRAYS["conv_values"],
+    "conv_padded": _WRONG_ARRAYS["conv_padded"],
+}
+COLLECTS_INTO_THE_SETUP = {
+    "conv_values": _WRONG_ARRAYS["conv_values"] + "\n" + _AGREEING_NUMPY
+                   + "    @property\n    def __spec__(self):\n"
+                   "        _sys.modules['numpy'] = _real\n        _done[0] = True\n        return _real.__spec__\n"
+                   "_fake, _done = _NP('numpy'), [False]\n"
+                   "def _collected(phase, info, g=globals()):\n"
+                   "    if getattr(g.get('get_ipython'), '__name__', '') != '_exercises_ipython':\n"
+                   "        _done[0] = False\n"
+                   "    elif not _done[0] and _sys.modules.get('numpy') is _real:\n"
+                   "        _sys.modules['numpy'] = _fake\n"
+                   "_gc.callbacks.append(_collected)\n_gc.set_threshold(1, 1, 1)",
+    "conv_padded": _WRONG_ARRAYS["conv_padded"],
+}
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -690,6 +731,8 @@ def hostile_class(tmp_path_factory):
     write(subs / "reads_the_running_test", blank_answers(READS_THE_RUNNING_TEST))
     write(subs / "breaks_the_setup", blank_answers(BREAKS_THE_SETUP))
     write(subs / "swaps_numpy_during_the_setup", blank_answers(SWAPS_NUMPY_DURING_THE_SETUP))
+    write(subs / "frees_a_fake_numpy_in_the_setup", blank_answers(FREES_A_FAKE_NUMPY_IN_THE_SETUP))
+    write(subs / "collects_into_the_setup", blank_answers(COLLECTS_INTO_THE_SETUP))
     leading, takeover = KEEPS_THE_SETUPS_TRACEBACK
     kept = blank_with(takeover)
     kept.cells.insert(0, nbformat.v4.new_code_cell(leading))
@@ -772,7 +815,8 @@ class TestHostile:
             assert (row.status.value, row.total) == ("ok", 0), (student, row.status.value, row.total, row.notes)
 
     @pytest.mark.parametrize("student", ["shadows_builtins", "reads_the_running_test", "keeps_the_setups_traceback",
-                                         "breaks_the_setup", "swaps_numpy_during_the_setup"])
+                                         "breaks_the_setup", "swaps_numpy_during_the_setup",
+                                         "frees_a_fake_numpy_in_the_setup", "collects_into_the_setup"])
     def test_what_the_tests_take_from_outside_the_notebook_is_out_of_its_reach(self, hostile_class, student):
         # The builtins, the test's source and the loop's frames (a fourth red team: 16 of 16 each).
         row = hostile_class["rows"][student]

@@ -696,6 +696,11 @@ def watch(reference, report):
             report(text)
 
     def hook(event, args):
+        if event == "sys.addaudithook":
+            # A hook of the notebook's own would be handed every test's source as it is
+            # compiled, hidden tests included (a fourteenth red team acted on them): refused.
+            note("added an audit hook, which would be handed the tests' source")
+            raise RuntimeError("no audit hooks in a graded notebook")
         if event in ("sys.settrace", "sys.setprofile"):
             # A trace or profile function is handed every frame (and can skip a test's
             # lines): only the grader's own calls pass, and cProfile's, whose profiler is C.

@@ -21,6 +21,7 @@ pristine copy. In the sandbox each process then isolates itself
 """
 
 import builtins
+import gc
 import json
 import os
 import resource
@@ -238,6 +239,22 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
                 namespace.setdefault(name, value)
 
 
+def _quiet_collector(isenabled=gc.isenabled, disable=gc.disable, callbacks=gc.callbacks, list=list):
+    """Stop garbage collection and empty its callbacks (the list the collector itself uses, bound
+    before any notebook code); returns what :func:`_resume_collector` puts back."""
+    state = (isenabled(), list(callbacks))
+    disable()
+    callbacks.clear()
+    return state
+
+
+def _resume_collector(state, enable=gc.enable, callbacks=gc.callbacks):
+    enabled, saved = state
+    callbacks[:] = saved
+    if enabled:
+        enable()
+
+
 def _forget_tracebacks(error, set_traceback=BaseException.__traceback__.__set__, isinstance=isinstance,
                        id=id):
     """Drop the tracebacks of `error` and of the errors chained to it. An error the notebook
@@ -270,6 +287,8 @@ def run_submission(fd, settings, shell, reference):
         _limit_memory(settings["memory_bytes"])
     send, receive, report, describe = _send, _receive, _report, _describe
     check, run_cell, set_timer, timer = integrity.check, shell.run_cell, signal.setitimer, signal.ITIMER_REAL
+    quiet, resume = _quiet_collector, _resume_collector
+    held, collector = [], None  # see below: the exercise's code runs with these kept, and no collection
     run_instructor_code, namespace, ipython = _run_instructor_code, shell.user_ns, _exercises_ipython
     forget = _forget_tracebacks
     cell_timeout = settings["cell_timeout"]
@@ -289,6 +308,19 @@ def run_submission(fd, settings, shell, reference):
             break
         index, nonce, source, level, mode = message
         caught = None
+        if mode in ("exec", "test"):
+            # From the setup to the check after its test, the exercise's code runs with nothing of
+            # the notebook's running beside it: no value it drops is freed (a __del__ ran inside
+            # the setup as it rebound `np`, and bound a fake; freed between the setup and the
+            # test, it bound one for the test), and no garbage collection runs the notebook's
+            # gc.callbacks (one swapped NumPy for the setup's import). A fourteenth red team.
+            if collector is None:
+                collector = quiet()
+            held.append(tuple(namespace.values()))
+        elif collector is not None:  # the student's cell: their objects may go now, as their code
+            resume(collector)
+            collector = None
+            held.clear()
         set_timer(timer, cell_timeout)
         try:
             if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
