@@ -727,3 +727,28 @@ def test_grading_one_exercise_keeps_the_others_not_handed_in_rows_and_invents_no
     # A first run over one exercise (a folder downloaded for it) says nothing of the others.
     fresh = grade_folder(subs, tmp_path / "fresh", ROOT / "solutions", progress=False, exercise=NAME)
     assert [(r.student, r.exercise) for r in fresh.rows] == [("ada", NAME)]
+
+
+def test_the_exercises_code_runs_with_numpys_default_error_handling_and_print_options():
+    # NumPy keeps np.seterrcall and its print options in context variables: set by a notebook,
+    # they would run its functions in the middle of a test. The exercise's code gets a fresh context.
+    import numpy as np
+
+    from coursekit.grading import zygote
+
+    calls = []
+    state = np.geterr()
+    try:
+        np.seterrcall(lambda *args: calls.append(args))
+        np.seterr(all="call")
+        with np.printoptions(formatter={"float": lambda value: "lie"}):
+            namespace = {}
+            zygote._run_instructor_code(0, "import numpy as np\nimport warnings\n"
+                                           "with warnings.catch_warnings():\n"
+                                           "    warnings.simplefilter('ignore')\n"
+                                           "    quotient = np.array([1.0]) / 0\n"
+                                           "shown = str(np.array([1.5]))", namespace, None)
+    finally:
+        np.seterr(**state)
+        np.seterrcall(None)
+    assert calls == [] and namespace["shown"] == "[1.5]"

@@ -555,6 +555,31 @@ COLLECTS_INTO_THE_SETUP = {
     "conv_padded": _WRONG_ARRAYS["conv_padded"],
 }
 
+# A fifteenth red team: complex answers with the right sums, whose cast to float in a hidden
+# test gives a ComplexWarning; the notebook's showwarning (or the match() of a filter's pattern
+# of its own) then made np.array_equal lie once from inside NumPy (8 of 16).
+_WARNS_INTO_THE_TESTS = (
+    "import numpy as np, warnings\nfrom numpy._core import numeric as _num\n"
+    "_real = (_num.asanyarray, _num.isclose)\n"
+    "def _liar(*a, **k):\n    _num.asanyarray, _num.isclose = _real\n    return np.array([True])\n"
+    "def _show(*args, **kwargs):\n    _num.asanyarray = _num.isclose = _liar\n"
+    "def _wrong(shape, total):\n    a = np.zeros(shape, dtype=complex).reshape(-1)\n"
+    "    a[0], a[1] = total - 1, 1\n    return a.reshape(shape)\n"
+)
+WARNS_INTO_THE_TESTS = {
+    "conv_values": _WARNS_INTO_THE_TESTS + "warnings.simplefilter('always')\nwarnings.showwarning = _show\n"
+                   "I_star_K1 = _wrong((2, 2), 328)\nI_star_K2 = _wrong((2, 2), 114)",
+    "conv_padded": "I_star_K1_pad = _wrong((4, 4), 687)\nI_star_K2_pad = _wrong((4, 4), 316)",
+}
+FILTERS_INTO_THE_TESTS = {
+    "conv_values": _WARNS_INTO_THE_TESTS + "class _Pattern:\n    def match(self, text, *a):\n"
+                   "        _show()\n        return True\n"
+                   "warnings.filters.insert(0, ('ignore', _Pattern(), Warning, None, 0))\n"
+                   "warnings._filters_mutated()\n"
+                   "I_star_K1 = _wrong((2, 2), 328)\nI_star_K2 = _wrong((2, 2), 114)",
+    "conv_padded": WARNS_INTO_THE_TESTS["conv_padded"],
+}
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -733,6 +758,8 @@ def hostile_class(tmp_path_factory):
     write(subs / "swaps_numpy_during_the_setup", blank_answers(SWAPS_NUMPY_DURING_THE_SETUP))
     write(subs / "frees_a_fake_numpy_in_the_setup", blank_answers(FREES_A_FAKE_NUMPY_IN_THE_SETUP))
     write(subs / "collects_into_the_setup", blank_answers(COLLECTS_INTO_THE_SETUP))
+    write(subs / "warns_into_the_tests", blank_answers(WARNS_INTO_THE_TESTS))
+    write(subs / "filters_into_the_tests", blank_answers(FILTERS_INTO_THE_TESTS))
     leading, takeover = KEEPS_THE_SETUPS_TRACEBACK
     kept = blank_with(takeover)
     kept.cells.insert(0, nbformat.v4.new_code_cell(leading))
@@ -816,7 +843,8 @@ class TestHostile:
 
     @pytest.mark.parametrize("student", ["shadows_builtins", "reads_the_running_test", "keeps_the_setups_traceback",
                                          "breaks_the_setup", "swaps_numpy_during_the_setup",
-                                         "frees_a_fake_numpy_in_the_setup", "collects_into_the_setup"])
+                                         "frees_a_fake_numpy_in_the_setup", "collects_into_the_setup",
+                                         "warns_into_the_tests", "filters_into_the_tests"])
     def test_what_the_tests_take_from_outside_the_notebook_is_out_of_its_reach(self, hostile_class, student):
         # The builtins, the test's source and the loop's frames (a fourth red team: 16 of 16 each).
         row = hostile_class["rows"][student]

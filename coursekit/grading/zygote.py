@@ -20,7 +20,9 @@ pristine copy. In the sandbox each process then isolates itself
 (:func:`coursekit.grading.sandbox.isolate`) before it reads its first cell.
 """
 
+import _warnings
 import builtins
+import contextvars
 import gc
 import json
 import os
@@ -30,6 +32,7 @@ import signal
 import socket
 import struct
 import sys
+import warnings
 
 if __name__ == "__main__":
     # Ctrl-C in a terminal reaches the whole process group; the grader handles it and
@@ -193,7 +196,7 @@ def _describe(caught, timeout=CellTimeout, isinstance=isinstance, type=type, str
 
 def _run_instructor_code(index, source, namespace, ipython, apart=False, compile=compile, exec=exec,
                          dict=dict, builtins=builtins, builtin_names=tuple(integrity.BUILTIN_NAMES),
-                         settrace=sys.settrace, setprofile=sys.setprofile):
+                         settrace=sys.settrace, setprofile=sys.setprofile, fresh_context=contextvars.Context):
     """Run a cell of the exercise's own (runner.InstructorCode: plain Python already) in the
     notebook's namespace, raising what it raises: none of IPython's machinery in between,
     the real builtins (an answer may have set a ``__builtins__`` of its own, whose
@@ -207,7 +210,9 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
     so that ``float`` in a test is the builtin (an answer had set ``float = object``, and
     ``np.asarray(answer, dtype=float)`` kept its always-equal objects).
 
-    It is compiled with asserts, whatever optimization level the interpreter was switched to.
+    It is compiled with asserts, whatever optimization level the interpreter was switched to,
+    and runs in a fresh :class:`contextvars.Context`, with NumPy's default error handling
+    and print options.
     The cell's source is not put in ``linecache`` for tracebacks: code the test calls could
     read a hidden test there (the grader reports only an error's name and message).
     """
@@ -223,7 +228,11 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
     setprofile(None)
     try:
         # Asserts kept whatever the interpreter's -O level, and no __future__ flags from here.
-        exec(compile(source, f"<exercise cell {index}>", "exec", dont_inherit=True, optimize=0), namespace)
+        # In a context of its own, where every context variable has its default: NumPy keeps its
+        # error handling (np.seterrcall) and print options there, which would run the notebook's
+        # functions in the middle of a test.
+        code = compile(source, f"<exercise cell {index}>", "exec", dont_inherit=True, optimize=0)
+        fresh_context().run(exec, code, namespace)
     finally:
         if namespace.get("get_ipython") is ipython:
             if own_ipython is missing:
@@ -239,18 +248,33 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
                 namespace.setdefault(name, value)
 
 
-def _quiet_collector(isenabled=gc.isenabled, disable=gc.disable, callbacks=gc.callbacks, list=list):
+def _quiet_collector(isenabled=gc.isenabled, disable=gc.disable, callbacks=gc.callbacks, list=list,
+                     warnings_namespace=vars(warnings), mutated=_warnings._filters_mutated,
+                     ignore_all=(("ignore", None, Warning, None, 0),)):
     """Stop garbage collection and empty its callbacks (the list the collector itself uses, bound
-    before any notebook code); returns what :func:`_resume_collector` puts back."""
-    state = (isenabled(), list(callbacks))
+    before any notebook code), and ignore every warning; returns what :func:`_resume_collector`
+    puts back.
+
+    Warnings are ignored by the first filter, before any of the notebook's: a warning NumPy
+    gave inside a hidden test (a complex answer cast to float) ran the notebook's
+    ``showwarning``, or the ``match`` of a filter's pattern of its own, which made
+    ``np.array_equal`` lie (a fifteenth red team). The warnings module's namespace has plain
+    keys (the check before has seen to it), and its filters are what Python's C code reads.
+    """
+    state = (isenabled(), list(callbacks), warnings_namespace.get("filters"))
     disable()
     callbacks.clear()
+    warnings_namespace["filters"] = list(ignore_all)
+    mutated()
     return state
 
 
-def _resume_collector(state, enable=gc.enable, callbacks=gc.callbacks):
-    enabled, saved = state
+def _resume_collector(state, enable=gc.enable, callbacks=gc.callbacks,
+                      warnings_namespace=vars(warnings), mutated=_warnings._filters_mutated):
+    enabled, saved, filters = state
     callbacks[:] = saved
+    warnings_namespace["filters"] = filters
+    mutated()
     if enabled:
         enable()
 
@@ -312,8 +336,9 @@ def run_submission(fd, settings, shell, reference):
             # From the setup to the check after its test, the exercise's code runs with nothing of
             # the notebook's running beside it: no value it drops is freed (a __del__ ran inside
             # the setup as it rebound `np`, and bound a fake; freed between the setup and the
-            # test, it bound one for the test), and no garbage collection runs the notebook's
-            # gc.callbacks (one swapped NumPy for the setup's import). A fourteenth red team.
+            # test, it bound one for the test), no garbage collection runs the notebook's
+            # gc.callbacks (one swapped NumPy for the setup's import; a fourteenth red team), and
+            # no warning reaches the notebook's warnings filters or showwarning (a fifteenth).
             if collector is None:
                 collector = quiet()
             held.append(tuple(namespace.values()))
