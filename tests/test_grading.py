@@ -752,3 +752,27 @@ def test_the_exercises_code_runs_with_numpys_default_error_handling_and_print_op
         np.seterr(**state)
         np.seterrcall(None)
     assert calls == [] and namespace["shown"] == "[1.5]"
+
+
+def test_the_exercises_code_never_touches_the_notebooks_warning_registry():
+    # A warning is looked up in its frame's globals' __warningregistry__ before any filter, and a
+    # stale registry is emptied: what the notebook kept there ran its __del__ (or a key's __eq__)
+    # in the middle of a hidden test (a sixteenth red team: 8 of 16).
+    from coursekit.grading import zygote
+
+    freed = []
+
+    class Kept:
+        def __del__(self):
+            freed.append(True)
+
+    import warnings
+
+    registry = {"version": -1, "kept": Kept()}
+    for apart in (False, True):
+        namespace = {"__warningregistry__": registry}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # as the helper does: the registry is consulted first
+            zygote._run_instructor_code(0, "import warnings\nwarnings.warn('a warning of the test')", namespace,
+                                        None, apart=apart)
+        assert freed == [] and namespace["__warningregistry__"] is registry and "kept" in registry

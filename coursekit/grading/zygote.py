@@ -221,6 +221,10 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
         namespace = dict(before)
     hidden = {name: namespace.pop(name) for name in builtin_names if name in namespace}
     missing = object()
+    # A warning is first looked up in its frame's globals' __warningregistry__, before any
+    # filter: the notebook's registry ran the notebook's code in the middle of a hidden test
+    # (the __del__ of what it held, and the __eq__ of its keys; a sixteenth red team).
+    registry = namespace.pop("__warningregistry__", missing)
     own_ipython = namespace.get("get_ipython", missing)
     namespace["get_ipython"] = ipython
     namespace["__builtins__"] = builtins
@@ -239,6 +243,9 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
                 del namespace["get_ipython"]
             else:
                 namespace["get_ipython"] = own_ipython
+        namespace.pop("__warningregistry__", None)  # the exercise's own, if it warned
+        if registry is not missing and not apart:
+            namespace["__warningregistry__"] = registry
         if apart:
             for name, value in dict(namespace).items():
                 if before.get(name, namespace) is not value:
