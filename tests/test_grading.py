@@ -776,3 +776,23 @@ def test_the_exercises_code_never_touches_the_notebooks_warning_registry():
             zygote._run_instructor_code(0, "import warnings\nwarnings.warn('a warning of the test')", namespace,
                                         None, apart=apart)
         assert freed == [] and namespace["__warningregistry__"] is registry and "kept" in registry
+
+
+def test_the_check_after_a_students_cell_compares_every_namespace_that_moved():
+    # A function of NumPy's replaced in a student's cell, which NumPy itself calls during the next
+    # test, could undo itself there before the check after that test; so the quick check after the
+    # student's cell compares every recorded namespace whose version moved, not only NumPy's top.
+    import subprocess
+    import sys
+
+    script = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "import numpy\nfrom numpy._core import numeric\nfrom coursekit.grading import integrity\n"
+        "reference = integrity.capture(InteractiveShell.instance())\n"
+        "assert integrity.check(reference, full=False) == []\n"
+        "real, numeric.isclose = numeric.isclose, lambda *a, **k: True\n"
+        "print(integrity.check(reference, full=False))\n"
+        "numeric.isclose = real\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "numpy._core.numeric.isclose was replaced" in result.stdout, result.stdout + result.stderr
