@@ -77,6 +77,14 @@ ROUTES = {
 }
 
 TAMPERING = {
+    # A seventeenth red team: a property on importlib's ModuleSpec class (whose __module__,
+    # _frozen_importlib, no record covered) answered every import's truth test of a spec's
+    # _initializing, inside the setup's `import sys` too (65 of 88 points with the rest).
+    "property_on_modulespec": (
+        "import sys\nspec_class = type(sys.__spec__)\n"
+        "spec_class._initializing = property(lambda self: self.__dict__.get('_initializing', False))\n"
+        "valid_shape, why_smaller = (0, 0), 'b'"
+    ),
     # A hook of the notebook's own is handed each test's source as it is compiled, hidden tests
     # included (a fourteenth red team wrote the expected values into its answers: 8 of 16).
     "adds_an_audit_hook": (

@@ -50,6 +50,10 @@ WATCHED_PREFIXES = (
     "coursekit",
     "importlib",
     "IPython.core",
+    # The import system's own classes (ModuleSpec, the finders and loaders): a property set on
+    # ModuleSpec's class answered every import's truth test of _initializing (a seventeenth red team).
+    "_frozen_importlib",
+    "_frozen_importlib_external",
     "json",
     "math",
     "operator",
@@ -176,16 +180,21 @@ BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith(
 #: Modules whose functions NumPy's C code looks up once and keeps (see the zygote's
 #: _warm_numpy), and which never change themselves: any change of their namespace, even a
 #: name replaced and put back, is tampering.
-_SEALED = frozenset({"numpy._core._methods.", "numpy._core.arrayprint."})
+_SEALED = frozenset({"numpy._core._methods.", "numpy._core.arrayprint.", "numpy._core._internal."})
 
 def _changed(snapshot, t=_TOOLS, builtin_names=BUILTIN_NAMES, frozenset=frozenset):
-    """The recorded names of `snapshot` bound to other objects now, or gone; and, in a
-    module's namespace (not the builtins'), the names of builtins it has gained."""
+    """The recorded names of `snapshot` bound to other objects now, or gone; in a module's
+    namespace (not the builtins'), the names of builtins it has gained; and in a class's,
+    any name it has gained (a property set on importlib's ModuleSpec class answered every
+    import's test of a spec's _initializing: a seventeenth red team)."""
     namespace = snapshot.namespace
     added = []
     if t.isinstance(namespace, t.dict) and snapshot.label != "builtins.":
         recorded = frozenset(snapshot.keys)
         added = [name for name in builtin_names if name in namespace and name not in recorded]
+    elif not t.isinstance(namespace, t.dict) and t.len(namespace) != t.len(snapshot.keys):
+        recorded = frozenset(snapshot.keys)
+        added = [name for name in t.tuple(namespace) if name not in recorded]
     if not added and t.all(t.map(t.is_, t.map(namespace.get, snapshot.keys), snapshot.values)):
         return []
     missing = t.object()
