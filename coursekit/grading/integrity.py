@@ -142,7 +142,7 @@ _Snapshot = collections.namedtuple("_Snapshot", "label namespace keys values")
 Reference = collections.namedtuple(
     "Reference",
     (
-        "shell modules namespaces class_ids "
+        "shell namespaces class_ids "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
         "quick versions module_dicts function_ids settings module_table loaded notebook module_versions "
         "module_specs"
@@ -281,7 +281,6 @@ def capture(shell):
     versions = _versions(namespaces)
     return Reference(
         shell=shell,
-        modules=tuple(modules.items()),
         namespaces=tuple(namespaces),
         class_ids=frozenset(classes),
         meta_path=tuple(sys.meta_path),
