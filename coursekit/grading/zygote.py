@@ -255,12 +255,12 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
                 namespace.setdefault(name, value)
 
 
-def _quiet_collector(isenabled=gc.isenabled, disable=gc.disable, callbacks=gc.callbacks, list=list,
-                     warnings_namespace=vars(warnings), mutated=_warnings._filters_mutated,
-                     ignore_all=(("ignore", None, Warning, None, 0),)):
-    """Stop garbage collection and empty its callbacks (the list the collector itself uses, bound
-    before any notebook code), and ignore every warning; returns what :func:`_resume_collector`
-    puts back.
+def _quiet_surroundings(isenabled=gc.isenabled, disable=gc.disable, callbacks=gc.callbacks, list=list,
+                        warnings_namespace=vars(warnings), mutated=_warnings._filters_mutated,
+                        ignore_all=(("ignore", None, Warning, None, 0),)):
+    """For the exercise's code: stop garbage collection and empty its callbacks (the list the
+    collector itself uses, bound before any notebook code), and ignore every warning. Returns
+    what :func:`_restore_surroundings` puts back.
 
     Warnings are ignored by the first filter, before any of the notebook's: a warning NumPy
     gave inside a hidden test (a complex answer cast to float) ran the notebook's
@@ -276,8 +276,8 @@ def _quiet_collector(isenabled=gc.isenabled, disable=gc.disable, callbacks=gc.ca
     return state
 
 
-def _resume_collector(state, enable=gc.enable, callbacks=gc.callbacks,
-                      warnings_namespace=vars(warnings), mutated=_warnings._filters_mutated):
+def _restore_surroundings(state, enable=gc.enable, callbacks=gc.callbacks,
+                          warnings_namespace=vars(warnings), mutated=_warnings._filters_mutated):
     enabled, saved, filters = state
     callbacks[:] = saved
     warnings_namespace["filters"] = filters
@@ -318,7 +318,7 @@ def run_submission(fd, settings, shell, reference):
         _limit_memory(settings["memory_bytes"])
     send, receive, report, describe = _send, _receive, _report, _describe
     check, run_cell, set_timer, timer = integrity.check, shell.run_cell, signal.setitimer, signal.ITIMER_REAL
-    quiet, resume = _quiet_collector, _resume_collector
+    quiet, resume = _quiet_surroundings, _restore_surroundings
     held, collector = [], None  # see below: the exercise's code runs with these kept, and no collection
     run_instructor_code, namespace, ipython = _run_instructor_code, shell.user_ns, _exercises_ipython
     forget = _forget_tracebacks
