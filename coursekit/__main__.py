@@ -103,7 +103,9 @@ def _summary(report, table):
     line = f"graded {graded} notebook{'s' * (graded != 1)}" + (f" ({statuses})" if statuses else "")
     if missing:
         line += f"; {missing} exercise{'s' * (missing != 1)} not handed in"
-    lines = [f"{line}; {reused} from earlier runs; wrote {table}"]
+    totals = os.path.join(os.path.dirname(table), "totals.csv")
+    lines = [f"{line}; {reused} from earlier runs; wrote {table} (a line per exercise) and {totals} "
+             "(a line per student)"]
     if report.dropped:
         lines.append(f"dropped from grades.csv, no longer in the submissions folder: {', '.join(report.dropped)}")
     if report.ignored:

@@ -170,6 +170,43 @@ def test_grades_csv(graded_class):
     assert (good["total"], good["max"], good["status"]) == ("16", "16", "ok")
 
 
+def test_totals_csv_has_a_line_per_student(graded_class):
+    rows, out = graded_class
+    with open(out / "totals.csv", newline="") as handle:
+        table = {line["student"]: line for line in csv.DictReader(handle)}
+    assert set(table) == set(rows)
+    assert list(next(iter(table.values()))) == ["student", NAME, "total", "max", "to_grade_by_hand", "to_check"]
+    assert [table["good"][key] for key in (NAME, "total", "max", "to_check")] == ["16", "16", "16", ""]
+    for student, row in rows.items():
+        assert table[student]["total"] == f"{row.total:g}", student
+    # Missing work is left empty for the instructor's own rule, not scored as a zero.
+    assert (table["empty_handed"][NAME], table["empty_handed"]["to_check"]) == ("", f"{NAME}: not handed in")
+    assert table["not_json"]["to_check"] == f"{NAME}: invalid-notebook" and table["not_json"][NAME] == "0"
+    assert table["loops"]["to_check"] == f"{NAME}: timeout"
+
+
+def test_totals_add_up_each_students_exercises_and_name_what_to_check(tmp_path):
+    from coursekit.grading.records import Row, Score
+    from coursekit.grading.writers import write_totals
+
+    def row(student, exercise, status, *scores):
+        return Row(student, exercise, status, tuple(Score(f"q{i}", m, p) for i, (p, m) in enumerate(scores)))
+
+    rows = [row("=ada", "01_a", Status.OK, (3, 4), (None, 2)), row("=ada", "02_b", Status.OK, (5, 5)),
+            row("bo", "01_a", Status.TAMPERED, (None, 4), (None, 2)),
+            row("bo", "02_b", Status.NO_SUBMISSION, (0, 5)),
+            row("cy", "02_b", Status.INVALID_NOTEBOOK, (0, 5))]
+    write_totals(tmp_path / "totals.csv", rows, {"01_a": None, "02_b": None})
+    with open(tmp_path / "totals.csv", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table == [
+        ["student", "01_a", "02_b", "total", "max", "to_grade_by_hand", "to_check"],
+        ["'=ada", "3", "5", "8", "11", "2", "01_a: 2 points to grade by hand"],
+        ["bo", "0", "", "0", "11", "6", "01_a: tampered, 6 points to grade by hand; 02_b: not handed in"],
+        ["cy", "", "0", "0", "5", "0", "01_a: no result; 02_b: invalid-notebook"],
+    ]
+
+
 def test_feedback_shows_messages_but_never_hidden_test_source(graded_class):
     rows, out = graded_class
     hidden = hidden_lines()
@@ -327,7 +364,8 @@ def test_the_command_counts_exercises_not_handed_in_apart_from_graded_notebooks(
                              to_grade_by_hand=2)
     assert _summary(report, "out/grades.csv").splitlines() == [
         "graded 4 notebooks (1 invalid-notebook, 1 needs-review, 1 ok, 1 timeout); 2 exercises not "
-        "handed in; 1 from earlier runs; wrote out/grades.csv",
+        "handed in; 1 from earlier runs; wrote out/grades.csv (a line per exercise) and out/totals.csv (a line "
+        "per student)",
         "could not be read or matched, so not scored (the notes in grades.csv say why): ed (01_convolution), flo (01_convolution)",
         "2 questions to grade by hand: fill in the points of a copy of out/to-grade-by-hand.csv, kept "
         "outside that folder, and pass it with --hand-grades"]

@@ -30,7 +30,7 @@ from .runner import Helper, InstructorCode
 from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
-from .writers import atomic_write, from_spreadsheet, write_csv, write_page, write_summary
+from .writers import atomic_write, from_spreadsheet, write_csv, write_page, write_summary, write_totals
 
 __all__ = ["grade_folder"]
 
@@ -129,6 +129,7 @@ def grade_folder(submissions_dir, out_dir, solutions_dir="solutions", cell_timeo
     _write_outputs(out_dir, ordered, exercises)
     previous = _students_in(out_dir / "grades.csv")
     write_csv(out_dir / "grades.csv", ordered, exercises)
+    write_totals(out_dir / "totals.csv", ordered, exercises)
     pending = write_todo(out_dir, ordered)
     present = {row.student for row in ordered}
     return Report(ordered, ran=len(to_run), dropped=sorted(previous - present), ignored=ignored,

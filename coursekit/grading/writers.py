@@ -1,4 +1,4 @@
-"""Everything the grader writes: ``grades.csv``, feedback pages, ``summary.png``, and the
+"""Everything the grader writes: ``grades.csv``, ``totals.csv``, feedback pages, ``summary.png``, and the
 one :func:`atomic_write` that every file goes through (cache entries and released
 notebooks included), so that an interrupted run leaves each file old or new, never part.
 
@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .records import Row, Status
 
-__all__ = ["atomic_write", "from_spreadsheet", "to_spreadsheet", "write_csv", "write_page", "write_summary"]
+__all__ = ["atomic_write", "from_spreadsheet", "to_spreadsheet", "write_csv", "write_page", "write_summary",
+           "write_totals"]
 
 
 def atomic_write(path, data, mode=0o644):
@@ -83,11 +84,56 @@ def write_csv(path, rows: list[Row], exercises):
     for row in rows:
         points = {s.grade_id: s.points for s in row.scores}
         cells = ["" if points.get(column) is None else _number(points[column]) for column in columns]
-        pending = sum(s.max for s in row.scores if s.by_hand)
         writer.writerow([to_spreadsheet(row.student), row.exercise, *cells, _number(row.total),
-                         _number(row.max), _number(pending), row.status.value, row.sandbox,
+                         _number(row.max), _number(_pending(row)), row.status.value, row.sandbox,
                          to_spreadsheet("; ".join(row.notes)), to_spreadsheet(row.file)])
     atomic_write(path, buffer.getvalue())
+
+
+def write_totals(path, rows: list[Row], exercises):
+    """``totals.csv``: a row per student, their points per exercise and in all, and what to check.
+
+    The table a learning platform's gradebook takes: one line per student, one column per
+    exercise that someone has a result for (``grades.csv`` has a line per student and
+    exercise). An exercise not handed in, or with no result in this folder, has an empty
+    cell rather than a zero, so that the instructor's own rule for missing work decides.
+    ``max`` is the points of the exercises the student has a line for, and
+    ``to_grade_by_hand`` the points of theirs still to grade by hand (a notebook that could
+    not be read has none). ``to_check`` names every exercise that needs the instructor's
+    look: not handed in, unreadable, a status other than ok, or points to give by hand.
+    """
+    present = {row.exercise for row in rows}  # an exercise nobody has a line for is not this class's
+    names = [name for name in exercises if name in present] + sorted(present - set(exercises))
+    students = {}
+    for row in rows:
+        students.setdefault(row.student, {})[row.exercise] = row
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", *names, "total", "max", "to_grade_by_hand", "to_check"])
+    for student, own in students.items():
+        cells, to_check = [], []
+        for name in names:
+            row = own.get(name)
+            if row is None or row.status is Status.NO_SUBMISSION:
+                cells.append("")
+                to_check.append(f"{name}: {'not handed in' if row else 'no result'}")
+                continue
+            cells.append(_number(row.total))
+            reason = [] if row.status is Status.OK else [row.status.value]
+            if row.status is not Status.INVALID_NOTEBOOK and _pending(row):
+                reason.append(f"{_number(_pending(row))} points to grade by hand")
+            if reason:
+                to_check.append(f"{name}: {', '.join(reason)}")
+        handed_in = [r for r in own.values() if r.status not in (Status.NO_SUBMISSION, Status.INVALID_NOTEBOOK)]
+        writer.writerow([to_spreadsheet(student), *cells, _number(sum(r.total for r in own.values())),
+                         _number(sum(r.max for r in own.values())), _number(sum(map(_pending, handed_in))),
+                         to_spreadsheet("; ".join(to_check))])
+    atomic_write(path, buffer.getvalue())
+
+
+def _pending(row):
+    """The points of `row` still to grade by hand."""
+    return sum(s.max for s in row.scores if s.by_hand)
 
 
 _STYLE = """
