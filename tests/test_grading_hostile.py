@@ -174,6 +174,30 @@ TAMPERING = {
         "import numpy as np\nnp.testing.assert_allclose.__code__ = (lambda *a, **k: None).__code__\n"
         "def corr2d(x, k):\n    return np.zeros((2, 2))"
     ),
+    # The plain functions NumPy's C dispatchers call, which no namespace holds: their code
+    # or their default tolerances rewritten (an eighteenth red team: 68 of 88 points).
+    "rewrites_a_dispatchers_function": (
+        "import numpy as np\nnp.array_equal._implementation.__code__ = (lambda *a, **k: True).__code__\n"
+        "def corr2d(x, k):\n    return np.zeros((2, 2))"
+    ),
+    "loosens_a_dispatchers_defaults": (
+        "import numpy as np\nnp.isclose._implementation.__defaults__ = (1e300, 1e300, True)\n"
+        "def corr2d(x, k):\n    return np.zeros((2, 2))"
+    ),
+    # The same, by the notebook, in a module imported after the record was made (a module
+    # that sets its own functions' code as it is imported, as asyncio's does, is not flagged).
+    "rewrites_a_function_imported_since": (
+        "import tabnanny\ntabnanny.check.__code__ = (lambda file: None).__code__\n"
+        "def corr2d(x, k):\n    return np.zeros((2, 2))"
+    ),
+    # A library function made by a decorator calls the function in its closure cell, whose
+    # contents can be set with no audit event.
+    "swaps_a_closure_cell": (
+        "import numpy._core.arrayprint as printing\nwrapper = printing._array2string\n"
+        "cell = wrapper.__closure__[wrapper.__code__.co_freevars.index('f')]\nreal = cell.cell_contents\n"
+        "cell.cell_contents = lambda *a, **k: real(*a, **k)\n"
+        "def corr2d(x, k):\n    return np.zeros((2, 2))"
+    ),
     # An import hook that hands out a fake coursekit.pooling.
     "import_hook": (
         "import sys, types, importlib.abc, importlib.util\n"

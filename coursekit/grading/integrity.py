@@ -145,7 +145,7 @@ Reference = collections.namedtuple(
         "shell namespaces class_ids "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
         "quick versions module_dicts function_ids settings module_table loaded notebook module_versions "
-        "module_specs"
+        "module_specs closures"
     ),
 )
 Reference.__doc__ = (
@@ -316,6 +316,7 @@ def capture(shell):
         # (a twelfth red team).
         module_versions=_module_versions(),
         module_specs=_module_specs(),
+        closures=_closures(namespaces),
     )
 
 
@@ -458,6 +459,47 @@ def _same_items(now, then, t=_TOOLS):
     return t.len(now) == t.len(then) and t.all(t.map(t.is_, now, then))
 
 
+def _closures(namespaces):
+    """The closure cells of the recorded functions, and what each holds now: ``(cells, contents)``.
+
+    A library function made by a decorator calls the function in its closure cell, and a cell's
+    ``cell_contents`` can be set with no audit event at all; NumPy's public functions call the
+    plain function kept by their C dispatcher (``_implementation``), which no namespace holds (an
+    eighteenth red team rewrote those of ``np.isclose`` and ``np.array_equal``). Both are
+    followed, through the functions the cells hold, so the check can compare every cell's
+    contents by identity. Empty cells are left out: filling one is not how a library is changed.
+    """
+    seen, cells, contents = set(), [], []
+    work = [_function_of(value) for snapshot in namespaces for value in snapshot.values]
+    while work:
+        value = work.pop()
+        implementation = getattr(value, "_implementation", None) if \
+            type(value).__name__ == "_ArrayFunctionDispatcher" else None
+        if implementation is not None:
+            work.append(implementation)
+        if not isinstance(value, types.FunctionType) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        for cell in value.__closure__ or ():
+            try:
+                held = cell.cell_contents
+            except ValueError:  # empty
+                continue
+            cells.append(cell)
+            contents.append(held)
+            work.append(held)
+    return tuple(cells), tuple(contents)
+
+
+def _same_cells(closures, t=_TOOLS, same=_same_items):
+    """Whether every recorded closure cell still holds what it held (see :func:`_closures`)."""
+    cells, contents = closures
+    try:
+        return same(t.map(t.attrgetter("cell_contents"), cells), contents)
+    except ValueError:  # a cell emptied
+        return False
+
+
 def check(
     reference,
     full=True,
@@ -467,6 +509,7 @@ def check(
     sealed=_SEALED,
     settings_only=_settings_only,
     plain_keys=_plain_keys,
+    same_cells=_same_cells,
 ):
     """What changed since `reference` was captured: short notes (empty when intact).
 
@@ -531,6 +574,8 @@ def check(
     if not t.all(t.map(t.is_, t.map(modules.get, names), loaded)):  # one pass, in C
         name = [n for n, m in t.zip(names, loaded) if modules.get(n) is not m][0]
         problems.append(f"sys.modules[{name!r}] was replaced or removed")
+    if not same_cells(reference.closures):
+        problems.append("a function of a library was made to call another function (its closure was changed)")
     if not full:
         # Every recorded namespace whose version tag moved, not only the quick ones: a function of
         # NumPy's changed in a student's cell, which NumPy itself calls during a test, could undo
@@ -637,7 +682,7 @@ def watch(reference, report):
     getframe, get_ident, id_, type_ = sys._getframe, _thread.get_ident, id, type
     str_, module_type, givers = str, types.ModuleType, _FRAME_GIVERS
     generator_givers, summaries = _GENERATOR_GIVERS, _FRAME_SUMMARIES
-    startswith = str.startswith
+    startswith, any_, tuple_ = str.startswith, any, tuple
     notebook, may_trace = reference.shell.user_ns, _MAY_TRACE
     settings, plain = reference.settings, _PLAIN
     module_ids = frozenset(map(id, reference.loaded[1]))
@@ -698,6 +743,22 @@ def watch(reference, report):
         finally:
             busy.discard(thread)
 
+    def whose(function):
+        """Whose `function` is: "loaded" for a module loaded before the notebook ran (the plain
+        functions NumPy's C dispatchers call are in no namespace the capture records, but their
+        globals are NumPy's); "imported since" for a module imported later, which sets the code
+        of its own functions as it is imported (asyncio's, through types.coroutine); None for
+        the notebook's own, and for one a library has just made with globals of its own
+        (namedtuple sets the defaults of its __new__)."""
+        namespace = function.__globals__
+        if namespace is notebook:
+            return None
+        if module_dicts.get(id_(namespace)) is namespace:
+            return "loaded"
+        if any_(type_(m) is module_type and m.__dict__ is namespace for m in tuple_(modules.values())):
+            return "imported since"
+        return None
+
     def note(text):
         if text not in sent:
             sent.add(text)
@@ -721,7 +782,9 @@ def watch(reference, report):
             target, name = args[0], args[1]
             if type_(name) is not str_:
                 note("set an attribute under a name that is not a plain string")
-            elif type_(target) is function_type and name in code_names and id_(target) in function_ids:
+            elif type_(target) is function_type and name in code_names and (
+                    id_(target) in function_ids or whose(target) == "loaded" or (
+                    whose(target) == "imported since" and from_notebook(event_caller()))):
                 note(f"rewrote the {name} of a function")
             elif id_(target) in module_ids and name == "__class__":
                 note("changed the class of a module (its attributes could be made to lie)")
