@@ -208,6 +208,20 @@ def test_a_moodle_export_makes_one_student_per_participant(tmp_path):
     assert not ignored
 
 
+def test_a_moodle_4_export_without_the_trailing_underscore_makes_one_student_too(tmp_path):
+    # Moodle 4.1 and later name the folders "..._assignsubmission_file", with no "_" after it.
+    inside = write(tmp_path / "Ada Lovelace_12345_assignsubmission_file", solved())
+    (tmp_path / "Ada Lovelace_12345_assignsubmission_onlinetext").mkdir()
+    (tmp_path / "Ada Lovelace_12345_assignsubmission_onlinetext" / "onlinetext.html").write_text("<p>hi</p>")
+    write(tmp_path / "Participant_23456_assignsubmission_file" / "week 1", solved())  # blind marking
+    found, ignored = discover(tmp_path)
+    assert sorted(found) == [("Ada Lovelace_12345", NAME), ("Participant_23456", NAME)]
+    assert found[("Ada Lovelace_12345", NAME)].path == inside and not ignored
+    # The folder of her online text is hers, not a student of its own with nothing handed in.
+    assert {s.student for s in find_submissions(tmp_path, EXERCISES)[0]} == {"Ada Lovelace_12345",
+                                                                            "Participant_23456"}
+
+
 def test_stray_notebooks_and_links_belong_to_no_student(tmp_path):
     write(tmp_path / "ada", solved())
     write(tmp_path, solved(), name="README")

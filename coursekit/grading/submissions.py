@@ -4,9 +4,11 @@ Student ids come from the folder's layout, never from inside a file:
 
 - one folder per student (``ada/01_convolution.ipynb``, at any depth, as
   nbgrader's ``submitted/`` or a zip of downloads has them);
-- a Moodle export: ``Full Name_12345_assignsubmission_file_/01_convolution.ipynb``
-  (or the same as one flat file name); every folder of one participant
-  (``..._file_``, ``..._onlinetext_``) is one student, ``Full Name_12345``;
+- a Moodle export: ``Full Name_12345_assignsubmission_file/01_convolution.ipynb``
+  (Moodle 4.1 on; earlier versions end the folder's name with ``_``), or
+  ``Full Name_12345_assignsubmission_file_01_convolution.ipynb``, one flat file;
+  every folder of one participant (``..._file``, ``..._onlinetext``) is one
+  student, ``Full Name_12345``;
 - a Canvas export, one flat folder: ``doejane_12345_67890_01_convolution.ipynb``,
   ``doejane_LATE_12345_67890_01_convolution.ipynb`` (user id, then file id),
   and Canvas's renamed re-uploads ``..._01_convolution-1.ipynb``; the student is
@@ -42,7 +44,9 @@ __all__ = ["find_submissions"]
 
 _CANVAS = re.compile(r"^(?P<name>[^_]+?)(?:_(?P<late>late))?_(?P<user>\d+)_(?P<file_id>\d+)"
                      r"(?:_(?P<late_after>late))?_(?P<file>.+)$", re.IGNORECASE)
-_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
+# Moodle 4.1 and later name a participant's folder "Full Name_12345_assignsubmission_file",
+# earlier versions "..._file_"; a flat export puts the file's own name after that underscore.
+_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)(?:_(?P<file>.*))?$")
 _CANVAS_REUPLOAD = re.compile(r"^(?P<stem>.+)-(?P<number>\d+)$")
 
 
