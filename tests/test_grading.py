@@ -207,6 +207,31 @@ def test_totals_add_up_each_students_exercises_and_name_what_to_check(tmp_path):
     ]
 
 
+def test_moodle_feedback_zips_cover_the_moodle_students_of_each_exercise_and_no_other(tmp_path):
+    import zipfile
+
+    from coursekit.grading.records import Row
+    from coursekit.grading.writers import write_moodle_feedback
+
+    pages = {}
+    for student in ("Ada Lovelace_12345", "Bo Chen_23456", "cy", "Di Roy_34567"):
+        pages[student, "01_a"] = tmp_path / "feedback" / student / "01_a.html"
+        pages[student, "01_a"].parent.mkdir(parents=True)
+        pages[student, "01_a"].write_text(f"page of {student}")
+    rows = [Row("Ada Lovelace_12345", "01_a", Status.OK, (), file="Ada Lovelace_12345_assignsubmission_file/x/01_a.ipynb"),
+            Row("Bo Chen_23456", "01_a", Status.OK, (), file="Bo Chen_23456_assignsubmission_file_01_a.ipynb"),
+            Row("cy", "01_a", Status.OK, (), file="cy/01_a.ipynb"),
+            Row("Di Roy_34567", "01_a", Status.NO_SUBMISSION, ())]
+    (tmp_path / "moodle").mkdir()
+    (tmp_path / "moodle" / "00_old.zip").write_bytes(b"an earlier class's")
+    write_moodle_feedback(tmp_path / "moodle", rows, pages)
+    assert sorted(p.name for p in (tmp_path / "moodle").iterdir()) == ["01_a.zip"]
+    with zipfile.ZipFile(tmp_path / "moodle" / "01_a.zip") as archive:
+        assert {name: archive.read(name) for name in archive.namelist()} == {
+            "Ada Lovelace_12345_assignfeedback_file/01_a.html": b"page of Ada Lovelace_12345",
+            "Bo Chen_23456_assignfeedback_file/01_a.html": b"page of Bo Chen_23456"}
+
+
 def test_feedback_shows_messages_but_never_hidden_test_source(graded_class):
     rows, out = graded_class
     hidden = hidden_lines()

@@ -266,6 +266,21 @@ def test_honest_notebooks_in_every_layout_get_their_points(honest_class):
     assert "not graded" in " ".join(rows["copies"].notes)
 
 
+def test_moodle_students_get_their_feedback_in_a_zip_moodle_can_upload(honest_class):
+    import zipfile
+
+    _, out = honest_class
+    with zipfile.ZipFile(out / "moodle" / f"{NAME}.zip") as archive:
+        names = archive.namelist()
+        page = archive.read(names[0])
+    # Only the student from Moodle's download, under the name Moodle's import splits on "_":
+    # full name, participant id, the feedback plugin's type and name, then the file.
+    assert names == [f"Jane Roe_45678_assignfeedback_file/{NAME}.html"]
+    name, participant, kind, plugin = names[0].split("/")[0].split("_", 4)
+    assert (name, participant.isdigit(), kind, plugin) == ("Jane Roe", True, "assignfeedback", "file")
+    assert page == (out / "feedback" / "Jane Roe_45678" / f"{NAME}.html").read_bytes()
+
+
 def test_a_notebook_left_for_review_is_not_scored_as_zero(honest_class):
     rows, out = honest_class
     row = rows["rewritten"]

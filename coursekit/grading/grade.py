@@ -30,7 +30,8 @@ from .runner import Helper, InstructorCode
 from .sandbox import choose
 from .scoring import score_runs, unrun
 from .submissions import find_submissions
-from .writers import atomic_write, from_spreadsheet, write_csv, write_page, write_summary, write_totals
+from .writers import (atomic_write, from_spreadsheet, write_csv, write_moodle_feedback, write_page,
+                      write_summary, write_totals)
 
 __all__ = ["grade_folder"]
 
@@ -320,19 +321,21 @@ def _run(to_run, exercises, cache, rows, progress, **run_all_options):
 def _write_outputs(out_dir, rows, exercises):
     """Feedback pages for these rows (and none for anyone else), then the summary plot."""
     feedback = out_dir / "feedback"
-    pages = set()
+    pages = {}
     titles = {name: question_titles(exercise.solution) for name, exercise in exercises.items()}
     headings = {name: notebook_title(exercise.solution) for name, exercise in exercises.items()}
     for row in rows:
         path = feedback / row.student / f"{row.exercise}.html"
         write_page(path, row, titles.get(row.exercise), headings.get(row.exercise))
-        pages.add(path)
+        pages[row.student, row.exercise] = path
+    written = set(pages.values())
     for page in feedback.glob("*/*.html"):
-        if page not in pages:  # a student who left, or an exercise with no result any more
+        if page not in written:  # a student who left, or an exercise with no result any more
             page.unlink()
     for folder in feedback.glob("*"):
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
+    write_moodle_feedback(out_dir / "moodle", rows, pages)
     graded = {name: ex for name, ex in exercises.items() if any(r.exercise == name for r in rows)}
     write_summary(out_dir / "summary.png", rows, graded)
 

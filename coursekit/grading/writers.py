@@ -1,4 +1,5 @@
-"""Everything the grader writes: ``grades.csv``, ``totals.csv``, feedback pages, ``summary.png``, and the
+"""Everything the grader writes: ``grades.csv``, ``totals.csv``, feedback pages (and Moodle's zips of
+them), ``summary.png``, and the
 one :func:`atomic_write` that every file goes through (cache entries and released
 notebooks included), so that an interrupted run leaves each file old or new, never part.
 
@@ -13,12 +14,13 @@ import io
 import os
 import re
 import secrets
+import zipfile
 from pathlib import Path
 
 from .records import Row, Status
 
 __all__ = ["atomic_write", "from_spreadsheet", "to_spreadsheet", "write_csv", "write_page", "write_summary",
-           "write_totals"]
+           "write_moodle_feedback", "write_totals"]
 
 
 def atomic_write(path, data, mode=0o644):
@@ -205,6 +207,38 @@ def write_page(path, row: Row, titles=None, heading=None):
         lines.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in row.notes) + "</ul>")
     lines.append("</body></html>")
     atomic_write(path, "\n".join(lines) + "\n")
+
+
+#: A participant's folder in Moodle's download: "Full Name_12345_assignsubmission_file", with a
+#: trailing "_" before Moodle 4.1, or a flat file with its own name after that "_".
+_MOODLE_FOLDER = re.compile(r"^(?P<participant>[^_/]+_\d+)_assignsubmission_[a-z]+(?:_|/|$)")
+
+
+def write_moodle_feedback(folder, rows: list[Row], pages):
+    """``moodle/<exercise>.zip``: the feedback pages of the students whose notebooks came from a
+    Moodle download, named as Moodle's "Upload multiple feedback files in a zip" reads them.
+
+    Moodle takes the participant from the first part of a path that splits, on ``_``, into a
+    full name, a numeric id and a plugin (``Ada Lovelace_12345_assignfeedback_file/...``);
+    its downloads already have names with no ``_`` of their own. `pages` maps each row's
+    ``(student, exercise)`` to its written page. A zip of an exercise with no such student
+    is removed, so that none of an earlier class is uploaded by mistake.
+    """
+    folder = Path(folder)
+    chosen = {}
+    for row in rows:
+        moodle = _MOODLE_FOLDER.match(row.file)
+        if moodle and (row.student, row.exercise) in pages:
+            chosen.setdefault(row.exercise, []).append((moodle["participant"], pages[row.student, row.exercise]))
+    for exercise, entries in chosen.items():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for participant, page in entries:
+                archive.writestr(f"{participant}_assignfeedback_file/{exercise}.html", Path(page).read_bytes())
+        atomic_write(folder / f"{exercise}.zip", buffer.getvalue())
+    for old in folder.glob("*.zip"):
+        if old.stem not in chosen:
+            old.unlink()
 
 
 # Per question, the share of students in each category, and its colour.
