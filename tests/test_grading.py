@@ -841,6 +841,54 @@ def test_the_exercises_code_never_touches_the_notebooks_warning_registry():
         assert freed == [] and namespace["__warningregistry__"] is registry and "kept" in registry
 
 
+def test_the_exercises_code_prints_to_the_helpers_own_streams_not_the_notebooks():
+    # Every visible test ends with a print: a sys.stdout of the notebook's ran its write() between
+    # a test's asserts (a nineteenth red team). Its own streams and hooks are put back afterwards.
+    import sys
+
+    from coursekit.grading import zygote
+
+    written = []
+
+    class Spy:
+        def write(self, text):
+            written.append(text)
+
+    spy, hook = Spy(), lambda *args: written.append(args)
+    saved = sys.stdout, sys.unraisablehook
+    sys.stdout, sys.unraisablehook = spy, hook
+    try:
+        state = zygote._quiet_surroundings()
+        try:
+            zygote._run_instructor_code(0, "import sys\nprint('The shape is right.')\n"
+                                           "print('and to stderr', file=sys.stderr)", {}, None, apart=True)
+        finally:
+            zygote._restore_surroundings(state)
+        assert sys.stdout is spy and sys.unraisablehook is hook
+    finally:
+        sys.stdout, sys.unraisablehook = saved
+    assert written == []
+
+
+def test_what_only_the_tests_context_holds_is_freed_after_the_check_not_before():
+    # A value the notebook set in the test's context variables ran its __del__ as the context
+    # went, right after the test's last assert, and undid its lies before the check (a nineteenth
+    # red team): the helper keeps the context, and the test's namespace, until after the check.
+    from coursekit.grading import zygote
+
+    freed, kept = [], []
+
+    class Cleanup:
+        def __del__(self):
+            freed.append(True)
+
+    namespace = {"Cleanup": Cleanup, "var": __import__("contextvars").ContextVar("var")}
+    zygote._run_instructor_code(0, "var.set(Cleanup())", namespace, None, apart=True, keep=kept.append)
+    assert freed == [] and kept
+    kept.clear()
+    assert freed == [True]
+
+
 def test_the_check_after_a_students_cell_compares_every_namespace_that_moved():
     # A function of NumPy's replaced in a student's cell, which NumPy itself calls during the next
     # test, could undo itself there before the check after that test; so the quick check after the

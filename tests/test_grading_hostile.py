@@ -190,6 +190,14 @@ TAMPERING = {
         "import tabnanny\ntabnanny.check.__code__ = (lambda file: None).__code__\n"
         "def corr2d(x, k):\n    return np.zeros((2, 2))"
     ),
+    # The same in a class the record leaves out since it cannot be changed (a Cython class's
+    # errstate wrapper, which every np.random.default_rng(seed) runs: a nineteenth red team).
+    "swaps_a_cell_in_a_cython_class": (
+        "from numpy.random import SeedSequence\nwrapper = vars(SeedSequence)['generate_state']\n"
+        "cell = wrapper.__closure__[wrapper.__code__.co_freevars.index('func')]\nreal = cell.cell_contents\n"
+        "cell.cell_contents = lambda *a, **k: real(*a, **k)\n"
+        "def corr2d(x, k):\n    return np.zeros((2, 2))"
+    ),
     # A library function made by a decorator calls the function in its closure cell, whose
     # contents can be set with no audit event.
     "swaps_a_closure_cell": (
@@ -612,6 +620,22 @@ FILTERS_INTO_THE_TESTS = {
     "conv_padded": WARNS_INTO_THE_TESTS["conv_padded"],
 }
 
+# A nineteenth red team: every visible test ends with a print, which ran the write() of the
+# notebook's sys.stdout between the test's asserts; it made NumPy's comparisons agree, and a
+# value it set in the test's context variables undid that as the context was freed, before
+# the check (10 of 16 with wrong arrays).
+PRINTS_INTO_THE_TESTS = {
+    "conv_values": _WRONG_ARRAYS["conv_values"] + "\n"
+                   "import sys, contextvars, numpy\n_np, _var = vars(numpy), contextvars.ContextVar('v')\n"
+                   "_real = {name: _np[name] for name in ('array_equal', 'allclose')}\n"
+                   "class _Cleanup:\n    def __del__(self):\n        _np.update(_real)\n"
+                   "class _Out:\n    def write(self, text):\n        _var.set(_Cleanup())\n"
+                   "        _np.update(dict.fromkeys(_real, lambda *a, **k: True))\n        return len(text)\n"
+                   "    def flush(self):\n        pass\n"
+                   "sys.stdout = _Out()",
+    "conv_padded": _WRONG_ARRAYS["conv_padded"],
+}
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -792,6 +816,7 @@ def hostile_class(tmp_path_factory):
     write(subs / "collects_into_the_setup", blank_answers(COLLECTS_INTO_THE_SETUP))
     write(subs / "warns_into_the_tests", blank_answers(WARNS_INTO_THE_TESTS))
     write(subs / "filters_into_the_tests", blank_answers(FILTERS_INTO_THE_TESTS))
+    write(subs / "prints_into_the_tests", blank_answers(PRINTS_INTO_THE_TESTS))
     leading, takeover = KEEPS_THE_SETUPS_TRACEBACK
     kept = blank_with(takeover)
     kept.cells.insert(0, nbformat.v4.new_code_cell(leading))
@@ -876,7 +901,8 @@ class TestHostile:
     @pytest.mark.parametrize("student", ["shadows_builtins", "reads_the_running_test", "keeps_the_setups_traceback",
                                          "breaks_the_setup", "swaps_numpy_during_the_setup",
                                          "frees_a_fake_numpy_in_the_setup", "collects_into_the_setup",
-                                         "warns_into_the_tests", "filters_into_the_tests"])
+                                         "warns_into_the_tests", "filters_into_the_tests",
+                                         "prints_into_the_tests"])
     def test_what_the_tests_take_from_outside_the_notebook_is_out_of_its_reach(self, hostile_class, student):
         # The builtins, the test's source and the loop's frames (a fourth red team: 16 of 16 each).
         row = hostile_class["rows"][student]

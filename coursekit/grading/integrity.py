@@ -466,8 +466,8 @@ def _closures(namespaces):
     ``cell_contents`` can be set with no audit event at all; NumPy's public functions call the
     plain function kept by their C dispatcher (``_implementation``), which no namespace holds (an
     eighteenth red team rewrote those of ``np.isclose`` and ``np.array_equal``). Both are
-    followed, through the functions the cells hold, so the check can compare every cell's
-    contents by identity. Empty cells are left out: filling one is not how a library is changed.
+    followed, through the functions the cells hold and the classes' members (immutable classes'
+    too), so the check can compare every cell's contents by identity. Empty cells are left out: filling one is not how a library is changed.
     """
     seen, cells, contents = set(), [], []
     work = [_function_of(value) for snapshot in namespaces for value in snapshot.values]
@@ -477,6 +477,13 @@ def _closures(namespaces):
             type(value).__name__ == "_ArrayFunctionDispatcher" else None
         if implementation is not None:
             work.append(implementation)
+        if isinstance(value, type) and id(value) not in seen:
+            # Classes the record leaves out, since they cannot be changed (Cython's), may still
+            # hold functions: SeedSequence.generate_state is NumPy's errstate wrapper, which calls
+            # the function in its cell (a nineteenth red team).
+            seen.add(id(value))
+            work += [_function_of(member) for cls in value.__mro__ for member in vars(cls).values()]
+            continue
         if not isinstance(value, types.FunctionType) or id(value) in seen:
             continue
         seen.add(id(value))

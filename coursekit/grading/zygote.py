@@ -32,6 +32,7 @@ import signal
 import socket
 import struct
 import sys
+import types
 import warnings
 
 if __name__ == "__main__":
@@ -194,7 +195,7 @@ def _describe(caught, timeout=CellTimeout, isinstance=isinstance, type=type, str
         return "Exception", "(the error's message could not be shown)"
 
 
-def _run_instructor_code(index, source, namespace, ipython, apart=False, compile=compile, exec=exec,
+def _run_instructor_code(index, source, namespace, ipython, apart=False, keep=None, compile=compile, exec=exec,
                          dict=dict, builtins=builtins, builtin_names=tuple(integrity.BUILTIN_NAMES),
                          settrace=sys.settrace, setprofile=sys.setprofile, fresh_context=contextvars.Context):
     """Run a cell of the exercise's own (runner.InstructorCode: plain Python already) in the
@@ -215,6 +216,11 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
     and print options.
     The cell's source is not put in ``linecache`` for tracebacks: code the test calls could
     read a hidden test there (the grader reports only an error's name and message).
+
+    `keep` (a callable) is handed that context and the test's copy of the namespace when the
+    code ends, so that what only they hold is not freed before the check after the test: a
+    value the notebook set in the context ran its ``__del__`` as the context went, after the
+    test's last assert, and undid the lies it had told (a nineteenth red team).
     """
     before = namespace
     if apart:
@@ -236,7 +242,10 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
         # error handling (np.seterrcall) and print options there, which would run the notebook's
         # functions in the middle of a test.
         code = compile(source, f"<exercise cell {index}>", "exec", dont_inherit=True, optimize=0)
-        fresh_context().run(exec, code, namespace)
+        context = fresh_context()
+        if keep is not None:
+            keep((context, namespace))
+        context.run(exec, code, namespace)
     finally:
         if namespace.get("get_ipython") is ipython:
             if own_ipython is missing:
@@ -255,12 +264,27 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, compile
                 namespace.setdefault(name, value)
 
 
+#: What the exercise's code finds in ``sys`` instead of the notebook's: streams and hooks of the
+#: helper's own, made before any notebook code runs (what the tests print goes nowhere anyway).
+_OWN_SYS = types.MappingProxyType({
+    "stdout": open(os.devnull, "w"), "stderr": open(os.devnull, "w"),
+    "displayhook": sys.__displayhook__, "excepthook": sys.__excepthook__,
+    "unraisablehook": sys.__unraisablehook__, "breakpointhook": sys.__breakpointhook__,
+})
+
+
 def _quiet_surroundings(isenabled=gc.isenabled, disable=gc.disable, callbacks=gc.callbacks, list=list,
                         warnings_namespace=vars(warnings), mutated=_warnings._filters_mutated,
-                        ignore_all=(("ignore", None, Warning, None, 0),)):
+                        ignore_all=(("ignore", None, Warning, None, 0),), sys_namespace=vars(sys),
+                        own_sys=_OWN_SYS, tuple=tuple):
     """For the exercise's code: stop garbage collection and empty its callbacks (the list the
-    collector itself uses, bound before any notebook code), and ignore every warning. Returns
-    what :func:`_restore_surroundings` puts back.
+    collector itself uses, bound before any notebook code), ignore every warning, and give it
+    ``sys.stdout``, ``sys.stderr`` and the ``sys`` hooks of the helper's own. Returns what
+    :func:`_restore_surroundings` puts back.
+
+    Every visible test ends with a ``print``: a ``sys.stdout`` of the notebook's ran its
+    ``write`` there, between a test's asserts, and made NumPy's comparisons lie (a nineteenth
+    red team: points in all six exercises, with wrong answers and no function called).
 
     Warnings are ignored by the first filter, before any of the notebook's: a warning NumPy
     gave inside a hidden test (a complex answer cast to float) ran the notebook's
@@ -268,20 +292,29 @@ def _quiet_surroundings(isenabled=gc.isenabled, disable=gc.disable, callbacks=gc
     ``np.array_equal`` lie (a fifteenth red team). The warnings module's namespace has plain
     keys (the check before has seen to it), and its filters are what Python's C code reads.
     """
-    state = (isenabled(), list(callbacks), warnings_namespace.get("filters"))
+    missing = own_sys  # a marker: the notebook may have deleted a name of sys
+    state = (isenabled(), list(callbacks), warnings_namespace.get("filters"),
+             tuple((name, sys_namespace.get(name, missing)) for name in own_sys))
     disable()
     callbacks.clear()
     warnings_namespace["filters"] = list(ignore_all)
     mutated()
+    sys_namespace.update(own_sys)
     return state
 
 
 def _restore_surroundings(state, enable=gc.enable, callbacks=gc.callbacks,
-                          warnings_namespace=vars(warnings), mutated=_warnings._filters_mutated):
-    enabled, saved, filters = state
+                          warnings_namespace=vars(warnings), mutated=_warnings._filters_mutated,
+                          sys_namespace=vars(sys), missing=_OWN_SYS):
+    enabled, saved, filters, notebooks_sys = state
     callbacks[:] = saved
     warnings_namespace["filters"] = filters
     mutated()
+    for name, value in notebooks_sys:
+        if value is missing:
+            sys_namespace.pop(name, None)
+        else:
+            sys_namespace[name] = value
     if enabled:
         enable()
 
@@ -356,7 +389,7 @@ def run_submission(fd, settings, shell, reference):
         set_timer(timer, cell_timeout)
         try:
             if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
-                run_instructor_code(index, source, namespace, ipython, apart=mode == "test")
+                run_instructor_code(index, source, namespace, ipython, apart=mode == "test", keep=held.append)
             else:  # the student's: as in Jupyter, magics and all
                 outcome = run_cell(source, store_history=False)
                 caught = outcome.error_before_exec or outcome.error_in_exec
@@ -366,6 +399,8 @@ def run_submission(fd, settings, shell, reference):
             set_timer(timer, 0)
         error = None if caught is None else describe(caught)
         forget(caught)
+        if collector is not None:  # freed with the rest of what the exercise's code leaves
+            held.append(caught)
         caught = None
         try:
             problems = check(reference, level >= 1)
