@@ -181,7 +181,7 @@ def test_totals_csv_has_a_line_per_student(graded_class):
         assert table[student]["total"] == f"{row.total:g}", student
     # Missing work is left empty for the instructor's own rule, not scored as a zero.
     assert (table["empty_handed"][NAME], table["empty_handed"]["to_check"]) == ("", f"{NAME}: not handed in")
-    assert table["not_json"]["to_check"] == f"{NAME}: invalid-notebook" and table["not_json"][NAME] == "0"
+    assert table["not_json"]["to_check"] == f"{NAME}: invalid-notebook" and table["not_json"][NAME] == ""
     assert table["loops"]["to_check"] == f"{NAME}: timeout"
 
 
@@ -199,11 +199,12 @@ def test_totals_add_up_each_students_exercises_and_name_what_to_check(tmp_path):
     write_totals(tmp_path / "totals.csv", rows, {"01_a": None, "02_b": None})
     with open(tmp_path / "totals.csv", newline="") as handle:
         table = list(csv.reader(handle))
+    # A cell is empty until its points are final: a gradebook fed with it records no false zero.
     assert table == [
         ["student", "01_a", "02_b", "total", "max", "to_grade_by_hand", "to_check"],
-        ["'=ada", "3", "5", "8", "11", "2", "01_a: 2 points to grade by hand"],
-        ["bo", "0", "", "0", "11", "6", "01_a: tampered, 6 points to grade by hand; 02_b: not handed in"],
-        ["cy", "", "0", "0", "5", "0", "01_a: no result; 02_b: invalid-notebook"],
+        ["'=ada", "", "5", "8", "11", "2", "01_a: 2 points to grade by hand"],
+        ["bo", "", "", "0", "11", "6", "01_a: tampered, 6 points to grade by hand; 02_b: not handed in"],
+        ["cy", "", "", "0", "11", "0", "01_a: no result; 02_b: invalid-notebook"],
     ]
 
 
@@ -868,6 +869,46 @@ def test_the_exercises_code_prints_to_the_helpers_own_streams_not_the_notebooks(
     finally:
         sys.stdout, sys.unraisablehook = saved
     assert written == []
+
+
+def test_the_helpers_own_streams_cannot_be_given_a_write_of_the_notebooks():
+    # A file object's instance dict took a write() of the notebook's, which every test's print then
+    # ran (a twentieth red team: 88 of 88 points, with the check made to undo the lies).
+    from coursekit.grading import zygote
+
+    for name in ("stdout", "stderr"):
+        with pytest.raises(AttributeError):
+            zygote._OWN_SYS[name].write = print
+
+
+def test_new_modules_are_read_without_running_their_code():
+    # A module of the notebook's under a watched name, whose __spec__ property ran inside the check
+    # after the test and undid the lies told during it (a twentieth red team).
+    import types
+    from types import SimpleNamespace
+
+    from coursekit.grading import integrity
+
+    ran = []
+
+    class Module(types.ModuleType):
+        @property
+        def __spec__(self):
+            ran.append("__spec__")
+            return None
+
+        def __getattribute__(self, name):
+            ran.append(name)
+            return super().__getattribute__(name)
+
+    name = "coursekit._a_module_of_the_notebooks"
+    sys.modules[name] = Module(name)
+    try:
+        problems = integrity._new_modules(SimpleNamespace(module_names=frozenset(sys.modules) - {name},
+                                                          trusted_roots=(sys.prefix,)))
+    finally:
+        del sys.modules[name]
+    assert ran == [] and problems == [f"module {name!r} did not come from a file"]
 
 
 def test_what_only_the_tests_context_holds_is_freed_after_the_check_not_before():

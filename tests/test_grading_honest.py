@@ -359,6 +359,21 @@ def test_installs_left_in_a_notebook_fail_at_once(tmp_path):
     assert (row.status.value, row.total) == ("ok", FULL), row.notes
 
 
+def test_a_function_that_prints_while_the_tests_run_keeps_its_points(tmp_path):
+    # The tests call the student's function, which may print (flushed, at length, to stderr) or
+    # show a progress bar: it goes nowhere, and costs nothing (streams the helper made before it
+    # forked were closed in the notebook's process, and a flush there failed the test).
+    wrapper = ("\nimport sys\nfrom tqdm.auto import tqdm\n\ndef corr2d(X, K):\n"
+               "    print('computing', flush=True)\n    print('x' * 20000)\n"
+               "    print('to stderr', file=sys.stderr, flush=True)\n"
+               "    for _ in tqdm(range(3)):\n        pass\n    return _corr2d(X, K)\n")
+    write(tmp_path / "subs" / "chatty", solved(conv_corr2d=answer("conv_corr2d").replace(
+        "def corr2d(", "def _corr2d(") + wrapper))
+    (row,) = grade_folder(tmp_path / "subs", tmp_path / "out", ROOT / "solutions", progress=False,
+                          exercise=NAME).rows
+    assert (row.status.value, row.total, row.notes) == ("ok", FULL, ()), row
+
+
 def test_ordinary_code_beside_an_answer_is_not_tampering(tmp_path):
     subs = tmp_path / "subs"
     for student, code in HONEST_CODE.items():

@@ -57,6 +57,19 @@ WATCHED_PREFIXES = (
     "json",
     "math",
     "operator",
+    # Modules of Python's own whose functions NumPy's and the tests' code calls, looking up their
+    # globals as it goes: threading._CRLock, which every np.random.default_rng calls, replaced by
+    # a function of the notebook's ran it inside a hidden test (a twentieth red team).
+    "threading",
+    "abc",
+    "numbers",
+    "functools",
+    "contextlib",
+    "collections",
+    "enum",
+    "types",
+    "weakref",
+    "copyreg",
 )
 # Names IPython itself sets and restores around every cell.
 _IPYTHON_BUILTINS = frozenset(
@@ -109,7 +122,7 @@ _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: static C types cannot be c
 _Tools = collections.namedtuple(
     "_Tools",
     "all any map tuple zip len getattr isinstance is_ attrgetter "
-    "sys object str dict type repeat id",
+    "sys object str dict type repeat id list issubclass",
 )
 _TOOLS = _Tools(
     all,
@@ -129,6 +142,8 @@ _TOOLS = _Tools(
     type,
     itertools.repeat,
     id,
+    list,
+    issubclass,
 )
 
 
@@ -162,6 +177,9 @@ _LAZY_GLOBALS = types.MappingProxyType({
     "IPython.core.pylabtools": frozenset({"_matplotlib_manages_backends_value"}),
     "IPython.utils.terminal": frozenset({"_xterm_term_title_saved", "ignore_termtitle"}),
     "numpy.lib._utils_impl": frozenset({"_namedict", "_dictlist"}),
+    # Rebound in every forked process (threading._after_fork), and at shutdown.
+    "threading": frozenset({"_active_limbo_lock", "_main_thread", "_shutdown_locks", "_shutdown_locks_lock",
+                            "_SHUTTING_DOWN", "excepthook"}),
 })
 
 
@@ -482,7 +500,10 @@ def _closures(namespaces):
             # hold functions: SeedSequence.generate_state is NumPy's errstate wrapper, which calls
             # the function in its cell (a nineteenth red team).
             seen.add(id(value))
-            work += [_function_of(member) for cls in value.__mro__ for member in vars(cls).values()]
+            try:
+                work += [_function_of(member) for cls in value.__mro__ for member in vars(cls).values()]
+            except Exception:  # a class that will not list its members (none known): not followed
+                pass
             continue
         if not isinstance(value, types.FunctionType) or id(value) in seen:
             continue
@@ -550,6 +571,14 @@ def check(
             snapshot for snapshot, old, new in t.zip(reference.namespaces, versions, now) if old != new]
     else:
         moved = reference.namespaces
+    # The import system's containers, before anything iterates them: of their exact types, whose
+    # methods are C (a list subclass of the notebook's as sys.meta_path, or a dict subclass as
+    # sys.path_importer_cache, ran its __iter__ inside this very check, before anything was
+    # compared, and undid the lies told during a test: a twentieth red team, 88 of 88 points).
+    if t.type(sys_.path_importer_cache) is not t.dict or t.type(sys_.meta_path) is not t.list or \
+            t.type(sys_.path_hooks) is not t.list:
+        return ["sys.meta_path, sys.path_hooks or sys.path_importer_cache was replaced by an object of "
+                "another type (its code would run whenever the import system or this check reads it)"]
     dicts = [reference.module_table, reference.notebook, *moved_modules, *t.map(t.attrgetter("namespace"), moved)]
     if not t.all(t.map(plain_keys, dicts)) or not plain_keys(sys_.path_importer_cache):
         return ["a key that is not a plain string was put in a namespace or in sys.modules (its code "
@@ -632,26 +661,37 @@ _QUICK = frozenset(
 )
 
 
-def _new_modules(reference, t=_TOOLS):
+def _new_modules(reference, t=_TOOLS, plain_keys=_plain_keys):
     """Watched modules imported after the capture must be files of the installed
-    packages."""
+    packages. Read without running any of the notebook's code: a module's spec and file
+    come from its namespace, not its attributes (a ``__spec__`` property on a module of the
+    notebook's ran inside the check, after the test: a twentieth red team)."""
     problems = []
     modules = t.sys.modules
     for name in modules.keys() - reference.module_names:  # a set difference, in C: fast
         module = modules.get(name)
         if module is None or not _watched(name):
             continue
-        spec = t.getattr(module, "__spec__", None)
-        origin = t.getattr(spec, "origin", None)
+        namespace = _namespace_of(module)
+        if namespace is None or not plain_keys(namespace):
+            problems.append(f"sys.modules[{name!r}] is not a plain module")
+            continue
+        spec = namespace.get("__spec__")
+        attributes = t.getattr(spec, "__dict__", None) if t.type(spec) is _SPEC_CLASS else None
+        if spec is not None and (attributes is None or t.type(attributes) is not t.dict or not plain_keys(attributes)):
+            problems.append(f"module {name!r} has an import spec of another kind")
+            continue
+        origin = None if spec is None else attributes.get("origin")
         if spec is None or origin in ("built-in", "frozen"):
             if name in t.sys.builtin_module_names or origin == "frozen" or _made_by_extension(name, module, reference.trusted_roots):
                 continue
             problems.append(f"module {name!r} did not come from a file")
             continue
         if (
-            not t.isinstance(origin, t.str)
+            t.type(origin) is not t.str
             or not origin.startswith(reference.trusted_roots)
-            or t.getattr(module, "__file__", origin) != origin
+            or t.type(namespace.get("__file__", origin)) is not t.str
+            or namespace.get("__file__", origin) != origin
         ):
             problems.append(
                 f"module {name!r} was loaded from {origin!r}, "
@@ -660,15 +700,30 @@ def _new_modules(reference, t=_TOOLS):
     return problems
 
 
-def _made_by_extension(name, module, roots, t=_TOOLS):
+_SPEC_CLASS = type(sys.__spec__)  # importlib's ModuleSpec, which the capture records
+_MODULE_DICT = types.ModuleType.__dict__["__dict__"].__get__  # a module's namespace, past its class
+
+
+def _namespace_of(module, t=_TOOLS, module_type=types.ModuleType, namespace=_MODULE_DICT):
+    """The namespace of `module` if it is a module (of a module class, whatever attributes that
+    class gives itself), else None; read without running any code of the notebook's."""
+    if not t.issubclass(t.type(module), module_type):
+        return None
+    found = namespace(module)
+    return found if t.type(found) is t.dict else None
+
+
+def _made_by_extension(name, module, roots, t=_TOOLS, plain_keys=_plain_keys):
     """Whether `module` is a submodule that a compiled extension made of itself (pybind11's
     def_submodule: scipy.optimize._highspy._core.cb), with no file of its own: its parent is
     an extension module file of the installed packages, and holds it under its name."""
     parent_name, _, last = name.rpartition(".")
-    parent = t.sys.modules.get(parent_name)
-    path = t.getattr(parent, "__file__", None)
-    return (t.isinstance(path, t.str) and path.endswith((".so", ".pyd")) and path.startswith(roots)
-            and t.getattr(parent, last, None) is module)
+    parent = _namespace_of(t.sys.modules.get(parent_name))
+    if parent is None or not plain_keys(parent):
+        return False
+    path = parent.get("__file__")
+    return (t.type(path) is t.str and path.endswith((".so", ".pyd")) and path.startswith(roots)
+            and parent.get(last) is module)
 
 
 def watch(reference, report):

@@ -97,15 +97,18 @@ def write_totals(path, rows: list[Row], exercises):
 
     The table a learning platform's gradebook takes: one line per student, one column per
     exercise that someone has a result for (``grades.csv`` has a line per student and
-    exercise). An exercise not handed in, or with no result in this folder, has an empty
-    cell rather than a zero, so that the instructor's own rule for missing work decides.
-    ``max`` is the points of the exercises the student has a line for, and
-    ``to_grade_by_hand`` the points of theirs still to grade by hand (a notebook that could
-    not be read has none). ``to_check`` names every exercise that needs the instructor's
-    look: not handed in, unreadable, a status other than ok, or points to give by hand.
+    exercise). An exercise's cell is empty until its points are final: not handed in, no
+    result in this folder, not readable, or points still to give by hand (withheld for
+    review included), so that a gradebook fed with it records no zero that is not one, and
+    the instructor's own rule for missing work decides. ``total`` is the points given so far
+    and ``max`` those of every exercise in the table, as in ``grades.csv``;
+    ``to_grade_by_hand`` is the points still to give by hand (a notebook that could not be
+    read has none). ``to_check`` names every exercise that needs the instructor's look:
+    not handed in, unreadable, a status other than ok, or points to give by hand.
     """
     present = {row.exercise for row in rows}  # an exercise nobody has a line for is not this class's
     names = [name for name in exercises if name in present] + sorted(present - set(exercises))
+    most = {row.exercise: row.max for row in rows}
     students = {}
     for row in rows:
         students.setdefault(row.student, {})[row.exercise] = row
@@ -120,15 +123,17 @@ def write_totals(path, rows: list[Row], exercises):
                 cells.append("")
                 to_check.append(f"{name}: {'not handed in' if row else 'no result'}")
                 continue
-            cells.append(_number(row.total))
+            pending = 0 if row.status is Status.INVALID_NOTEBOOK else _pending(row)
+            final = row.status is not Status.INVALID_NOTEBOOK and not pending
+            cells.append(_number(row.total) if final else "")
             reason = [] if row.status is Status.OK else [row.status.value]
-            if row.status is not Status.INVALID_NOTEBOOK and _pending(row):
-                reason.append(f"{_number(_pending(row))} points to grade by hand")
+            if pending:
+                reason.append(f"{_number(pending)} points to grade by hand")
             if reason:
                 to_check.append(f"{name}: {', '.join(reason)}")
         handed_in = [r for r in own.values() if r.status not in (Status.NO_SUBMISSION, Status.INVALID_NOTEBOOK)]
         writer.writerow([to_spreadsheet(student), *cells, _number(sum(r.total for r in own.values())),
-                         _number(sum(r.max for r in own.values())), _number(sum(map(_pending, handed_in))),
+                         _number(sum(most[name] for name in names)), _number(sum(map(_pending, handed_in))),
                          to_spreadsheet("; ".join(to_check))])
     atomic_write(path, buffer.getvalue())
 

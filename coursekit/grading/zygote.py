@@ -264,10 +264,24 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, keep=No
                 namespace.setdefault(name, value)
 
 
+class _Nowhere:
+    """Where what the exercise's code prints goes: nowhere. It has no instance dict, and its class
+    is the grader's, which the capture records, so a notebook can change neither (a file object's
+    instance dict took a ``write`` of the notebook's: a twentieth red team)."""
+
+    __slots__ = ()
+
+    def write(self, text):
+        pass
+
+    def flush(self):
+        pass
+
+
 #: What the exercise's code finds in ``sys`` instead of the notebook's: streams and hooks of the
 #: helper's own, made before any notebook code runs (what the tests print goes nowhere anyway).
 _OWN_SYS = types.MappingProxyType({
-    "stdout": open(os.devnull, "w"), "stderr": open(os.devnull, "w"),
+    "stdout": _Nowhere(), "stderr": _Nowhere(),
     "displayhook": sys.__displayhook__, "excepthook": sys.__excepthook__,
     "unraisablehook": sys.__unraisablehook__, "breakpointhook": sys.__breakpointhook__,
 })
