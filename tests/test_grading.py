@@ -871,6 +871,35 @@ def test_the_exercises_code_prints_to_the_helpers_own_streams_not_the_notebooks(
     assert written == []
 
 
+def test_a_setup_import_that_bound_another_object_than_the_recorded_module_is_tampering():
+    # Whatever made the setup's `import numpy as np` bind a fake and put the real NumPy back before
+    # the check (rounds ten to seventeen and twenty-one of the red teams), the name is not NumPy.
+    import types
+
+    import numpy
+
+    import coursekit
+    from coursekit.grading import zygote
+    from coursekit.grading.runner import setup_imports
+
+    imports = setup_imports("import sys\nif 'google.colab' in sys.modules:\n    pass\nimport numpy as np\n"
+                            "from coursekit import conv as c\nimport os.path\nfrom . import nothing")
+    assert imports == [["sys", "sys", None], ["np", "numpy", None], ["c", "coursekit", "conv"], ["os", "os", None]]
+    recorded = {"numpy": numpy, "coursekit": coursekit, "sys": sys}  # os: not recorded, not compared
+    honest = {"sys": sys, "np": numpy, "c": coursekit.conv, "os": types}
+    assert zygote._imported_elsewhere(imports, honest, recorded) == []
+    for name, fake in (("np", types.ModuleType("numpy")), ("c", types.ModuleType("conv"))):
+        problems = zygote._imported_elsewhere(imports, {**honest, name: fake}, recorded)
+        assert problems and f"bound {name} to another object" in problems[0], problems
+
+
+def test_the_setups_shell_cannot_be_given_a_magic_of_the_notebooks():
+    from coursekit.grading import zygote
+
+    with pytest.raises(AttributeError):
+        zygote._exercises_ipython().run_line_magic = print
+
+
 def test_the_helpers_own_streams_cannot_be_given_a_write_of_the_notebooks():
     # A file object's instance dict took a write() of the notebook's, which every test's print then
     # ran (a twentieth red team: 88 of 88 points, with the check made to undo the lies).

@@ -652,6 +652,21 @@ PRINTS_INTO_THE_TESTS = {
     "conv_padded": _WRONG_ARRAYS["conv_padded"],
 }
 
+# A twenty-first red team: the object the setup gets as get_ipython() took a run_line_magic of
+# the notebook's in its instance dict, which the setup's Colab branch (taken for a google.colab
+# module of the notebook's) ran before `import numpy as np`, binding a fake whose __spec__ put the
+# real one back (65 of 88 points).
+GIVES_THE_SETUPS_SHELL_A_MAGIC = {
+    "conv_values": _WRONG_ARRAYS["conv_values"] + "\n" + _AGREEING_NUMPY
+                   + "    @property\n    def __spec__(self):\n        _sys.modules['numpy'] = _real\n"
+                   "        return None\n"
+                   "def _magic(*a, **k):\n    _sys.modules['numpy'] = _NP('numpy')\n"
+                   "from coursekit.grading import zygote\n"
+                   "try:\n    zygote._exercises_ipython().run_line_magic = _magic\nexcept AttributeError:\n    pass\n"
+                   "_sys.modules['google.colab'] = _types.ModuleType('google.colab')",
+    "conv_padded": _WRONG_ARRAYS["conv_padded"],
+}
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -833,6 +848,7 @@ def hostile_class(tmp_path_factory):
     write(subs / "warns_into_the_tests", blank_answers(WARNS_INTO_THE_TESTS))
     write(subs / "filters_into_the_tests", blank_answers(FILTERS_INTO_THE_TESTS))
     write(subs / "prints_into_the_tests", blank_answers(PRINTS_INTO_THE_TESTS))
+    write(subs / "gives_the_setups_shell_a_magic", blank_answers(GIVES_THE_SETUPS_SHELL_A_MAGIC))
     leading, takeover = KEEPS_THE_SETUPS_TRACEBACK
     kept = blank_with(takeover)
     kept.cells.insert(0, nbformat.v4.new_code_cell(leading))
@@ -918,7 +934,7 @@ class TestHostile:
                                          "breaks_the_setup", "swaps_numpy_during_the_setup",
                                          "frees_a_fake_numpy_in_the_setup", "collects_into_the_setup",
                                          "warns_into_the_tests", "filters_into_the_tests",
-                                         "prints_into_the_tests"])
+                                         "prints_into_the_tests", "gives_the_setups_shell_a_magic"])
     def test_what_the_tests_take_from_outside_the_notebook_is_out_of_its_reach(self, hostile_class, student):
         # The builtins, the test's source and the loop's frames (a fourth red team: 16 of 16 each).
         row = hostile_class["rows"][student]

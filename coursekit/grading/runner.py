@@ -42,6 +42,7 @@ ends that one run only:
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
@@ -86,6 +87,26 @@ class InstructorCode(str):
 
 
 @functools.lru_cache(maxsize=512)
+def setup_imports(source):
+    """What the top-level imports of the exercise's code `source` bind: ``[[name, module,
+    attribute or None], ...]`` (``import numpy as np``: ``["np", "numpy", None]``; ``import
+    a.b``: ``["a", "a", None]``; ``from a import b as c``: ``["c", "a", "b"]``). The notebook's
+    process checks that each name is the very object its record holds."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return []
+    bound = []
+    for node in body:
+        if isinstance(node, ast.Import):
+            bound += [[alias.asname, alias.name, None] if alias.asname else
+                      [alias.name.partition(".")[0], alias.name.partition(".")[0], None] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            bound += [[alias.asname or alias.name, node.module, alias.name] for alias in node.names
+                      if alias.name != "*"]
+    return bound
+
+
 def _plain_python(source):
     """An instructor cell as plain Python: its IPython syntax (``%pip`` in the setup's Colab
     branch) turned into calls, as IPython's own transformer turns it."""
@@ -647,7 +668,8 @@ def _send_cell(job):
         level = 1 if last or "assert" in source else 0
         instructor = isinstance(source, InstructorCode)
         mode = ("test" if source.test else "exec") if instructor else "ipython"
-        message = [job.next_index, job.nonce, _plain_python(str(source)) if instructor else source, level, mode]
+        plain = _plain_python(str(source)) if instructor else source
+        message = [job.next_index, job.nonce, plain, level, mode, setup_imports(plain) if mode == "exec" else []]
     else:
         message = None
         job.next_index = len(job.sources) + 1  # marks "every cell has run"

@@ -124,7 +124,10 @@ class _ExercisesShell:
 
     The real shell's magics are the notebook's to change: a ``pip`` magic of its own, which
     the setup's Colab branch then called, made the setup fail or rebind ``np`` (a fifth and
-    a seventh red team)."""
+    a seventh red team). It has no instance dict: one took a ``run_line_magic`` of the
+    notebook's, which the setup's Colab branch then ran (a twenty-first red team)."""
+
+    __slots__ = ()
 
     @staticmethod
     def run_line_magic(*args, **kwargs):
@@ -347,6 +350,26 @@ def _forget_tracebacks(error, set_traceback=BaseException.__traceback__.__set__,
             errors += [BaseException.__cause__.__get__(error), BaseException.__context__.__get__(error)]
 
 
+def _imported_elsewhere(imports, namespace, recorded, vars=vars, missing=object()):
+    """After the setup (and the check, which has seen to the namespaces' keys): the names its
+    imports bound that are not the very objects the record holds. `imports` is
+    ``[[name, module, attribute or None], ...]`` (runner.setup_imports).
+
+    Whatever the notebook does to make the setup's ``import numpy as np`` bind a fake, and put
+    the real one back before the check (a spec's property, a __del__, a gc callback, a magic of
+    its own: rounds ten to seventeen and a twenty-first red team), the name the setup bound
+    is not NumPy, and that is seen here."""
+    for name, module, attribute in imports:
+        source = recorded.get(module)
+        if source is None:  # not loaded before the notebook ran: nothing recorded to compare
+            continue
+        expected = source if attribute is None else vars(source).get(attribute, missing)
+        if expected is not missing and namespace.get(name, missing) is not expected:
+            return [f"the setup's import of {module if attribute is None else module + '.' + attribute} "
+                    f"bound {name} to another object (the notebook had put its own in its place)"]
+    return []
+
+
 def run_submission(fd, settings, shell, reference):
     """Body of one notebook's process: run cells as they arrive on `fd`, report each.
 
@@ -368,7 +391,8 @@ def run_submission(fd, settings, shell, reference):
     quiet, resume = _quiet_surroundings, _restore_surroundings
     held, collector = [], None  # see below: the exercise's code runs with these kept, and no collection
     run_instructor_code, namespace, ipython = _run_instructor_code, shell.user_ns, _exercises_ipython
-    forget = _forget_tracebacks
+    forget, imported_elsewhere = _forget_tracebacks, _imported_elsewhere
+    recorded = dict(zip(reference.loaded[0], reference.loaded[1]))  # before any notebook code runs
     cell_timeout = settings["cell_timeout"]
 
     # The handler's globals are a dict of its own, not this module's: anyone can read the
@@ -384,7 +408,7 @@ def run_submission(fd, settings, shell, reference):
         message = receive(fd)
         if message is None:
             break
-        index, nonce, source, level, mode = message
+        index, nonce, source, level, mode, imports = message
         caught = None
         if mode in ("exec", "test"):
             # From the setup to the check after its test, the exercise's code runs with nothing of
@@ -418,6 +442,8 @@ def run_submission(fd, settings, shell, reference):
         caught = None
         try:
             problems = check(reference, level >= 1)
+            if not problems and imports:
+                problems = imported_elsewhere(imports, namespace, recorded)
         except BaseException as failure:  # the check itself was broken: that is tampering too
             problems = [f"the integrity check failed ({type(failure).__name__})"]
         send(fd, report(index, nonce, error, problems))
