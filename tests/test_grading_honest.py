@@ -312,6 +312,13 @@ HONEST_CODE = {
     "sklearn": "from sklearn.metrics import confusion_matrix\nconfusion_matrix([0, 1], [0, 1])",
     "namedtuple_defaults": "from collections import namedtuple\nP = namedtuple('P', 'x y', defaults=(0,))\nP(1)",
     "typed_namedtuple": "from typing import NamedTuple\nclass Q(NamedTuple):\n    x: int = 0\nQ()",
+    # A twenty-second red team: a warning from NumPy's sealed _methods module (the mean of an
+    # empty selection), and copies of instances of recorded classes (copyreg stores the class's
+    # __slotnames__ on it), each had an honest notebook marked tampered.
+    "empty_mean": "empty = np.array([])\nprint(empty.mean())",
+    "copies": ("import copy\nfrom collections import ChainMap\nfrom coursekit import metrics\n"
+               "counts = copy.copy(metrics.confusion_counts(np.ones((2, 2), bool), np.ones((2, 2), bool)))\n"
+               "settings = copy.deepcopy(ChainMap({'kernel': 3}, {'stride': 1}))"),
     "progress_bar": "import asyncio\nfrom tqdm.auto import tqdm\nfor _ in tqdm(range(3)):\n    pass",
     "printed_traceback": "import traceback\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    traceback.print_exc()",
     "logging": "import logging\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    logging.exception('boom')",

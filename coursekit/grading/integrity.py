@@ -36,6 +36,7 @@ from __future__ import annotations
 import _thread
 import builtins
 import collections
+import copyreg
 import itertools
 import operator
 import sys
@@ -267,6 +268,13 @@ def capture(shell):
         for name, module in list(sys.modules.items())
         if _watched(name) and isinstance(module, types.ModuleType)
     }
+    # A warning issued from a module's code creates that module's __warningregistry__ (even a
+    # warning that is ignored): in a sealed module, a change. An honest mean of an empty
+    # selection warned from numpy._core._methods and had the notebook marked tampered (a
+    # twenty-second red team). Made now, the registry is only filled and emptied in place.
+    for name, module in modules.items():
+        if f"{name}." in _SEALED:
+            vars(module).setdefault("__warningregistry__", {})
     namespaces = [
         _snapshot(f"{name}.", vars(module), _LAZY_GLOBALS.get(name, frozenset()))
         for name, module in modules.items()
@@ -286,6 +294,14 @@ def capture(shell):
     classes = {
         key: cls for key, cls in classes.items() if not cls.__flags__ & _IMMUTABLE_TYPE
     }
+    # The first copy or pickle of an instance stores its class's __slotnames__ on the class
+    # (copyreg): stored now, it is part of the record, and copy.deepcopy(model) in an honest
+    # notebook is no change (a twenty-second red team: LeNet, Counts, ChainMap).
+    for cls in classes.values():
+        try:
+            copyreg._slotnames(cls)
+        except Exception:
+            pass
     namespaces += [
         _snapshot(f"{cls.__module__}.{cls.__qualname__}.", vars(cls))
         for cls in classes.values()
