@@ -319,6 +319,10 @@ HONEST_CODE = {
     "copies": ("import copy\nfrom collections import ChainMap\nfrom coursekit import metrics\n"
                "counts = copy.copy(metrics.confusion_counts(np.ones((2, 2), bool), np.ones((2, 2), bool)))\n"
                "settings = copy.deepcopy(ChainMap({'kernel': 3}, {'stride': 1}))"),
+    # A twenty-third red team: importlib.invalidate_caches() (after %%writefile, as Python's
+    # documentation asks) and the class-level fix for slow tab completion were marked tampered.
+    "invalidates_import_caches": "import importlib\nimportlib.invalidate_caches()",
+    "completer_setting": "from IPython.core.completer import IPCompleter\nIPCompleter.use_jedi = False",
     "progress_bar": "import asyncio\nfrom tqdm.auto import tqdm\nfor _ in tqdm(range(3)):\n    pass",
     "printed_traceback": "import traceback\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    traceback.print_exc()",
     "logging": "import logging\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    logging.exception('boom')",

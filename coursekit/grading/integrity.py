@@ -234,22 +234,31 @@ _INTERPRETER_INTERNALS = frozenset({"_testinternalcapi", "_testcapi", "_testlimi
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def _shell_settings(shell):
-    """The traits of IPython's shell classes, as ``{class label: names}``.
+def _shell_settings(shell, classes=()):
+    """The settings a notebook may give a plain value, as ``{class label: names}``: the traits
+    of IPython's classes (the shell's own and every recorded one), and the counter that
+    ``importlib.invalidate_caches()`` moves.
 
     ``InteractiveShell.ast_node_interactivity = "all"`` (show every expression's value,
     a common snippet) replaces a trait of the class with a plain value, which every
-    shell then reads. Such settings change how IPython runs the notebook's own cells,
+    shell then reads; so does ``IPCompleter.use_jedi = False``, the fix for slow tab
+    completion. Such settings change how IPython runs the notebook's own cells,
     never the tests, which the helper runs without IPython: a plain value there is
-    not tampering (see :func:`_settings_only`).
+    not tampering (see :func:`_settings_only`). ``importlib.invalidate_caches()``, which
+    Python's documentation asks for after a module file is written (``%%writefile``),
+    adds one to ``_NamespacePath._epoch`` (a twenty-third red team: both had honest
+    notebooks marked tampered).
     """
     import traitlets
 
-    return {
-        f"{cls.__module__}.{cls.__qualname__}.": frozenset(
-            name for name, value in vars(cls).items() if isinstance(value, traitlets.TraitType))
-        for cls in type(shell).__mro__ if cls.__module__.startswith("IPython.")
+    settings = {
+        f"{cls.__module__}.{cls.__qualname__}.": frozenset(  # its own traits and those it inherits
+            name for base in cls.__mro__ for name, value in vars(base).items()
+            if isinstance(value, traitlets.TraitType))
+        for cls in (*type(shell).__mro__, *classes) if cls.__module__.startswith("IPython.")
     }
+    settings["_frozen_importlib_external._NamespacePath."] = frozenset({"_epoch"})
+    return {label: names for label, names in settings.items() if names}
 
 
 def _settings_only(snapshot, names, settings, t=_TOOLS, plain=_PLAIN):
@@ -337,7 +346,7 @@ def capture(shell):
         # function it has just made (namedtuple's __new__ gets its defaults so) is not.
         function_ids=frozenset(id(f) for snapshot in namespaces for f in map(_function_of, snapshot.values)
                                if isinstance(f, types.FunctionType)),
-        settings=types.MappingProxyType(_shell_settings(shell)),
+        settings=types.MappingProxyType(_shell_settings(shell, classes.values())),
         # Every module loaded now, not only the watched ones: an import statement hands out
         # whatever sys.modules holds, and reading even the `sys` it got can run code (a fake
         # `sys` whose __spec__ swapped NumPy in sys.modules while the setup ran: a tenth red
