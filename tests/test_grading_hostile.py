@@ -164,6 +164,15 @@ TAMPERING = {
         "    __hash__ = str.__hash__\n"
         "InteractiveShell.ast_node_interactivity = Setting('all')"
     ),
+    # The same through a metaclass whose __eq__ made its instances pass for a plain value (a
+    # twenty-fourth red team), on a setting and on the counter invalidate_caches() moves.
+    "setting_of_a_plain_looking_class": (
+        "import importlib._bootstrap_external as external\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "class Plain(type):\n    def __eq__(cls, other):\n        return True\n    __hash__ = type.__hash__\n"
+        "class Lies(metaclass=Plain):\n    def __ne__(self, other):\n        return False\n"
+        "external._NamespacePath._epoch = Lies()\nInteractiveShell.autocall = Lies()"
+    ),
     # Comparisons that always succeed, with wrong answers.
     "fake_allclose": (
         "import numpy as np\nnp.allclose = lambda *a, **k: True\n"

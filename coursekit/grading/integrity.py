@@ -232,6 +232,10 @@ _INTERPRETER_INTERNALS = frozenset({"_testinternalcapi", "_testcapi", "_testlimi
 
 #: What may replace one of :func:`_shell_settings`' traits: a plain value, which runs no code.
 _PLAIN = (str, int, float, bool, type(None))
+#: The same, by identity: ``type(value) in _PLAIN`` compares with ``==``, which runs the
+#: ``__eq__`` of a metaclass of the notebook's, whose instances then passed as plain (a
+#: twenty-fourth red team).
+_PLAIN_IDS = frozenset(map(id, _PLAIN))
 
 
 def _shell_settings(shell, classes=()):
@@ -261,13 +265,13 @@ def _shell_settings(shell, classes=()):
     return {label: names for label, names in settings.items() if names}
 
 
-def _settings_only(snapshot, names, settings, t=_TOOLS, plain=_PLAIN):
+def _settings_only(snapshot, names, settings, t=_TOOLS, plain=_PLAIN_IDS):
     """`names` less the shell settings of `snapshot` that now hold a plain value."""
     allowed = settings.get(snapshot.label)
     if not allowed:
         return names
     namespace = snapshot.namespace
-    return [name for name in names if name not in allowed or t.type(namespace.get(name)) not in plain]
+    return [name for name in names if name not in allowed or t.id(t.type(namespace.get(name))) not in plain]
 
 
 def capture(shell):
@@ -771,7 +775,7 @@ def watch(reference, report):
     generator_givers, summaries = _GENERATOR_GIVERS, _FRAME_SUMMARIES
     startswith, any_, tuple_ = str.startswith, any, tuple
     notebook, may_trace = reference.shell.user_ns, _MAY_TRACE
-    settings, plain = reference.settings, _PLAIN
+    settings, plain = reference.settings, _PLAIN_IDS
     module_ids = frozenset(map(id, reference.loaded[1]))
     interpreter_internals = _INTERPRETER_INTERNALS
     busy = set()  # threads inside the hook: its own sys._getframe raises the event again
@@ -877,7 +881,7 @@ def watch(reference, report):
                 note("changed the class of a module (its attributes could be made to lie)")
             elif id_(target) in class_ids:
                 label = f"{target.__module__}.{target.__qualname__}."
-                if not (name in settings.get(label, ()) and type_(args[2]) in plain):
+                if not (name in settings.get(label, ()) and id_(type_(args[2])) in plain):
                     note(f"changed the class {label[:-1]}")
         elif event == "import" and args[0] in interpreter_internals:
             # _testinternalcapi.set_config turned on -O for the whole process, so that tests
