@@ -884,7 +884,7 @@ def test_a_setup_import_that_bound_another_object_than_the_recorded_module_is_ta
 
     imports = setup_imports("import sys\nif 'google.colab' in sys.modules:\n    pass\nimport numpy as np\n"
                             "from coursekit import conv as c\nimport os.path\nfrom . import nothing")
-    assert imports == [["sys", "sys", None], ["np", "numpy", None], ["c", "coursekit", "conv"], ["os", "os", None]]
+    assert imports == (("sys", "sys", None), ("np", "numpy", None), ("c", "coursekit", "conv"), ("os", "os", None))
     recorded = {"numpy": numpy, "coursekit": coursekit, "sys": sys}  # os: not recorded, not compared
     honest = {"sys": sys, "np": numpy, "c": coursekit.conv, "os": types}
     assert zygote._imported_elsewhere(imports, honest, recorded) == []

@@ -514,7 +514,8 @@ def _closures(namespaces):
     plain function kept by their C dispatcher (``_implementation``), which no namespace holds (an
     eighteenth red team rewrote those of ``np.isclose`` and ``np.array_equal``). Both are
     followed, through the functions the cells hold and the classes' members (immutable classes'
-    too), so the check can compare every cell's contents by identity. Empty cells are left out: filling one is not how a library is changed.
+    too), so the check can compare every cell's contents by identity. Empty cells are left
+    out: filling one is not how a library is changed.
     """
     seen, cells, contents = set(), [], []
     work = [_function_of(value) for snapshot in namespaces for value in snapshot.values]
@@ -711,6 +712,7 @@ def _new_modules(reference, t=_TOOLS, plain_keys=_plain_keys):
             problems.append(f"module {name!r} has an import spec of another kind")
             continue
         origin = None if spec is None else attributes.get("origin")
+        file = namespace.get("__file__", origin)
         if spec is None or origin in ("built-in", "frozen"):
             if name in t.sys.builtin_module_names or origin == "frozen" or _made_by_extension(name, module, reference.trusted_roots):
                 continue
@@ -719,8 +721,8 @@ def _new_modules(reference, t=_TOOLS, plain_keys=_plain_keys):
         if (
             t.type(origin) is not t.str
             or not origin.startswith(reference.trusted_roots)
-            or t.type(namespace.get("__file__", origin)) is not t.str
-            or namespace.get("__file__", origin) != origin
+            or t.type(file) is not t.str
+            or file != origin
         ):
             problems.append(
                 f"module {name!r} was loaded from {origin!r}, "

@@ -88,25 +88,27 @@ class InstructorCode(str):
 
 @functools.lru_cache(maxsize=512)
 def setup_imports(source):
-    """What the top-level imports of the exercise's code `source` bind: ``[[name, module,
-    attribute or None], ...]`` (``import numpy as np``: ``["np", "numpy", None]``; ``import
-    a.b``: ``["a", "a", None]``; ``from a import b as c``: ``["c", "a", "b"]``). The notebook's
+    """What the top-level imports of the exercise's code `source` bind: ``((name, module,
+    attribute or None), ...)`` (``import numpy as np``: ``("np", "numpy", None)``; ``import
+    a.b``: ``("a", "a", None)``; ``from a import b as c``: ``("c", "a", "b")``). The notebook's
     process checks that each name is the very object its record holds."""
     try:
         body = ast.parse(source).body
     except SyntaxError:
-        return []
+        return ()
     bound = []
     for node in body:
         if isinstance(node, ast.Import):
-            bound += [[alias.asname, alias.name, None] if alias.asname else
-                      [alias.name.partition(".")[0], alias.name.partition(".")[0], None] for alias in node.names]
+            for alias in node.names:
+                top = alias.name.partition(".")[0]
+                bound.append((alias.asname, alias.name, None) if alias.asname else (top, top, None))
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            bound += [[alias.asname or alias.name, node.module, alias.name] for alias in node.names
+            bound += [(alias.asname or alias.name, node.module, alias.name) for alias in node.names
                       if alias.name != "*"]
-    return bound
+    return tuple(bound)
 
 
+@functools.lru_cache(maxsize=512)
 def _plain_python(source):
     """An instructor cell as plain Python: its IPython syntax (``%pip`` in the setup's Colab
     branch) turned into calls, as IPython's own transformer turns it."""
