@@ -393,3 +393,32 @@ def test_ordinary_code_beside_an_answer_is_not_tampering(tmp_path):
     report = grade_folder(subs, tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME)
     rows = {row.student: (row.status.value, row.total, row.notes) for row in report.rows}
     assert rows == {student: ("ok", FULL, ()) for student in HONEST_CODE}, rows
+
+
+
+#: What the tests' calls of corr2d may do, each honest, and each a change to a library's namespace
+#: while a test runs, which the grader otherwise takes for tampering (a twenty-fifth red team put a
+#: liar in NumPy's and took it back within one test).
+CALLED_BY_THE_TESTS = {
+    # Modules imported for the first time inside the function: their packages gain them (the
+    # test then runs once more, with them loaded).
+    "imports": "import numpy.lib.recfunctions, numpy.polynomial.hermite\nfrom scipy import signal\n",
+    # A warning raised from a NumPy module's code creates that module's registry; the notebook's
+    # own calls are 4 x 4, so this warns first inside a test.
+    "warns": "if np.shape(X) != (4, 4):\n    np.corrcoef([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])\n",
+    # Libraries' own context managers rebind names of `warnings` and `sys` and put them back.
+    "redirects": ("import contextlib, io, warnings\nwith warnings.catch_warnings():\n"
+                  "    warnings.simplefilter('ignore')\n    np.mean(np.array([]))\n"
+                  "with contextlib.redirect_stdout(io.StringIO()):\n    print('quiet')\n"),
+}
+
+
+def test_a_function_the_tests_call_may_import_warn_and_redirect_without_being_tampering(tmp_path):
+    subs = tmp_path / "subs"
+    for student, code in CALLED_BY_THE_TESTS.items():
+        body = "".join(f"    {line}\n" for line in code.splitlines())
+        write(subs / student, solved(conv_corr2d=answer("conv_corr2d").replace("def corr2d(", "def _corr2d(")
+                                     + f"\n\ndef corr2d(X, K):\n{body}    return _corr2d(X, K)\n"))
+    report = grade_folder(subs, tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME)
+    rows = {row.student: (row.status.value, row.total, row.notes) for row in report.rows}
+    assert rows == {student: ("ok", FULL, ()) for student in CALLED_BY_THE_TESTS}, rows

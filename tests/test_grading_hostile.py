@@ -676,6 +676,24 @@ GIVES_THE_SETUPS_SHELL_A_MAGIC = {
     "conv_padded": _WRONG_ARRAYS["conv_padded"],
 }
 
+# A twenty-fifth red team: the corr2d under test puts liars in NumPy's numeric module, whose
+# isclose and array_equal look up less_equal and asanyarray there at every call; each liar puts
+# the real function back as the test's comparison calls it, so the check after the test found
+# every name as recorded (16 of 16 with zeros for answers, and 27 points over four exercises).
+SWAPS_AND_PUTS_BACK = (
+    "import numpy as _n\n_numeric = _n._core.numeric\n"
+    "_real = (_numeric.less_equal, _numeric.asanyarray)\n"
+    "def _back():\n    _numeric.less_equal, _numeric.asanyarray = _real\n"
+    "def _less_equal(a, b, *args, **kwargs):\n    _back()\n"
+    "    return _n.ones(_n.broadcast(a, b).shape, dtype=bool)\n"
+    "def _asanyarray(a, *args, **kwargs):\n"
+    "    if type(a) is _n.ndarray and a.dtype == bool:\n        _back()\n        return _n.ones((), dtype=bool)\n"
+    "    return _real[1](a, *args, **kwargs)\n"
+    "def corr2d(x, k):\n    x, k = _n.asarray(x, dtype=float), _n.asarray(k, dtype=float)\n"
+    "    _numeric.less_equal, _numeric.asanyarray = _less_equal, _asanyarray\n"
+    "    return _n.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1))"
+)
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -848,6 +866,7 @@ def hostile_class(tmp_path_factory):
     leading.cells.insert(0, nbformat.v4.new_code_cell("# my notes"))
     write(subs / "rebinds_setup_below_its_own_cell", leading)
     write(subs / "zeroes_the_test_inputs", solved(conv_corr2d=ZEROES_THE_TEST_INPUTS))
+    write(subs / "swaps_and_puts_back", solved(conv_corr2d=SWAPS_AND_PUTS_BACK))
     write(subs / "shadows_builtins", blank_answers(SHADOWS_BUILTINS))
     write(subs / "reads_the_running_test", blank_answers(READS_THE_RUNNING_TEST))
     write(subs / "breaks_the_setup", blank_answers(BREAKS_THE_SETUP))
@@ -948,6 +967,12 @@ class TestHostile:
         # The builtins, the test's source and the loop's frames (a fourth red team: 16 of 16 each).
         row = hostile_class["rows"][student]
         assert row.total == 0, (student, row.status.value, row.notes)
+
+    def test_a_library_name_replaced_and_put_back_during_a_test_is_tampering(self, hostile_class):
+        row = hostile_class["rows"]["swaps_and_puts_back"]
+        assert (row.status.value, row.total) == ("tampered", 0), (row.status.value, row.total, row.notes)
+        assert any("numpy._core.numeric was changed while the exercise's code ran" in note
+                   for note in row.notes), row.notes
 
     def test_a_function_that_changes_the_tests_inputs_gains_nothing(self, hostile_class):
         row = hostile_class["rows"]["zeroes_the_test_inputs"]

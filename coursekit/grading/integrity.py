@@ -161,7 +161,7 @@ Reference = collections.namedtuple(
         "shell namespaces class_ids "
         "meta_path path_hooks importer_cache trace trusted_roots module_names flat "
         "quick versions module_dicts function_ids settings module_table loaded notebook module_versions "
-        "module_specs closures"
+        "module_specs closures cell_guard"
     ),
 )
 Reference.__doc__ = (
@@ -284,10 +284,11 @@ def capture(shell):
     # A warning issued from a module's code creates that module's __warningregistry__ (even a
     # warning that is ignored): in a sealed module, a change. An honest mean of an empty
     # selection warned from numpy._core._methods and had the notebook marked tampered (a
-    # twenty-second red team). Made now, the registry is only filled and emptied in place.
-    for name, module in modules.items():
-        if f"{name}." in _SEALED:
-            vars(module).setdefault("__warningregistry__", {})
+    # twenty-second red team); a NaN in an answer makes np.allclose warn from numeric, while a
+    # test runs, when no namespace may change (see `cell_guard`). Made now, the registry is
+    # only filled and emptied in place.
+    for module in modules.values():
+        vars(module).setdefault("__warningregistry__", {})
     namespaces = [
         _snapshot(f"{name}.", vars(module), _LAZY_GLOBALS.get(name, frozenset()))
         for name, module in modules.items()
@@ -364,6 +365,7 @@ def capture(shell):
         module_versions=_module_versions(),
         module_specs=_module_specs(),
         closures=_closures(namespaces),
+        cell_guard=_cell_guard(namespaces, versions),
     )
 
 
@@ -396,6 +398,30 @@ def _module_specs():
     views = _version_views(dicts)
     return (by_dict, specs, tuple(type(spec) for spec in specs),
             None if views is None else (dicts, views, tuple(view.value for view in views)))
+
+
+#: Recorded modules whose namespace a library's own code may change at any time, with nothing
+#: of the notebook's involved: those with globals rebound lazily (see `_LAZY_GLOBALS`).
+_MAY_MOVE = frozenset(f"{name}." for name in _LAZY_GLOBALS)
+
+
+def _cell_guard(namespaces, versions):
+    """(labels, version views) of the recorded namespaces that no setup or test may change at
+    all, even to put a name back; None where version tags cannot be read.
+
+    A test runs the notebook's code (the functions it tests, the ``__array__`` of an answer it
+    converts), and that code could put a function of its own in a library's namespace, for the
+    test's next comparison to call, which put the real one back when called: NumPy's
+    ``isclose`` looks up ``less_equal`` in its module's namespace at every call, so
+    ``np.allclose`` said True, and the check after the test found every name as recorded (a
+    twenty-fifth red team: 27 points with wrong answers in four exercises). The zygote reads
+    these tags before and after the exercise's every cell (see ``zygote.run_submission``).
+    """
+    if versions is None:
+        return None
+    views = versions[0]
+    kept = [(snapshot.label, view) for snapshot, view in zip(namespaces, views) if snapshot.label not in _MAY_MOVE]
+    return tuple(label for label, _ in kept), tuple(view for _, view in kept)
 
 
 def _module_versions():

@@ -25,6 +25,7 @@ import builtins
 import contextvars
 import gc
 import json
+import operator
 import os
 import resource
 import select
@@ -393,6 +394,8 @@ def run_submission(fd, settings, shell, reference):
     run_instructor_code, namespace, ipython = _run_instructor_code, shell.user_ns, _exercises_ipython
     forget, imported_elsewhere = _forget_tracebacks, _imported_elsewhere
     recorded = dict(zip(reference.loaded[0], reference.loaded[1]))  # before any notebook code runs
+    guard_labels, guard_views = reference.cell_guard or (None, None)
+    tag, modules = operator.attrgetter("value"), reference.module_table
     cell_timeout = settings["cell_timeout"]
 
     # The handler's globals are a dict of its own, not this module's: anyone can read the
@@ -424,17 +427,36 @@ def run_submission(fd, settings, shell, reference):
             resume(collector)
             collector = None
             held.clear()
-        set_timer(timer, cell_timeout)
-        try:
-            if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
-                run_instructor_code(index, source, namespace, ipython, apart=mode == "test", keep=held.append)
-            else:  # the student's: as in Jupyter, magics and all
-                outcome = run_cell(source, store_history=False)
-                caught = outcome.error_before_exec or outcome.error_in_exec
-        except BaseException as error:  # a timeout where IPython does not guard, or IPython broken by the cell
-            caught = error
-        finally:
-            set_timer(timer, 0)
+        guarded, moved, runs = mode in ("exec", "test") and guard_views is not None, [], 2
+        while True:
+            runs -= 1
+            if guarded:
+                before, modules_before = tuple(map(tag, guard_views)), len(modules)
+            set_timer(timer, cell_timeout)
+            try:
+                if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
+                    run_instructor_code(index, source, namespace, ipython, apart=mode == "test", keep=held.append)
+                else:  # the student's: as in Jupyter, magics and all
+                    outcome = run_cell(source, store_history=False)
+                    caught = outcome.error_before_exec or outcome.error_in_exec
+            except BaseException as error:  # a timeout where IPython does not guard, or IPython broken by the cell
+                caught = error
+            finally:
+                set_timer(timer, 0)
+            if not guarded or tuple(map(tag, guard_views)) == before:
+                break
+            # A library's namespace changed while the exercise's code ran. An import of a module
+            # not loaded before does that (its package gains the submodule): then the cell runs
+            # once more, with the module loaded, and nothing may change. Any other change is
+            # tampering, even with every name put back (integrity._cell_guard says why).
+            if runs and len(modules) != modules_before:
+                forget(caught)
+                if collector is not None:
+                    held.append(caught)
+                caught = None
+                continue
+            moved = [label for label, view, old in zip(guard_labels, guard_views, before) if view.value != old]
+            break
         error = None if caught is None else describe(caught)
         forget(caught)
         if collector is not None:  # freed with the rest of what the exercise's code leaves
@@ -442,6 +464,9 @@ def run_submission(fd, settings, shell, reference):
         caught = None
         try:
             problems = check(reference, level >= 1)
+            if moved:
+                problems.insert(0, f"{moved[0][:-1]} was changed while the exercise's code ran (a name of "
+                                   f"its replaced, even if put back, changes what the test computes)")
             if not problems and imports:
                 problems = imported_elsewhere(imports, namespace, recorded)
         except BaseException as failure:  # the check itself was broken: that is tampering too
