@@ -1237,3 +1237,31 @@ def test_a_helper_ended_before_it_is_used_leaves_no_process_behind():
     while (left := [p for m in markers for p in processes_with(m)]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not left, f"processes left behind: {left}"
+
+
+
+def test_a_notebook_that_starves_the_one_beside_it_costs_it_nothing():
+    """A twenty-fifth red team: a notebook may start dozens of busy processes, each in a session
+    of its own (the kernel shares the processor between sessions, not processes), and the
+    notebook graded beside it then had the processor too rarely to finish a cell in time. A
+    cell that ran out of time with the processor mostly elsewhere has its notebook run again,
+    alone, after the others; one that loops had the processor all along and is not run again."""
+    hog = ["import multiprocessing, os, time\n"
+           "def burn():\n    os.setsid()\n    while True:\n        pass\n"
+           "burners = [multiprocessing.Process(target=burn, daemon=True)\n"
+           "           for _ in range(min(60, 20 * os.cpu_count()))]\n"
+           "for process in burners:\n    process.start()\ntime.sleep(60)",
+           "x = 1"]
+    # A second of the processor's own time: well within the limit alone, far beyond it beside
+    # the hog (two cores shared by some forty sessions).
+    honest = ["import time\nstart = time.process_time()\nwhile time.process_time() - start < 1.0:\n    pass",
+              "assert 1 + 1 == 2"]
+    results = run_all([("hog", hog), ("honest", honest)], cell_timeout=3, workers=2, sandbox="required")
+    assert results["honest"].status is Status.OK, results["honest"]
+    assert [cell.error for cell in results["honest"].cells] == [None, None], results["honest"]
+    assert any("run again, alone" in note for note in results["honest"].notes), results["honest"].notes
+    assert results["hog"].status is Status.TIMEOUT, results["hog"]
+    results = run_all([("loops", ["while True:\n    pass", "x = 1"]), ("quick", ["x = 1"])], cell_timeout=2,
+                      workers=2, sandbox="required")
+    assert results["loops"].status is Status.TIMEOUT, results["loops"]
+    assert not any("run again" in note for note in results["loops"].notes), results["loops"].notes

@@ -33,7 +33,9 @@ ends that one run only:
   grader's channel what it did not compute;
 - ``timeout``: a cell ran longer than the per-cell limit (it is interrupted, and
   its process killed if it does not stop), or the notebook longer than the
-  per-notebook limit;
+  per-notebook limit; a cell that ran out of time starved of the processor while
+  other notebooks ran has its notebook run again, alone, at the end
+  (:data:`_STARVED_SHARE`);
 - ``out-of-memory``: a cell hit the memory limit;
 - ``tampered``: the integrity check failed;
 - a killed zygote is replaced; runs in progress go on (without the sandbox) or
@@ -121,6 +123,11 @@ _SPAWN_LIMIT_SECONDS = 60.0  # how long a fork request may go unanswered
 _MAX_MESSAGE_BYTES = 1 << 16
 _MAX_NOTES = 20  # tampering notes kept per notebook
 _MAX_RESTARTS = 2  # a notebook whose zygote died under it is started again at most this often
+#: A cell that ran out of time having had the processor for less than this share of its time was
+#: starved, by the notebooks beside it (one can start dozens of busy processes) or by the machine:
+#: its notebook runs again after the others, alone, rather than lose its points for another's
+#: doing. A cell that loops has the processor all along, and is not run again.
+_STARVED_SHARE = 0.5
 
 
 _cpu_seconds = [0.0]  # CPU time of the sandboxed zygotes (and so of their notebooks) so far
@@ -238,6 +245,9 @@ class _Job:
     forged: bool = False
     tampered_at: int | None = None  # the first cell during or after which tampering was seen
     restarts: int = 0
+    crowded: bool = False  # another notebook ran beside it at some time
+    starved: bool = False  # a cell of it ran out of time with the processor mostly elsewhere
+    alone: bool = False  # run again, alone, after the others (see _STARVED_SHARE)
     result: RunResult = field(default_factory=lambda: RunResult())
 
 
@@ -434,6 +444,7 @@ def _run_all(pending, helper, workers, on_done, announce):
     results: dict = {}
     active: dict[str, _Job] = {}
     exit_codes: dict[str, int] = {}
+    later: list[_Job] = []  # starved while others ran: run again, one at a time, at the end
     counter = 0
 
     with tempfile.TemporaryDirectory(prefix="coursekit-grader-") as base:
@@ -446,6 +457,8 @@ def _run_all(pending, helper, workers, on_done, announce):
             job.pid, job.connection, job.next_index = None, None, 0
             job.workdir = "" if box.enabled else tempfile.mkdtemp(prefix=f"{job.token}-", dir=base)
             job.requested = job.started = job.cell_started = time.monotonic()
+            for other in active.values():
+                job.crowded = other.crowded = True
             active[job.token] = job
             zygote.spawn(job)
 
@@ -459,6 +472,15 @@ def _run_all(pending, helper, workers, on_done, announce):
             result = job.result
             if status and result.status is Status.OK:
                 result.status = status
+            if (result.status is Status.TIMEOUT and job.starved and job.crowded and not job.alone
+                    and not job.forged and job.tampered_at is None):
+                del active[job.token]
+                job.alone, job.restarts = True, 0
+                job.result = RunResult(notes=["a cell ran out of time while other notebooks ran beside it, "
+                                              "with the processor mostly theirs: the notebook was run again, "
+                                              "alone, after them"])
+                later.append(job)
+                return
             _settle_tampering(job)
             result.sandbox = box.label
             if sandbox_note:
@@ -523,7 +545,9 @@ def _run_all(pending, helper, workers, on_done, announce):
                 _send_cell(job)
 
         try:
-            while pending or active:
+            while pending or active or later:
+                if not pending and not active:
+                    pending, later, workers = later[::-1], [], 1
                 while pending and len(active) < workers:
                     start(pending.pop())
                 connections = [j.connection for j in active.values() if j.connection is not None]
@@ -632,10 +656,14 @@ def _handle(job, payload, finish):
     if kind == "error":
         _forged(job, "the notebook wrote to the grader's channel: stopped", finish)
         return
+    error = message[3] if kind == "report" and len(message) == 5 else None
+    # A timeout's report says what share of the cell's time the notebook had the processor.
+    share = error.pop("cpu", None) if isinstance(error, dict) and error.get("ename") == TIMEOUT_NAME else None
     valid = (kind == "report" and len(message) == 5 and message[1] == job.next_index
              and job.next_index < len(job.sources) and message[2] == job.nonce
-             and (message[3] is None or (isinstance(message[3], dict) and set(message[3]) == {"ename", "evalue"}
-                                         and all(isinstance(v, str) for v in message[3].values())))
+             and (error is None or (isinstance(error, dict) and set(error) == {"ename", "evalue"}
+                                    and all(isinstance(v, str) for v in error.values())))
+             and (share is None or type(share) in (int, float))
              and isinstance(message[4], list) and all(isinstance(p, str) for p in message[4]))
     if not valid:
         # A report for a cell that was not sent, a second one, or without the cell's nonce.
@@ -647,6 +675,7 @@ def _handle(job, payload, finish):
     job.result.cells.append(CellResult(index, error))
     if error and error["ename"] == TIMEOUT_NAME:
         job.result.status = Status.TIMEOUT
+        job.starved = job.starved or (share is not None and share < _STARVED_SHARE)
     elif error and error["ename"] == "MemoryError" and job.result.status is Status.OK:
         job.result.status = Status.OUT_OF_MEMORY
     job.next_index = index + 1

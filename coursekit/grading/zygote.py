@@ -33,6 +33,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 import types
 import warnings
 
@@ -179,8 +180,15 @@ def _receive(fd, unpack=_FRAME.unpack, read_exact=_read_exact, decode=_decode):
     return decode(read_exact(fd, size).decode())
 
 
-def _report(index, nonce, error, problems, quote=_quote, join=",".join, map=map):
-    error = "null" if error is None else '{"ename":%s,"evalue":%s}' % (quote(error[0]), quote(error[1]))
+def _report(index, nonce, error, problems, quote=_quote, join=",".join, map=map, len=len):
+    """A cell's report; `error` is (name, message), or for a timeout (name, message, the share of
+    the cell's time the notebook had the processor: the grader runs a starved notebook again)."""
+    if error is None:
+        error = "null"
+    elif len(error) == 3:
+        error = '{"ename":%s,"evalue":%s,"cpu":%.3f}' % (quote(error[0]), quote(error[1]), error[2])
+    else:
+        error = '{"ename":%s,"evalue":%s}' % (quote(error[0]), quote(error[1]))
     return ('["report",%d,%s,%s,[%s]]' % (index, quote(nonce), error, join(map(quote, problems)))).encode()
 
 
@@ -351,6 +359,12 @@ def _forget_tracebacks(error, set_traceback=BaseException.__traceback__.__set__,
             errors += [BaseException.__cause__.__get__(error), BaseException.__context__.__get__(error)]
 
 
+def _processor_seconds(usage=resource.getrusage, own=resource.RUSAGE_SELF, children=resource.RUSAGE_CHILDREN):
+    """Processor time of this notebook's process and of its children that have ended."""
+    mine, theirs = usage(own), usage(children)
+    return mine.ru_utime + mine.ru_stime + theirs.ru_utime + theirs.ru_stime
+
+
 def _imported_elsewhere(imports, namespace, recorded, vars=vars, missing=object()):
     """After the setup (and the check, which has seen to the namespaces' keys): the names its
     imports bound that are not the very objects the record holds. `imports` is
@@ -396,6 +410,7 @@ def run_submission(fd, settings, shell, reference):
     recorded = dict(zip(reference.loaded[0], reference.loaded[1]))  # before any notebook code runs
     guard_labels, guard_views = reference.cell_guard or (None, None)
     tag, modules = operator.attrgetter("value"), reference.module_table
+    clock, processor, timeout, type_of = time.monotonic, _processor_seconds, CellTimeout, type
     cell_timeout = settings["cell_timeout"]
 
     # The handler's globals are a dict of its own, not this module's: anyone can read the
@@ -432,6 +447,7 @@ def run_submission(fd, settings, shell, reference):
             runs -= 1
             if guarded:
                 before, modules_before = tuple(map(tag, guard_views)), len(modules)
+            started, used = clock(), processor()
             set_timer(timer, cell_timeout)
             try:
                 if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
@@ -458,6 +474,8 @@ def run_submission(fd, settings, shell, reference):
             moved = [label for label, view, old in zip(guard_labels, guard_views, before) if view.value != old]
             break
         error = None if caught is None else describe(caught)
+        if type_of(caught) is timeout:  # with the share of its time the cell had the processor
+            error += (max(0.0, processor() - used) / max(clock() - started, 1e-3),)
         forget(caught)
         if collector is not None:  # freed with the rest of what the exercise's code leaves
             held.append(caught)
