@@ -196,6 +196,16 @@ def test_a_canvas_export_makes_one_student_per_person(tmp_path):
     assert not found[("lovelaceada_12345", NAME)].notes and not ignored
 
 
+def test_a_canvas_upload_named_like_a_moodle_file_stays_its_uploaders(tmp_path):
+    # Canvas keeps the name a student gives a file after its own prefix; one shaped like a
+    # Moodle export's made a row of its own, under a name of the student's choosing (a
+    # twenty-fifth red team).
+    write(tmp_path, solved(), name=f"hopper_23456_78901_Ada Lovelace_12345_assignsubmission_file_{NAME}")
+    write(tmp_path, solved(), name=f"lovelaceada_12345_67890_{NAME}")
+    found, ignored = discover(tmp_path)
+    assert sorted(found) == [("hopper_23456", NAME), ("lovelaceada_12345", NAME)] and not ignored
+
+
 def test_a_moodle_export_makes_one_student_per_participant(tmp_path):
     inside = write(tmp_path / "Ada Lovelace_12345_assignsubmission_file_", solved())
     (tmp_path / "Ada Lovelace_12345_assignsubmission_onlinetext_").mkdir()

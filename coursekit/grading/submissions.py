@@ -94,13 +94,16 @@ def find_submissions(submissions_dir, exercises, single=None):
             students.setdefault(student, []).extend(_notebooks_in(entry))
         elif entry.suffix == ".ipynb":
             moodle, canvas = _MOODLE.match(entry.name), _CANVAS.match(entry.name)
-            if moodle and moodle["file"]:
-                stem = Path(moodle["file"]).stem
-                students.setdefault(f"{moodle['name']}_{moodle['id']}", []).append(_File(entry, entry.name, stem))
-            elif canvas:
+            # Canvas's prefix first: after it comes the name the student gave the file, which
+            # may look like a Moodle export's and name someone else (a twenty-fifth red team).
+            # A Moodle name has no Canvas prefix: "assignsubmission" follows its one number.
+            if canvas:
                 late = bool(canvas["late"] or canvas["late_after"])
                 students.setdefault(f"{canvas['name']}_{canvas['user']}", []).append(
                     _File(entry, entry.name, Path(canvas["file"]).stem, canvas=True, late=late))
+            elif moodle and moodle["file"]:
+                stem = Path(moodle["file"]).stem
+                students.setdefault(f"{moodle['name']}_{moodle['id']}", []).append(_File(entry, entry.name, stem))
             else:
                 plain.append(entry)
     if plain and not students:
