@@ -694,6 +694,49 @@ SWAPS_AND_PUTS_BACK = (
     "    return _n.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1))"
 )
 
+# The same, and a `tuple` in the builtins that answers the helper's own reading of the version tags
+# after the test with an object equal to anything (and puts the real one back). The helper binds
+# the builtins it uses before any of the notebook's code; it took this `tuple` once, and the
+# notebook's run ended there, unflagged.
+SWAPS_AND_ANSWERS_FOR_THE_HELPER = SWAPS_AND_PUTS_BACK.replace(
+    "    _numeric.less_equal, _numeric.asanyarray = _less_equal, _asanyarray\n",
+    "    _numeric.less_equal, _numeric.asanyarray = _less_equal, _asanyarray\n"
+    "    import builtins\n    real_tuple = builtins.tuple\n"
+    "    class Same:\n        def __eq__(self, other):\n            return True\n"
+    "        def __ne__(self, other):\n            return False\n"
+    "    def helpers_tuple(values=()):\n        values = real_tuple(values)\n"
+    "        if len(values) > 200 and all(type(v) is int for v in values):  # the helper's version tags\n"
+    "            builtins.tuple = real_tuple\n            return Same()\n"
+    "        return values\n"
+    "    if builtins.tuple is real_tuple:\n        builtins.tuple = helpers_tuple\n")
+
+# A twenty-sixth red team: answers whose conversion in a hidden test imports a module new to the
+# process (the grader then used to run the test again in the same process) and puts recorders in
+# NumPy's numeric module that learn the expected value the test compares with; in the second run
+# the answers are what they learned (16 of 16 with wrong arrays, 3 more points in 02).
+_LEARNS_IN_A_FIRST_RUN = (
+    "import importlib, sys\nimport numpy as _n\n_numeric = _n._core.numeric\n"
+    "_real = (_numeric.asarray, _numeric.asanyarray)\n"
+    "class Answer:\n"
+    "    def __init__(self, values):\n        self.values, self.learned = _n.array(values), None\n"
+    "    def __array__(self, dtype=None, copy=None):\n"
+    "        if dtype is None:\n            return self.values.copy()\n"
+    "        if self.learned is not None:\n            return self.learned.astype(dtype)\n"
+    "        for name in ('colorsys', 'wave', 'sched', 'graphlib', 'netrc', 'filecmp', 'chunk'):\n"
+    "            if name not in sys.modules:\n                importlib.import_module(name)\n                break\n"
+    "        mine = self.values.astype(dtype)\n"
+    "        def learn(a, *args, **kwargs):\n"
+    "            if a is mine:\n                return _real[0](a, *args, **kwargs)\n"
+    "            _numeric.asarray, _numeric.asanyarray = _real\n"
+    "            self.learned = _n.array(_real[0](a), dtype=float)\n            return mine\n"
+    "        _numeric.asarray = _numeric.asanyarray = learn\n"
+    "        return mine\n"
+)
+LEARNS_IN_A_FIRST_RUN = {
+    grade_id: _LEARNS_IN_A_FIRST_RUN + source.replace("np.array(", "Answer(")
+    for grade_id, source in _WRONG_ARRAYS.items()
+}
+
 # Reports written straight to every file descriptor, in the grader's framing, for
 # cells not sent yet and without their nonces.
 FORGES = (
@@ -867,6 +910,8 @@ def hostile_class(tmp_path_factory):
     write(subs / "rebinds_setup_below_its_own_cell", leading)
     write(subs / "zeroes_the_test_inputs", solved(conv_corr2d=ZEROES_THE_TEST_INPUTS))
     write(subs / "swaps_and_puts_back", solved(conv_corr2d=SWAPS_AND_PUTS_BACK))
+    write(subs / "learns_in_a_first_run", blank_answers(LEARNS_IN_A_FIRST_RUN))
+    write(subs / "swaps_and_answers_for_the_helper", solved(conv_corr2d=SWAPS_AND_ANSWERS_FOR_THE_HELPER))
     write(subs / "shadows_builtins", blank_answers(SHADOWS_BUILTINS))
     write(subs / "reads_the_running_test", blank_answers(READS_THE_RUNNING_TEST))
     write(subs / "breaks_the_setup", blank_answers(BREAKS_THE_SETUP))
@@ -968,11 +1013,14 @@ class TestHostile:
         row = hostile_class["rows"][student]
         assert row.total == 0, (student, row.status.value, row.notes)
 
-    def test_a_library_name_replaced_and_put_back_during_a_test_is_tampering(self, hostile_class):
-        row = hostile_class["rows"]["swaps_and_puts_back"]
+    @pytest.mark.parametrize("student", ["swaps_and_puts_back", "swaps_and_answers_for_the_helper"])
+    def test_a_library_name_replaced_and_put_back_during_a_test_is_tampering(self, hostile_class, student):
+        row = hostile_class["rows"][student]
         assert (row.status.value, row.total) == ("tampered", 0), (row.status.value, row.total, row.notes)
-        assert any("numpy._core.numeric was changed while the exercise's code ran" in note
-                   for note in row.notes), row.notes
+
+    def test_a_run_that_learns_the_expected_values_carries_nothing_into_the_next(self, hostile_class):
+        row = hostile_class["rows"]["learns_in_a_first_run"]
+        assert (row.status.value, row.total) == ("tampered", 0), (row.status.value, row.total, row.notes)
 
     def test_a_function_that_changes_the_tests_inputs_gains_nothing(self, hostile_class):
         row = hostile_class["rows"]["zeroes_the_test_inputs"]

@@ -48,6 +48,7 @@ import ast
 import functools
 import json
 import os
+import re
 import secrets
 import select
 import shutil
@@ -128,6 +129,12 @@ _MAX_RESTARTS = 2  # a notebook whose zygote died under it is started again at m
 #: its notebook runs again after the others, alone, rather than lose its points for another's
 #: doing. A cell that loops has the processor all along, and is not run again.
 _STARVED_SHARE = 0.5
+#: A setup or test that imported modules for the first time (inside a student's function, say)
+#: moves a library's namespace, which no setup or test may otherwise do: the notebook is run again
+#: from the start, in a new process that imports them before its first cell, at most this often.
+_MAX_PRELOADED_RUNS = 3
+_MAX_PRELOAD = 64  # modules, at most, imported so
+_MODULE_NAME = re.compile(r"[A-Za-z_]\w{0,99}(?:\.[A-Za-z_]\w{0,99}){0,9}", re.ASCII)
 
 
 _cpu_seconds = [0.0]  # CPU time of the sandboxed zygotes (and so of their notebooks) so far
@@ -248,6 +255,8 @@ class _Job:
     crowded: bool = False  # another notebook ran beside it at some time
     starved: bool = False  # a cell of it ran out of time with the processor mostly elsewhere
     alone: bool = False  # run again, alone, after the others (see _STARVED_SHARE)
+    preload: tuple = ()  # modules its process imports before its first cell (see _MAX_PRELOADED_RUNS)
+    preloaded_runs: int = 0
     result: RunResult = field(default_factory=lambda: RunResult())
 
 
@@ -305,7 +314,7 @@ class _Zygote:
         self.process.wait()
 
     def spawn(self, job):
-        self._send(f"spawn {job.token} {job.workdir or '-'}")
+        self._send(f"spawn {job.token} {json.dumps([job.workdir or '-', list(job.preload)])}")
 
     def kill(self, job):
         self._send(f"kill {job.token}")
@@ -491,6 +500,27 @@ def _run_all(pending, helper, workers, on_done, announce):
             if on_done is not None:
                 on_done(job.key, result)
 
+        def again(job, names):
+            """Run the notebook again, from the start, with `names` imported first (see
+            _MAX_PRELOADED_RUNS); what its first run did is not kept."""
+            job.preloaded_runs += 1
+            if job.preloaded_runs > _MAX_PRELOADED_RUNS or job.tampered_at is not None or job.forged:
+                _tamper(job, ["a library's namespace changed while a test ran, again after the notebook was run "
+                              f"{_MAX_PRELOADED_RUNS} times with the modules it imported loaded first"]
+                        if job.tampered_at is None and not job.forged else [])
+                return
+            zygote.kill(job)
+            if job.connection is not None:
+                job.connection.close()
+            if job.workdir:
+                shutil.rmtree(job.workdir, ignore_errors=True)
+            del active[job.token]
+            job.preload = tuple(dict.fromkeys((*job.preload, *names)))[:_MAX_PRELOAD]
+            job.result = RunResult(notes=[f"a test imported {', '.join(job.preload)} for the first time: the "
+                                          "notebook was run again, with them imported before its first cell"])
+            job.tampered_at, job.starved = None, False
+            start(job)
+
         def died(job):
             deadline = time.monotonic() + 1.0
             while job.token not in exit_codes and time.monotonic() < deadline:
@@ -566,7 +596,7 @@ def _run_all(pending, helper, workers, on_done, announce):
                             finish(job, Status.KERNEL_DIED)
                         continue
                     if job.connection in ready:
-                        _receive(job, finish, died)
+                        _receive(job, finish, died, again)
                         if job.token not in active:
                             continue
                     # Even when it has just sent something: a notebook that keeps its socket
@@ -619,7 +649,7 @@ def _tamper(job, notes):
         job.tampered_at = min(job.next_index, len(job.sources))
 
 
-def _receive(job, finish, died):
+def _receive(job, finish, died, again):
     """Handle what the job's notebook sent, message by message, then the end of its stream."""
     channel = job.connection
     try:
@@ -630,12 +660,12 @@ def _receive(job, finish, died):
     for payload in messages:
         if job.connection is not channel or channel.fd < 0:
             return  # finished (or started again) by an earlier message
-        _handle(job, payload, finish)
+        _handle(job, payload, finish, again)
     if ended and job.connection is channel and channel.fd >= 0:
         finish(job, None if job.next_index > len(job.sources) else died(job))
 
 
-def _handle(job, payload, finish):
+def _handle(job, payload, finish, again):
     try:
         # JSON, never pickle: unpickling what a submission sends would run its code here.
         message = json.loads(payload)
@@ -645,6 +675,12 @@ def _handle(job, payload, finish):
     kind = message[0] if isinstance(message, list) and message else None
     if kind == "tamper" and len(message) == 2 and isinstance(message[1], str):
         _tamper(job, [message[1][:300]])
+        return
+    if kind == "preload" and len(message) == 2 and isinstance(message[1], list):
+        # The helper's word that a setup or test imported these modules for the first time, and a
+        # library's namespace moved: the notebook runs again with them imported first. The
+        # notebook could send this too: it gets a new run, with nothing of this one kept.
+        again(job, [n for n in message[1][:_MAX_PRELOAD] if isinstance(n, str) and _MODULE_NAME.fullmatch(n)])
         return
     if kind == "error" and len(message) == 2 and type(message[1]) is int and 0 < message[1] < 4096:
         # The helper's report that it could not isolate the notebook: an errno, in the grader's

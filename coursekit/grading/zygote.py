@@ -385,7 +385,27 @@ def _imported_elsewhere(imports, namespace, recorded, vars=vars, missing=object(
     return []
 
 
-def run_submission(fd, settings, shell, reference):
+#: At most this many modules are imported before a notebook's code, when it is run again because a
+#: test imported them for the first time (see run_submission).
+_MAX_PRELOAD = 64
+
+
+def _preload_message(names, quote=_quote, join=",".join, map=map, str=str):
+    """``["preload", [names]]``: the cell imported these modules, new to the process, and a library's
+    namespace moved; the grader runs the notebook again with them imported first."""
+    return ('["preload",[%s]]' % join(quote(str(name)[:200]) for name in names)).encode()
+
+
+def _preload(names, import_module=importlib.import_module):
+    """Import `names` (modules of the installed packages: the notebook has written no file yet)."""
+    for name in names:
+        try:
+            import_module(name)
+        except BaseException:  # noqa: BLE001 - not importable here: the notebook's import will say so
+            pass
+
+
+def run_submission(fd, settings, shell, reference, preload=()):
     """Body of one notebook's process: run cells as they arrive on `fd`, report each.
 
     Each cell arrives as ``[index, nonce, source, level, mode]`` (mode "exec" for the
@@ -411,6 +431,10 @@ def run_submission(fd, settings, shell, reference):
     guard_labels, guard_views = reference.cell_guard or (None, None)
     tag, modules = operator.attrgetter("value"), reference.module_table
     clock, processor, timeout, type_of = time.monotonic, _processor_seconds, CellTimeout, type
+    preload_message, list_of, max_preload = _preload_message, list, _MAX_PRELOAD
+    # Builtins the loop calls after the notebook's code, bound before any of it runs: a `tuple` of
+    # the notebook's could otherwise answer the comparison of the version tags itself.
+    tuple_, map_, len_, zip_, max_ = tuple, map, len, zip, max
     cell_timeout = settings["cell_timeout"]
 
     # The handler's globals are a dict of its own, not this module's: anyone can read the
@@ -422,6 +446,7 @@ def run_submission(fd, settings, shell, reference):
     if settings["sandbox"]:
         _sandbox.drop_capabilities()
     integrity.watch(reference, lambda note, fd=fd, send=_send, message=_tamper_message: send(fd, message(note)))
+    _preload(preload)  # before any of the notebook's code, with its limits and the audit hook in place
     while True:
         message = receive(fd)
         if message is None:
@@ -437,45 +462,40 @@ def run_submission(fd, settings, shell, reference):
             # no warning reaches the notebook's warnings filters or showwarning (a fifteenth).
             if collector is None:
                 collector = quiet()
-            held.append(tuple(namespace.values()))
+            held.append(tuple_(namespace.values()))
         elif collector is not None:  # the student's cell: their objects may go now, as their code
             resume(collector)
             collector = None
             held.clear()
-        guarded, moved, runs = mode in ("exec", "test") and guard_views is not None, [], 2
-        while True:
-            runs -= 1
-            if guarded:
-                before, modules_before = tuple(map(tag, guard_views)), len(modules)
-            started, used = clock(), processor()
-            set_timer(timer, cell_timeout)
-            try:
-                if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
-                    run_instructor_code(index, source, namespace, ipython, apart=mode == "test", keep=held.append)
-                else:  # the student's: as in Jupyter, magics and all
-                    outcome = run_cell(source, store_history=False)
-                    caught = outcome.error_before_exec or outcome.error_in_exec
-            except BaseException as error:  # a timeout where IPython does not guard, or IPython broken by the cell
-                caught = error
-            finally:
-                set_timer(timer, 0)
-            if not guarded or tuple(map(tag, guard_views)) == before:
+        guarded, moved = mode in ("exec", "test") and guard_views is not None, []
+        if guarded:
+            before, modules_before = tuple_(map_(tag, guard_views)), len_(modules)
+        started, used = clock(), processor()
+        set_timer(timer, cell_timeout)
+        try:
+            if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
+                run_instructor_code(index, source, namespace, ipython, apart=mode == "test", keep=held.append)
+            else:  # the student's: as in Jupyter, magics and all
+                outcome = run_cell(source, store_history=False)
+                caught = outcome.error_before_exec or outcome.error_in_exec
+        except BaseException as error:  # a timeout where IPython does not guard, or IPython broken by the cell
+            caught = error
+        finally:
+            set_timer(timer, 0)
+        if guarded and tuple_(map_(tag, guard_views)) != before:
+            # A library's namespace changed while the exercise's code ran: tampering, even with
+            # every name put back (integrity._cell_guard says why), unless modules were imported
+            # for the first time (a package gains its new submodule). Then the grader runs the
+            # notebook again, in a new process that imports them before any of its code: a run
+            # again here would carry over what this one let the notebook learn (a twenty-sixth
+            # red team read the tests' expected values in a first run, and gave them in a second).
+            if len_(modules) > modules_before:
+                send(fd, preload_message(list_of(modules)[modules_before:][:max_preload]))
                 break
-            # A library's namespace changed while the exercise's code ran. An import of a module
-            # not loaded before does that (its package gains the submodule): then the cell runs
-            # once more, with the module loaded, and nothing may change. Any other change is
-            # tampering, even with every name put back (integrity._cell_guard says why).
-            if runs and len(modules) != modules_before:
-                forget(caught)
-                if collector is not None:
-                    held.append(caught)
-                caught = None
-                continue
-            moved = [label for label, view, old in zip(guard_labels, guard_views, before) if view.value != old]
-            break
+            moved = [label for label, view, old in zip_(guard_labels, guard_views, before) if view.value != old]
         error = None if caught is None else describe(caught)
         if type_of(caught) is timeout:  # with the share of its time the cell had the processor
-            error += (max(0.0, processor() - used) / max(clock() - started, 1e-3),)
+            error += (max_(0.0, processor() - used) / max_(clock() - started, 1e-3),)
         forget(caught)
         if collector is not None:  # freed with the rest of what the exercise's code leaves
             held.append(caught)
@@ -493,7 +513,7 @@ def run_submission(fd, settings, shell, reference):
     os.close(fd)
 
 
-def _child(channel, workdir, settings, shell, reference, pid_pipe):
+def _child(channel, workdir, settings, shell, reference, pid_pipe, preload=()):
     """In the forked process: isolate (sandbox) or start a session (no sandbox), then run."""
     try:
         fd = channel.detach()
@@ -527,7 +547,7 @@ def _child(channel, workdir, settings, shell, reference, pid_pipe):
         # The notebook's folder, where Jupyter imports from (a module written with %%writefile),
         # but after the installed packages: a file of the notebook's never stands in for one.
         sys.path.append(os.getcwd())
-        run_submission(fd, settings, shell, reference)
+        run_submission(fd, settings, shell, reference, preload)
     except BaseException:
         os._exit(1)
     os._exit(0)
@@ -573,7 +593,7 @@ def main(control_fd, settings):
             break
         if open_control and select.select([control], [], [], 0.05)[0]:
             try:
-                request = control.recv(4096)
+                request = control.recv(1 << 16)
             except OSError:  # reset by a grader that ended (Ctrl-C)
                 request = b""
             if not request:
@@ -586,7 +606,7 @@ def main(control_fd, settings):
             if kind == "quit":
                 quitting = True
                 continue
-            workdir = rest[0]
+            workdir, preload = json.loads(rest[0])
             ours, theirs = socket.socketpair()
             pid_read, pid_write = os.pipe()
             pid = os.fork()
@@ -594,7 +614,7 @@ def main(control_fd, settings):
                 control.close()  # the notebook must not speak for the zygote
                 ours.close()
                 os.close(pid_read)
-                _child(theirs, workdir, settings, shell, reference, pid_write)
+                _child(theirs, workdir, settings, shell, reference, pid_write, preload)
             theirs.close()
             os.close(pid_write)
             # A pidfd, not a number: a number may name another process once this one is gone.
