@@ -416,6 +416,10 @@ CALLED_BY_THE_TESTS = {
     # A warning raised from a NumPy module's code creates that module's registry; the notebook's
     # own calls are 4 x 4, so this warns first inside a test.
     "warns": "if np.shape(X) != (4, 4):\n    np.corrcoef([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])\n",
+    # A twenty-seventh red team: importlib.invalidate_caches() moves a counter of importlib's, and a
+    # magic called from code puts IPython's names in the builtins and takes them away.
+    "invalidates": "import importlib\nimportlib.invalidate_caches()\n",
+    "magic": "get_ipython().run_line_magic('precision', '3')\n",
     # Libraries' own context managers rebind names of `warnings` and `sys` and put them back.
     "redirects": ("import contextlib, io, warnings\nwith warnings.catch_warnings():\n"
                   "    warnings.simplefilter('ignore')\n    np.mean(np.array([]))\n"
@@ -431,8 +435,10 @@ def test_a_function_the_tests_call_may_import_warn_and_redirect_without_being_ta
                                      + f"\n\ndef corr2d(X, K):\n{body}    return _corr2d(X, K)\n"))
     report = grade_folder(subs, tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME)
     rows = {row.student: (row.status.value, row.total, row.notes) for row in report.rows}
-    # The first imports' notebook runs again, from the start, with them imported first.
-    status, total, notes = rows.pop("imports")
-    assert (status, total) == ("ok", FULL) and len(notes) == 1, notes
-    assert "numpy.lib.recfunctions" in notes[0] and "run again, with them imported before" in notes[0], notes
+    # A notebook whose test imported a module for the first time (IPython loads its magics so) is
+    # run again, from the start, with the libraries' modules imported first.
+    for student in ("imports", "magic"):
+        status, total, notes = rows.pop(student)
+        assert (status, total) == ("ok", FULL) and len(notes) == 1, (student, notes)
+        assert "imported a module for the first time" in notes[0] and "run again" in notes[0], notes
     assert rows == {student: ("ok", FULL, ()) for student in rows}, rows

@@ -400,9 +400,11 @@ def _module_specs():
             None if views is None else (dicts, views, tuple(view.value for view in views)))
 
 
-#: Recorded modules whose namespace a library's own code may change at any time, with nothing
-#: of the notebook's involved: those with globals rebound lazily (see `_LAZY_GLOBALS`).
-_MAY_MOVE = frozenset(f"{name}." for name in _LAZY_GLOBALS)
+#: Recorded namespaces that a library's own code may change at any time, with nothing of the
+#: notebook's involved: the modules with globals rebound lazily (see `_LAZY_GLOBALS`), and the
+#: class whose counter ``importlib.invalidate_caches()`` moves (a twenty-seventh red team: an
+#: honest function that called it was marked tampered).
+_MAY_MOVE = frozenset({*(f"{name}." for name in _LAZY_GLOBALS), "_frozen_importlib_external._NamespacePath."})
 
 
 def _cell_guard(namespaces, versions):

@@ -48,7 +48,6 @@ import ast
 import functools
 import json
 import os
-import re
 import secrets
 import select
 import shutil
@@ -129,12 +128,6 @@ _MAX_RESTARTS = 2  # a notebook whose zygote died under it is started again at m
 #: its notebook runs again after the others, alone, rather than lose its points for another's
 #: doing. A cell that loops has the processor all along, and is not run again.
 _STARVED_SHARE = 0.5
-#: A setup or test that imported modules for the first time (inside a student's function, say)
-#: moves a library's namespace, which no setup or test may otherwise do: the notebook is run again
-#: from the start, in a new process that imports them before its first cell, at most this often.
-_MAX_PRELOADED_RUNS = 3
-_MAX_PRELOAD = 64  # modules, at most, imported so
-_MODULE_NAME = re.compile(r"[A-Za-z_]\w{0,99}(?:\.[A-Za-z_]\w{0,99}){0,9}", re.ASCII)
 
 
 _cpu_seconds = [0.0]  # CPU time of the sandboxed zygotes (and so of their notebooks) so far
@@ -255,8 +248,9 @@ class _Job:
     crowded: bool = False  # another notebook ran beside it at some time
     starved: bool = False  # a cell of it ran out of time with the processor mostly elsewhere
     alone: bool = False  # run again, alone, after the others (see _STARVED_SHARE)
-    preload: tuple = ()  # modules its process imports before its first cell (see _MAX_PRELOADED_RUNS)
-    preloaded_runs: int = 0
+    # Its process imports the libraries' modules before its first cell: a setup or test of an
+    # earlier run imported a module for the first time (see zygote._import_libraries).
+    preload: bool = False
     result: RunResult = field(default_factory=lambda: RunResult())
 
 
@@ -314,7 +308,7 @@ class _Zygote:
         self.process.wait()
 
     def spawn(self, job):
-        self._send(f"spawn {job.token} {json.dumps([job.workdir or '-', list(job.preload)])}")
+        self._send(f"spawn {job.token} {json.dumps([job.workdir or '-', job.preload])}")
 
     def kill(self, job):
         self._send(f"kill {job.token}")
@@ -500,14 +494,15 @@ def _run_all(pending, helper, workers, on_done, announce):
             if on_done is not None:
                 on_done(job.key, result)
 
-        def again(job, names):
-            """Run the notebook again, from the start, with `names` imported first (see
-            _MAX_PRELOADED_RUNS); what its first run did is not kept."""
-            job.preloaded_runs += 1
-            if job.preloaded_runs > _MAX_PRELOADED_RUNS or job.tampered_at is not None or job.forged:
-                _tamper(job, ["a library's namespace changed while a test ran, again after the notebook was run "
-                              f"{_MAX_PRELOADED_RUNS} times with the modules it imported loaded first"]
-                        if job.tampered_at is None and not job.forged else [])
+        def again(job):
+            """A setup or test moved a library's namespace and imported a module for the first time
+            (inside a student's function, say): run the notebook again, from the start, in a new
+            process that imports the libraries' modules first (zygote._import_libraries). Once;
+            nothing of this run is kept."""
+            if job.preload or job.tampered_at is not None or job.forged:
+                _tamper(job, [] if job.tampered_at is not None or job.forged else [
+                    "a library's namespace changed while a test ran, in a run with the libraries' modules "
+                    "imported first"])
                 return
             zygote.kill(job)
             if job.connection is not None:
@@ -515,9 +510,9 @@ def _run_all(pending, helper, workers, on_done, announce):
             if job.workdir:
                 shutil.rmtree(job.workdir, ignore_errors=True)
             del active[job.token]
-            job.preload = tuple(dict.fromkeys((*job.preload, *names)))[:_MAX_PRELOAD]
-            job.result = RunResult(notes=[f"a test imported {', '.join(job.preload)} for the first time: the "
-                                          "notebook was run again, with them imported before its first cell"])
+            job.preload = True
+            job.result = RunResult(notes=["a setup or test imported a module for the first time: the notebook "
+                                          "was run again, with the libraries' modules imported first"])
             job.tampered_at, job.starved = None, False
             start(job)
 
@@ -676,11 +671,11 @@ def _handle(job, payload, finish, again):
     if kind == "tamper" and len(message) == 2 and isinstance(message[1], str):
         _tamper(job, [message[1][:300]])
         return
-    if kind == "preload" and len(message) == 2 and isinstance(message[1], list):
-        # The helper's word that a setup or test imported these modules for the first time, and a
-        # library's namespace moved: the notebook runs again with them imported first. The
-        # notebook could send this too: it gets a new run, with nothing of this one kept.
-        again(job, [n for n in message[1][:_MAX_PRELOAD] if isinstance(n, str) and _MODULE_NAME.fullmatch(n)])
+    if kind == "preload" and len(message) == 3 and message[1] == job.next_index and message[2] == job.nonce \
+            and job.next_index < len(job.sources):
+        # The helper's word, with the cell's nonce, that a setup or test imported a module for the
+        # first time and a library's namespace moved.
+        again(job)
         return
     if kind == "error" and len(message) == 2 and type(message[1]) is int and 0 < message[1] < 4096:
         # The helper's report that it could not isolate the notebook: an errno, in the grader's

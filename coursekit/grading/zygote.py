@@ -385,27 +385,51 @@ def _imported_elsewhere(imports, namespace, recorded, vars=vars, missing=object(
     return []
 
 
-#: At most this many modules are imported before a notebook's code, when it is run again because a
-#: test imported them for the first time (see run_submission).
-_MAX_PRELOAD = 64
+#: Parts of a module's name that keep it out of :func:`_import_libraries`: test suites, build
+#: tools and plugins, which a notebook does not import and some of which need what is not installed.
+_NOT_LIBRARY = frozenset({"tests", "testing", "conftest", "setup", "f2py", "distutils", "mypy_plugin"})
 
 
-def _preload_message(names, quote=_quote, join=",".join, map=map, str=str):
-    """``["preload", [names]]``: the cell imported these modules, new to the process, and a library's
-    namespace moved; the grader runs the notebook again with them imported first."""
-    return ('["preload",[%s]]' % join(quote(str(name)[:200]) for name in names)).encode()
+def _import_libraries(numpy=numpy, ipython=IPython.core, import_module=importlib.import_module,
+                      walk=pkgutil.walk_packages, listing=pkgutil.iter_modules):
+    """Import every public module of NumPy's and of IPython's core (its magics load lazily), and
+    every public subpackage of SciPy (2 to 3 s).
 
+    A notebook run again because a setup or test imported a module for the first time (see
+    run_submission) has these imported before its first cell: a fixed list, the grader's, so that
+    the notebook's first run can pass nothing to the next but the fact that it imported something
+    (a twenty-seventh red team wrote the tests' expected values into the order of the modules it
+    imported, when those were the ones the next run imported first).
+    """
+    def public(name):
+        return not any(part.startswith("_") or part in _NOT_LIBRARY for part in name.split(".")[1:])
 
-def _preload(names, import_module=importlib.import_module):
-    """Import `names` (modules of the installed packages: the notebook has written no file yet)."""
-    for name in names:
+    def skip(name):
+        pass
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
-            import_module(name)
-        except BaseException:  # noqa: BLE001 - not importable here: the notebook's import will say so
-            pass
+            names = [info.name for package in (numpy, ipython)
+                     for info in walk(package.__path__, f"{package.__name__}.", onerror=skip) if public(info.name)]
+            scipy = import_module("scipy")
+            names += [f"scipy.{info.name}" for info in listing(scipy.__path__) if public(f"scipy.{info.name}")]
+        except BaseException:  # noqa: BLE001 - what could not be listed is simply not imported first
+            names = []
+        for name in names:
+            try:
+                import_module(name)
+            except BaseException:  # noqa: BLE001 - not importable here: a notebook's import will say so
+                pass
 
 
-def run_submission(fd, settings, shell, reference, preload=()):
+def _preload_message(index, nonce, quote=_quote):
+    """``["preload", index, nonce]``: the cell moved a library's namespace and imported a module for
+    the first time; the grader runs the notebook again, with :func:`_import_libraries` first."""
+    return ('["preload",%d,%s]' % (index, quote(nonce))).encode()
+
+
+def run_submission(fd, settings, shell, reference, preload=False):
     """Body of one notebook's process: run cells as they arrive on `fd`, report each.
 
     Each cell arrives as ``[index, nonce, source, level, mode]`` (mode "exec" for the
@@ -431,7 +455,7 @@ def run_submission(fd, settings, shell, reference, preload=()):
     guard_labels, guard_views = reference.cell_guard or (None, None)
     tag, modules = operator.attrgetter("value"), reference.module_table
     clock, processor, timeout, type_of = time.monotonic, _processor_seconds, CellTimeout, type
-    preload_message, list_of, max_preload = _preload_message, list, _MAX_PRELOAD
+    preload_message = _preload_message
     # Builtins the loop calls after the notebook's code, bound before any of it runs: a `tuple` of
     # the notebook's could otherwise answer the comparison of the version tags itself.
     tuple_, map_, len_, zip_, max_ = tuple, map, len, zip, max
@@ -446,7 +470,8 @@ def run_submission(fd, settings, shell, reference, preload=()):
     if settings["sandbox"]:
         _sandbox.drop_capabilities()
     integrity.watch(reference, lambda note, fd=fd, send=_send, message=_tamper_message: send(fd, message(note)))
-    _preload(preload)  # before any of the notebook's code, with its limits and the audit hook in place
+    if preload:  # before any of the notebook's code, with its limits and the audit hook in place
+        _import_libraries()
     while True:
         message = receive(fd)
         if message is None:
@@ -484,13 +509,14 @@ def run_submission(fd, settings, shell, reference, preload=()):
             set_timer(timer, 0)
         if guarded and tuple_(map_(tag, guard_views)) != before:
             # A library's namespace changed while the exercise's code ran: tampering, even with
-            # every name put back (integrity._cell_guard says why), unless modules were imported
+            # every name put back (integrity._cell_guard says why), unless a module was imported
             # for the first time (a package gains its new submodule). Then the grader runs the
-            # notebook again, in a new process that imports them before any of its code: a run
-            # again here would carry over what this one let the notebook learn (a twenty-sixth
-            # red team read the tests' expected values in a first run, and gave them in a second).
-            if len_(modules) > modules_before:
-                send(fd, preload_message(list_of(modules)[modules_before:][:max_preload]))
+            # notebook again, once, in a new process that imports the libraries' modules before
+            # any of its code (_import_libraries). Not again here: that carried over what this run let the
+            # notebook learn (a twenty-sixth red team read the tests' expected values in a first
+            # run, and gave them in a second).
+            if len_(modules) > modules_before and not preload:
+                send(fd, preload_message(index, nonce))
                 break
             moved = [label for label, view, old in zip_(guard_labels, guard_views, before) if view.value != old]
         error = None if caught is None else describe(caught)
@@ -513,7 +539,7 @@ def run_submission(fd, settings, shell, reference, preload=()):
     os.close(fd)
 
 
-def _child(channel, workdir, settings, shell, reference, pid_pipe, preload=()):
+def _child(channel, workdir, settings, shell, reference, pid_pipe, preload=False):
     """In the forked process: isolate (sandbox) or start a session (no sandbox), then run."""
     try:
         fd = channel.detach()
@@ -577,6 +603,10 @@ def main(control_fd, settings):
     # of the reference, not a change made by the first notebook that plots.
     matplotlib.pyplot.close(matplotlib.pyplot.figure())
     _warm_numpy()
+    # IPython adds its names to the builtins around every cell and magic, and takes them away
+    # after: entered once here, that happens no more, and a student's function that calls a magic
+    # while a test runs changes no builtins (a twenty-seventh red team: it was marked tampered).
+    shell.builtin_trap.__enter__()
     reference = integrity.capture(shell)
     # The grader may be gone already (Ctrl-C while this process was importing): then the
     # loop below finds the socket closed and ends quietly.
@@ -607,6 +637,7 @@ def main(control_fd, settings):
                 quitting = True
                 continue
             workdir, preload = json.loads(rest[0])
+            preload = preload is True
             ours, theirs = socket.socketpair()
             pid_read, pid_write = os.pipe()
             pid = os.fork()
