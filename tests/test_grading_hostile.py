@@ -1313,3 +1313,21 @@ def test_a_notebook_that_starves_the_one_beside_it_costs_it_nothing():
                       workers=2, sandbox="required")
     assert results["loops"].status is Status.TIMEOUT, results["loops"]
     assert not any("run again" in note for note in results["loops"].notes), results["loops"].notes
+
+
+def test_a_notebook_starved_past_its_own_time_limit_is_run_again_alone():
+    """The same hog, against a notebook of many short cells: none runs out of time, but together
+    they pass the notebook's limit. Over the cells it finished, it had the processor for a small
+    share of their time: it is run again, alone."""
+    hog = ["import multiprocessing, os, time\n"
+           "def burn():\n    os.setsid()\n    while True:\n        pass\n"
+           "burners = [multiprocessing.Process(target=burn, daemon=True)\n"
+           "           for _ in range(min(60, 20 * os.cpu_count()))]\n"
+           "for process in burners:\n    process.start()",
+           *["import time\ntime.sleep(1.5)"] * 6]
+    # A twentieth of a second of the processor's time per cell, forty cells: two seconds alone.
+    honest = ["import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.05:\n    pass"] * 40
+    results = run_all([("hog", hog), ("honest", honest)], cell_timeout=3, notebook_timeout=8, workers=2,
+                      sandbox="required")
+    assert results["honest"].status is Status.OK, results["honest"]
+    assert any("run again, alone" in note for note in results["honest"].notes), results["honest"].notes

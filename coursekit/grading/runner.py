@@ -33,8 +33,8 @@ ends that one run only:
   grader's channel what it did not compute;
 - ``timeout``: a cell ran longer than the per-cell limit (it is interrupted, and
   its process killed if it does not stop), or the notebook longer than the
-  per-notebook limit; a cell that ran out of time starved of the processor while
-  other notebooks ran has its notebook run again, alone, at the end
+  per-notebook limit; a cell or a notebook that ran out of time starved of the
+  processor while other notebooks ran is run again, alone, at the end
   (:data:`_STARVED_SHARE`);
 - ``out-of-memory``: a cell hit the memory limit;
 - ``tampered``: the integrity check failed;
@@ -251,6 +251,7 @@ class _Job:
     # Its process imports the libraries' modules before its first cell: a setup or test of an
     # earlier run imported a module for the first time (see zygote._import_libraries).
     preload: bool = False
+    processor_seconds: float = 0.0  # what its process spent on the cells it reported
     result: RunResult = field(default_factory=lambda: RunResult())
 
 
@@ -478,10 +479,10 @@ def _run_all(pending, helper, workers, on_done, announce):
             if (result.status is Status.TIMEOUT and job.starved and job.crowded and not job.alone
                     and not job.forged and job.tampered_at is None):
                 del active[job.token]
-                job.alone, job.restarts = True, 0
-                job.result = RunResult(notes=["a cell ran out of time while other notebooks ran beside it, "
-                                              "with the processor mostly theirs: the notebook was run again, "
-                                              "alone, after them"])
+                job.alone, job.restarts, job.processor_seconds = True, 0, 0.0
+                job.result = RunResult(notes=["it ran out of time while other notebooks ran beside it, with "
+                                              "the processor mostly theirs: the notebook was run again, alone, "
+                                              "after them"])
                 later.append(job)
                 return
             _settle_tampering(job)
@@ -513,7 +514,7 @@ def _run_all(pending, helper, workers, on_done, announce):
             job.preload = True
             job.result = RunResult(notes=["a setup or test imported a module for the first time: the notebook "
                                           "was run again, with the libraries' modules imported first"])
-            job.tampered_at, job.starved = None, False
+            job.tampered_at, job.starved, job.processor_seconds = None, False, 0.0
             start(job)
 
         def died(job):
@@ -549,7 +550,7 @@ def _run_all(pending, helper, workers, on_done, announce):
                             continue
                         job.result = RunResult(notes=[
                             "the grader's helper process ended while this notebook ran: it was run again"])
-                        job.tampered_at, job.forged = None, False
+                        job.tampered_at, job.forged, job.processor_seconds = None, False, 0.0
                         start(job)
                     else:
                         job.result.notes.append("the grader's helper process was killed while this notebook ran")
@@ -597,6 +598,10 @@ def _run_all(pending, helper, workers, on_done, announce):
                     # Even when it has just sent something: a notebook that keeps its socket
                     # readable (a flood of messages) is held to its limits too (a fifth red team).
                     if now - job.started > notebook_timeout:
+                        # Starved over the cells it reported (the one running has a limit of its
+                        # own): the notebooks beside it may have held the processor.
+                        job.starved = job.starved or (
+                            job.processor_seconds < _STARVED_SHARE * (job.cell_started - job.started))
                         if job.next_index < len(job.sources):
                             job.result.cells.append(CellResult(job.next_index, {
                                 "ename": TIMEOUT_NAME,
@@ -687,26 +692,24 @@ def _handle(job, payload, finish, again):
     if kind == "error":
         _forged(job, "the notebook wrote to the grader's channel: stopped", finish)
         return
-    error = message[3] if kind == "report" and len(message) == 5 else None
-    # A timeout's report says what share of the cell's time the notebook had the processor.
-    share = error.pop("cpu", None) if isinstance(error, dict) and error.get("ename") == TIMEOUT_NAME else None
-    valid = (kind == "report" and len(message) == 5 and message[1] == job.next_index
+    valid = (kind == "report" and len(message) == 6 and message[1] == job.next_index
              and job.next_index < len(job.sources) and message[2] == job.nonce
-             and (error is None or (isinstance(error, dict) and set(error) == {"ename", "evalue"}
-                                    and all(isinstance(v, str) for v in error.values())))
-             and (share is None or type(share) in (int, float))
-             and isinstance(message[4], list) and all(isinstance(p, str) for p in message[4]))
+             and (message[3] is None or (isinstance(message[3], dict) and set(message[3]) == {"ename", "evalue"}
+                                         and all(isinstance(v, str) for v in message[3].values())))
+             and isinstance(message[4], list) and all(isinstance(p, str) for p in message[4])
+             and type(message[5]) in (int, float) and 0 <= message[5] < 1e9)
     if not valid:
         # A report for a cell that was not sent, a second one, or without the cell's nonce.
         _forged(job, "the notebook sent the grader a result it did not compute: stopped", finish)
         return
-    _, index, _, error, problems = message
+    _, index, _, error, problems, seconds = message
+    job.processor_seconds += seconds
     if problems:
         _tamper(job, [p[:300] for p in problems])
     job.result.cells.append(CellResult(index, error))
     if error and error["ename"] == TIMEOUT_NAME:
         job.result.status = Status.TIMEOUT
-        job.starved = job.starved or (share is not None and share < _STARVED_SHARE)
+        job.starved = job.starved or seconds < _STARVED_SHARE * (time.monotonic() - job.cell_started)
     elif error and error["ename"] == "MemoryError" and job.result.status is Status.OK:
         job.result.status = Status.OUT_OF_MEMORY
     job.next_index = index + 1

@@ -33,7 +33,6 @@ import signal
 import socket
 import struct
 import sys
-import time
 import types
 import warnings
 
@@ -180,16 +179,13 @@ def _receive(fd, unpack=_FRAME.unpack, read_exact=_read_exact, decode=_decode):
     return decode(read_exact(fd, size).decode())
 
 
-def _report(index, nonce, error, problems, quote=_quote, join=",".join, map=map, len=len):
-    """A cell's report; `error` is (name, message), or for a timeout (name, message, the share of
-    the cell's time the notebook had the processor: the grader runs a starved notebook again)."""
-    if error is None:
-        error = "null"
-    elif len(error) == 3:
-        error = '{"ename":%s,"evalue":%s,"cpu":%.3f}' % (quote(error[0]), quote(error[1]), error[2])
-    else:
-        error = '{"ename":%s,"evalue":%s}' % (quote(error[0]), quote(error[1]))
-    return ('["report",%d,%s,%s,[%s]]' % (index, quote(nonce), error, join(map(quote, problems)))).encode()
+def _report(index, nonce, error, problems, seconds, quote=_quote, join=",".join, map=map):
+    """A cell's report: its error (name, message) or None, what the checks found, and the processor
+    seconds the notebook's process spent on it (a notebook starved of them while others ran is run
+    again, alone: see runner._STARVED_SHARE)."""
+    error = "null" if error is None else '{"ename":%s,"evalue":%s}' % (quote(error[0]), quote(error[1]))
+    return ('["report",%d,%s,%s,[%s],%.3f]' % (index, quote(nonce), error, join(map(quote, problems)),
+                                               seconds)).encode()
 
 
 def _tamper_message(note, quote=_quote):
@@ -454,7 +450,7 @@ def run_submission(fd, settings, shell, reference, preload=False):
     recorded = dict(zip(reference.loaded[0], reference.loaded[1]))  # before any notebook code runs
     guard_labels, guard_views = reference.cell_guard or (None, None)
     tag, modules = operator.attrgetter("value"), reference.module_table
-    clock, processor, timeout, type_of = time.monotonic, _processor_seconds, CellTimeout, type
+    processor = _processor_seconds
     preload_message = _preload_message
     # Builtins the loop calls after the notebook's code, bound before any of it runs: a `tuple` of
     # the notebook's could otherwise answer the comparison of the version tags itself.
@@ -495,7 +491,7 @@ def run_submission(fd, settings, shell, reference, preload=False):
         guarded, moved = mode in ("exec", "test") and guard_views is not None, []
         if guarded:
             before, modules_before = tuple_(map_(tag, guard_views)), len_(modules)
-        started, used = clock(), processor()
+        used = processor()
         set_timer(timer, cell_timeout)
         try:
             if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
@@ -520,8 +516,7 @@ def run_submission(fd, settings, shell, reference, preload=False):
                 break
             moved = [label for label, view, old in zip_(guard_labels, guard_views, before) if view.value != old]
         error = None if caught is None else describe(caught)
-        if type_of(caught) is timeout:  # with the share of its time the cell had the processor
-            error += (max_(0.0, processor() - used) / max_(clock() - started, 1e-3),)
+        spent = max_(0.0, processor() - used)
         forget(caught)
         if collector is not None:  # freed with the rest of what the exercise's code leaves
             held.append(caught)
@@ -535,7 +530,7 @@ def run_submission(fd, settings, shell, reference, preload=False):
                 problems = imported_elsewhere(imports, namespace, recorded)
         except BaseException as failure:  # the check itself was broken: that is tampering too
             problems = [f"the integrity check failed ({type(failure).__name__})"]
-        send(fd, report(index, nonce, error, problems))
+        send(fd, report(index, nonce, error, problems, spent))
     os.close(fd)
 
 
