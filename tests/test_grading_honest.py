@@ -410,8 +410,8 @@ def test_ordinary_code_beside_an_answer_is_not_tampering(tmp_path):
 #: while a test runs, which the grader otherwise takes for tampering (a twenty-fifth red team put a
 #: liar in NumPy's and took it back within one test).
 CALLED_BY_THE_TESTS = {
-    # Modules imported for the first time inside the function: their packages gain them (the
-    # test then runs once more, with them loaded).
+    # Modules imported for the first time inside the function, which bind themselves into their
+    # packages (the grader imports NumPy's, SciPy's and IPython's core modules before the record).
     "imports": "import numpy.lib.recfunctions, numpy.polynomial.hermite\nfrom scipy import signal\n",
     # A warning raised from a NumPy module's code creates that module's registry; the notebook's
     # own calls are 4 x 4, so this warns first inside a test.
@@ -435,10 +435,4 @@ def test_a_function_the_tests_call_may_import_warn_and_redirect_without_being_ta
                                      + f"\n\ndef corr2d(X, K):\n{body}    return _corr2d(X, K)\n"))
     report = grade_folder(subs, tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME)
     rows = {row.student: (row.status.value, row.total, row.notes) for row in report.rows}
-    # A notebook whose test imported a module for the first time (IPython loads its magics so) is
-    # run again, from the start, with the libraries' modules imported first.
-    for student in ("imports", "magic"):
-        status, total, notes = rows.pop(student)
-        assert (status, total) == ("ok", FULL) and len(notes) == 1, (student, notes)
-        assert "imported a module for the first time" in notes[0] and "run again" in notes[0], notes
-    assert rows == {student: ("ok", FULL, ()) for student in rows}, rows
+    assert rows == {student: ("ok", FULL, ()) for student in CALLED_BY_THE_TESTS}, rows

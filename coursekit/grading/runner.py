@@ -123,11 +123,12 @@ _SPAWN_LIMIT_SECONDS = 60.0  # how long a fork request may go unanswered
 _MAX_MESSAGE_BYTES = 1 << 16
 _MAX_NOTES = 20  # tampering notes kept per notebook
 _MAX_RESTARTS = 2  # a notebook whose zygote died under it is started again at most this often
-#: A cell that ran out of time having had the processor for less than this share of its time was
-#: starved, by the notebooks beside it (one can start dozens of busy processes) or by the machine:
-#: its notebook runs again after the others, alone, rather than lose its points for another's
-#: doing. A cell that loops has the processor all along, and is not run again.
-_STARVED_SHARE = 0.5
+#: A cell (or a notebook) that ran out of time having waited, runnable, for a processor for at least
+#: this share of its time was starved by the notebooks beside it (one can start dozens of busy
+#: processes, each in a session of its own) or by the machine: it runs again after the others,
+#: alone, rather than lose its points for another's doing. A cell that loops, or sleeps, waits for
+#: no processor, and is not run again.
+_STARVED_SHARE = 0.25
 
 
 _cpu_seconds = [0.0]  # CPU time of the sandboxed zygotes (and so of their notebooks) so far
@@ -248,10 +249,7 @@ class _Job:
     crowded: bool = False  # another notebook ran beside it at some time
     starved: bool = False  # a cell of it ran out of time with the processor mostly elsewhere
     alone: bool = False  # run again, alone, after the others (see _STARVED_SHARE)
-    # Its process imports the libraries' modules before its first cell: a setup or test of an
-    # earlier run imported a module for the first time (see zygote._import_libraries).
-    preload: bool = False
-    processor_seconds: float = 0.0  # what its process spent on the cells it reported
+    waited: float = 0.0  # seconds its process waited for a processor during the cells it reported
     result: RunResult = field(default_factory=lambda: RunResult())
 
 
@@ -309,7 +307,7 @@ class _Zygote:
         self.process.wait()
 
     def spawn(self, job):
-        self._send(f"spawn {job.token} {json.dumps([job.workdir or '-', job.preload])}")
+        self._send(f"spawn {job.token} {job.workdir or '-'}")
 
     def kill(self, job):
         self._send(f"kill {job.token}")
@@ -479,9 +477,9 @@ def _run_all(pending, helper, workers, on_done, announce):
             if (result.status is Status.TIMEOUT and job.starved and job.crowded and not job.alone
                     and not job.forged and job.tampered_at is None):
                 del active[job.token]
-                job.alone, job.restarts, job.processor_seconds = True, 0, 0.0
-                job.result = RunResult(notes=["it ran out of time while other notebooks ran beside it, with "
-                                              "the processor mostly theirs: the notebook was run again, alone, "
+                job.alone, job.restarts, job.waited = True, 0, 0.0
+                job.result = RunResult(notes=["it ran out of time while other notebooks ran beside it, waiting "
+                                              "for a processor they held: the notebook was run again, alone, "
                                               "after them"])
                 later.append(job)
                 return
@@ -494,28 +492,6 @@ def _run_all(pending, helper, workers, on_done, announce):
             del active[job.token]
             if on_done is not None:
                 on_done(job.key, result)
-
-        def again(job):
-            """A setup or test moved a library's namespace and imported a module for the first time
-            (inside a student's function, say): run the notebook again, from the start, in a new
-            process that imports the libraries' modules first (zygote._import_libraries). Once;
-            nothing of this run is kept."""
-            if job.preload or job.tampered_at is not None or job.forged:
-                _tamper(job, [] if job.tampered_at is not None or job.forged else [
-                    "a library's namespace changed while a test ran, in a run with the libraries' modules "
-                    "imported first"])
-                return
-            zygote.kill(job)
-            if job.connection is not None:
-                job.connection.close()
-            if job.workdir:
-                shutil.rmtree(job.workdir, ignore_errors=True)
-            del active[job.token]
-            job.preload = True
-            job.result = RunResult(notes=["a setup or test imported a module for the first time: the notebook "
-                                          "was run again, with the libraries' modules imported first"])
-            job.tampered_at, job.starved, job.processor_seconds = None, False, 0.0
-            start(job)
 
         def died(job):
             deadline = time.monotonic() + 1.0
@@ -550,7 +526,7 @@ def _run_all(pending, helper, workers, on_done, announce):
                             continue
                         job.result = RunResult(notes=[
                             "the grader's helper process ended while this notebook ran: it was run again"])
-                        job.tampered_at, job.forged, job.processor_seconds = None, False, 0.0
+                        job.tampered_at, job.forged, job.waited = None, False, 0.0
                         start(job)
                     else:
                         job.result.notes.append("the grader's helper process was killed while this notebook ran")
@@ -592,7 +568,7 @@ def _run_all(pending, helper, workers, on_done, announce):
                             finish(job, Status.KERNEL_DIED)
                         continue
                     if job.connection in ready:
-                        _receive(job, finish, died, again)
+                        _receive(job, finish, died)
                         if job.token not in active:
                             continue
                     # Even when it has just sent something: a notebook that keeps its socket
@@ -600,8 +576,7 @@ def _run_all(pending, helper, workers, on_done, announce):
                     if now - job.started > notebook_timeout:
                         # Starved over the cells it reported (the one running has a limit of its
                         # own): the notebooks beside it may have held the processor.
-                        job.starved = job.starved or (
-                            job.processor_seconds < _STARVED_SHARE * (job.cell_started - job.started))
+                        job.starved = job.starved or job.waited >= _STARVED_SHARE * (job.cell_started - job.started)
                         if job.next_index < len(job.sources):
                             job.result.cells.append(CellResult(job.next_index, {
                                 "ename": TIMEOUT_NAME,
@@ -649,7 +624,7 @@ def _tamper(job, notes):
         job.tampered_at = min(job.next_index, len(job.sources))
 
 
-def _receive(job, finish, died, again):
+def _receive(job, finish, died):
     """Handle what the job's notebook sent, message by message, then the end of its stream."""
     channel = job.connection
     try:
@@ -660,12 +635,12 @@ def _receive(job, finish, died, again):
     for payload in messages:
         if job.connection is not channel or channel.fd < 0:
             return  # finished (or started again) by an earlier message
-        _handle(job, payload, finish, again)
+        _handle(job, payload, finish)
     if ended and job.connection is channel and channel.fd >= 0:
         finish(job, None if job.next_index > len(job.sources) else died(job))
 
 
-def _handle(job, payload, finish, again):
+def _handle(job, payload, finish):
     try:
         # JSON, never pickle: unpickling what a submission sends would run its code here.
         message = json.loads(payload)
@@ -675,12 +650,6 @@ def _handle(job, payload, finish, again):
     kind = message[0] if isinstance(message, list) and message else None
     if kind == "tamper" and len(message) == 2 and isinstance(message[1], str):
         _tamper(job, [message[1][:300]])
-        return
-    if kind == "preload" and len(message) == 3 and message[1] == job.next_index and message[2] == job.nonce \
-            and job.next_index < len(job.sources):
-        # The helper's word, with the cell's nonce, that a setup or test imported a module for the
-        # first time and a library's namespace moved.
-        again(job)
         return
     if kind == "error" and len(message) == 2 and type(message[1]) is int and 0 < message[1] < 4096:
         # The helper's report that it could not isolate the notebook: an errno, in the grader's
@@ -703,13 +672,13 @@ def _handle(job, payload, finish, again):
         _forged(job, "the notebook sent the grader a result it did not compute: stopped", finish)
         return
     _, index, _, error, problems, seconds = message
-    job.processor_seconds += seconds
+    job.waited += seconds
     if problems:
         _tamper(job, [p[:300] for p in problems])
     job.result.cells.append(CellResult(index, error))
     if error and error["ename"] == TIMEOUT_NAME:
         job.result.status = Status.TIMEOUT
-        job.starved = job.starved or seconds < _STARVED_SHARE * (time.monotonic() - job.cell_started)
+        job.starved = job.starved or seconds >= _STARVED_SHARE * (time.monotonic() - job.cell_started)
     elif error and error["ename"] == "MemoryError" and job.result.status is Status.OK:
         job.result.status = Status.OUT_OF_MEMORY
     job.next_index = index + 1

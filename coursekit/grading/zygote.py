@@ -180,9 +180,9 @@ def _receive(fd, unpack=_FRAME.unpack, read_exact=_read_exact, decode=_decode):
 
 
 def _report(index, nonce, error, problems, seconds, quote=_quote, join=",".join, map=map):
-    """A cell's report: its error (name, message) or None, what the checks found, and the processor
-    seconds the notebook's process spent on it (a notebook starved of them while others ran is run
-    again, alone: see runner._STARVED_SHARE)."""
+    """A cell's report: its error (name, message) or None, what the checks found, and the seconds
+    the notebook's process waited for a processor while the cell ran (a notebook held back so while
+    others ran is run again, alone: see runner._STARVED_SHARE)."""
     error = "null" if error is None else '{"ename":%s,"evalue":%s}' % (quote(error[0]), quote(error[1]))
     return ('["report",%d,%s,%s,[%s],%.3f]' % (index, quote(nonce), error, join(map(quote, problems)),
                                                seconds)).encode()
@@ -355,10 +355,18 @@ def _forget_tracebacks(error, set_traceback=BaseException.__traceback__.__set__,
             errors += [BaseException.__cause__.__get__(error), BaseException.__context__.__get__(error)]
 
 
-def _processor_seconds(usage=resource.getrusage, own=resource.RUSAGE_SELF, children=resource.RUSAGE_CHILDREN):
-    """Processor time of this notebook's process and of its children that have ended."""
-    mine, theirs = usage(own), usage(children)
-    return mine.ru_utime + mine.ru_stime + theirs.ru_utime + theirs.ru_stime
+def _waited_seconds(open_=os.open, read=os.read, close=os.close, flags=os.O_RDONLY, int=int, float=float):
+    """Seconds this process has waited, runnable, for a processor (the kernel's run-queue delay,
+    /proc/self/schedstat); 0 where the kernel does not say. A cell that waited much of its time
+    was held back by the processes beside it, not by its own work or its sleep."""
+    try:
+        fd = open_("/proc/self/schedstat", flags)
+        try:
+            return int(read(fd, 200).split()[1]) / 1e9
+        finally:
+            close(fd)
+    except (OSError, ValueError, IndexError):
+        return float(0)
 
 
 def _imported_elsewhere(imports, namespace, recorded, vars=vars, missing=object()):
@@ -387,45 +395,48 @@ _NOT_LIBRARY = frozenset({"tests", "testing", "conftest", "setup", "f2py", "dist
 
 
 def _import_libraries(numpy=numpy, ipython=IPython.core, import_module=importlib.import_module,
-                      walk=pkgutil.walk_packages, listing=pkgutil.iter_modules):
+                      listing=pkgutil.iter_modules):
     """Import every public module of NumPy's and of IPython's core (its magics load lazily), and
-    every public subpackage of SciPy (2 to 3 s).
+    every public subpackage of SciPy (about 0.9 s), before the record is taken.
 
-    A notebook run again because a setup or test imported a module for the first time (see
-    run_submission) has these imported before its first cell: a fixed list, the grader's, so that
-    the notebook's first run can pass nothing to the next but the fact that it imported something
-    (a twenty-seventh red team wrote the tests' expected values into the order of the modules it
-    imported, when those were the ones the next run imported first).
+    A module imported for the first time while a test runs (``from scipy import signal`` inside
+    the function it tests) binds itself into its package's namespace, which no setup or test may
+    change. Loaded here, the ones a student's function plausibly imports change nothing then.
+    (Running a notebook again with them loaded, as the grader did for a while, let its first run
+    pass what it learnt of the hidden tests to the second: in the modules it imported, in their
+    order, and in when it asked for the second run; the twenty-seventh and twenty-eighth red teams.)
+    Only public modules, and no test suites or build tools (`_NOT_LIBRARY`: numpy.distutils
+    replaces the class of logging's root logger); their side effects on the search path and the
+    environment are undone.
     """
-    def public(name):
-        return not any(part.startswith("_") or part in _NOT_LIBRARY for part in name.split(".")[1:])
+    def imported(name):
+        try:
+            return import_module(name)
+        except BaseException:  # noqa: BLE001 - not importable here: a notebook's import will say so
+            return None
 
-    def skip(name):
-        pass
+    def walk(package, depth):
+        for info in listing(getattr(package, "__path__", None) or []):
+            if info.name.startswith("_") or info.name in _NOT_LIBRARY:
+                continue
+            module = imported(f"{package.__name__}.{info.name}")
+            if module is not None and info.ispkg and depth:
+                walk(module, depth - 1)
 
+    path, environment = list(sys.path), dict(os.environ)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            names = [info.name for package in (numpy, ipython)
-                     for info in walk(package.__path__, f"{package.__name__}.", onerror=skip) if public(info.name)]
-            scipy = import_module("scipy")
-            names += [f"scipy.{info.name}" for info in listing(scipy.__path__) if public(f"scipy.{info.name}")]
-        except BaseException:  # noqa: BLE001 - what could not be listed is simply not imported first
-            names = []
-        for name in names:
-            try:
-                import_module(name)
-            except BaseException:  # noqa: BLE001 - not importable here: a notebook's import will say so
-                pass
+        walk(numpy, 3)
+        walk(ipython, 3)
+        scipy = imported("scipy")
+        if scipy is not None:
+            walk(scipy, 0)
+    sys.path[:] = path
+    os.environ.clear()
+    os.environ.update(environment)
 
 
-def _preload_message(index, nonce, quote=_quote):
-    """``["preload", index, nonce]``: the cell moved a library's namespace and imported a module for
-    the first time; the grader runs the notebook again, with :func:`_import_libraries` first."""
-    return ('["preload",%d,%s]' % (index, quote(nonce))).encode()
-
-
-def run_submission(fd, settings, shell, reference, preload=False):
+def run_submission(fd, settings, shell, reference):
     """Body of one notebook's process: run cells as they arrive on `fd`, report each.
 
     Each cell arrives as ``[index, nonce, source, level, mode]`` (mode "exec" for the
@@ -450,11 +461,10 @@ def run_submission(fd, settings, shell, reference, preload=False):
     recorded = dict(zip(reference.loaded[0], reference.loaded[1]))  # before any notebook code runs
     guard_labels, guard_views = reference.cell_guard or (None, None)
     tag, modules = operator.attrgetter("value"), reference.module_table
-    processor = _processor_seconds
-    preload_message = _preload_message
+    waited = _waited_seconds
     # Builtins the loop calls after the notebook's code, bound before any of it runs: a `tuple` of
     # the notebook's could otherwise answer the comparison of the version tags itself.
-    tuple_, map_, len_, zip_, max_ = tuple, map, len, zip, max
+    tuple_, map_, len_, zip_, max_, list_of = tuple, map, len, zip, max, list
     cell_timeout = settings["cell_timeout"]
 
     # The handler's globals are a dict of its own, not this module's: anyone can read the
@@ -466,8 +476,6 @@ def run_submission(fd, settings, shell, reference, preload=False):
     if settings["sandbox"]:
         _sandbox.drop_capabilities()
     integrity.watch(reference, lambda note, fd=fd, send=_send, message=_tamper_message: send(fd, message(note)))
-    if preload:  # before any of the notebook's code, with its limits and the audit hook in place
-        _import_libraries()
     while True:
         message = receive(fd)
         if message is None:
@@ -491,7 +499,7 @@ def run_submission(fd, settings, shell, reference, preload=False):
         guarded, moved = mode in ("exec", "test") and guard_views is not None, []
         if guarded:
             before, modules_before = tuple_(map_(tag, guard_views)), len_(modules)
-        used = processor()
+        waited_before = waited()
         set_timer(timer, cell_timeout)
         try:
             if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
@@ -505,18 +513,12 @@ def run_submission(fd, settings, shell, reference, preload=False):
             set_timer(timer, 0)
         if guarded and tuple_(map_(tag, guard_views)) != before:
             # A library's namespace changed while the exercise's code ran: tampering, even with
-            # every name put back (integrity._cell_guard says why), unless a module was imported
-            # for the first time (a package gains its new submodule). Then the grader runs the
-            # notebook again, once, in a new process that imports the libraries' modules before
-            # any of its code (_import_libraries). Not again here: that carried over what this run let the
-            # notebook learn (a twenty-sixth red team read the tests' expected values in a first
-            # run, and gave them in a second).
-            if len_(modules) > modules_before and not preload:
-                send(fd, preload_message(index, nonce))
-                break
+            # every name put back (integrity._cell_guard says why). A module imported for the
+            # first time does it too, binding itself into its package: named for the reviewer.
             moved = [label for label, view, old in zip_(guard_labels, guard_views, before) if view.value != old]
+            imported = list_of(modules)[modules_before:][:5] if len_(modules) > modules_before else []
         error = None if caught is None else describe(caught)
-        spent = max_(0.0, processor() - used)
+        spent = max_(0.0, waited() - waited_before)
         forget(caught)
         if collector is not None:  # freed with the rest of what the exercise's code leaves
             held.append(caught)
@@ -525,7 +527,8 @@ def run_submission(fd, settings, shell, reference, preload=False):
             problems = check(reference, level >= 1)
             if moved:
                 problems.insert(0, f"{moved[0][:-1]} was changed while the exercise's code ran (a name of "
-                                   f"its replaced, even if put back, changes what the test computes)")
+                                   f"its replaced, even if put back, changes what the test computes)"
+                                + (f"; it imported {', '.join(imported)} for the first time" if imported else ""))
             if not problems and imports:
                 problems = imported_elsewhere(imports, namespace, recorded)
         except BaseException as failure:  # the check itself was broken: that is tampering too
@@ -534,7 +537,7 @@ def run_submission(fd, settings, shell, reference, preload=False):
     os.close(fd)
 
 
-def _child(channel, workdir, settings, shell, reference, pid_pipe, preload=False):
+def _child(channel, workdir, settings, shell, reference, pid_pipe):
     """In the forked process: isolate (sandbox) or start a session (no sandbox), then run."""
     try:
         fd = channel.detach()
@@ -568,7 +571,7 @@ def _child(channel, workdir, settings, shell, reference, pid_pipe, preload=False
         # The notebook's folder, where Jupyter imports from (a module written with %%writefile),
         # but after the installed packages: a file of the notebook's never stands in for one.
         sys.path.append(os.getcwd())
-        run_submission(fd, settings, shell, reference, preload)
+        run_submission(fd, settings, shell, reference)
     except BaseException:
         os._exit(1)
     os._exit(0)
@@ -602,6 +605,7 @@ def main(control_fd, settings):
     # after: entered once here, that happens no more, and a student's function that calls a magic
     # while a test runs changes no builtins (a twenty-seventh red team: it was marked tampered).
     shell.builtin_trap.__enter__()
+    _import_libraries()
     reference = integrity.capture(shell)
     # The grader may be gone already (Ctrl-C while this process was importing): then the
     # loop below finds the socket closed and ends quietly.
@@ -618,7 +622,7 @@ def main(control_fd, settings):
             break
         if open_control and select.select([control], [], [], 0.05)[0]:
             try:
-                request = control.recv(1 << 16)
+                request = control.recv(4096)
             except OSError:  # reset by a grader that ended (Ctrl-C)
                 request = b""
             if not request:
@@ -631,8 +635,7 @@ def main(control_fd, settings):
             if kind == "quit":
                 quitting = True
                 continue
-            workdir, preload = json.loads(rest[0])
-            preload = preload is True
+            workdir = rest[0]
             ours, theirs = socket.socketpair()
             pid_read, pid_write = os.pipe()
             pid = os.fork()
@@ -640,7 +643,7 @@ def main(control_fd, settings):
                 control.close()  # the notebook must not speak for the zygote
                 ours.close()
                 os.close(pid_read)
-                _child(theirs, workdir, settings, shell, reference, pid_write, preload)
+                _child(theirs, workdir, settings, shell, reference, pid_write)
             theirs.close()
             os.close(pid_write)
             # A pidfd, not a number: a number may name another process once this one is gone.
