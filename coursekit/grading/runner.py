@@ -247,7 +247,7 @@ class _Job:
     tampered_at: int | None = None  # the first cell during or after which tampering was seen
     restarts: int = 0
     crowded: bool = False  # another notebook ran beside it at some time
-    starved: bool = False  # a cell of it ran out of time with the processor mostly elsewhere
+    starved: bool = False  # it ran out of time having waited for a processor much of that time
     alone: bool = False  # run again, alone, after the others (see _STARVED_SHARE)
     waited: float = 0.0  # seconds its process waited for a processor during the cells it reported
     result: RunResult = field(default_factory=lambda: RunResult())
