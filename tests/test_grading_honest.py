@@ -412,7 +412,10 @@ def test_ordinary_code_beside_an_answer_is_not_tampering(tmp_path):
 CALLED_BY_THE_TESTS = {
     # Modules imported for the first time inside the function, which bind themselves into their
     # packages (the grader imports NumPy's and IPython's core modules before the record).
-    "imports": "import numpy.lib.recfunctions, numpy.polynomial.hermite\n",
+    "imports": "import numpy.lib.recfunctions, numpy.polynomial.hermite\nfrom scipy.signal import correlate2d\n",
+    # A twenty-ninth red team: the first read of a package's data (coursekit's example storms)
+    # imports importlib's resource readers.
+    "reads_storms": "from coursekit import data\ndata.example_storms()\n",
     # A warning raised from a NumPy module's code creates that module's registry; the notebook's
     # own calls are 4 x 4, so this warns first inside a test.
     "warns": "if np.shape(X) != (4, 4):\n    np.corrcoef([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])\n",

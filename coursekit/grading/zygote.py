@@ -66,6 +66,7 @@ if __name__ == "__main__" and os.environ.get("COURSEKIT_SANDBOX") == "bubblewrap
 # notebooks that import it (1.2 s each); matplotlib.pyplot costs 2.4 ms a fork but
 # would cost a plotting notebook 0.7 s a run, and students plot.
 import importlib  # noqa: E402
+from importlib import resources  # noqa: E402
 import pkgutil  # noqa: E402
 
 import IPython.core.interactiveshell  # noqa: E402,F401
@@ -394,16 +395,23 @@ def _imported_elsewhere(imports, namespace, recorded, vars=vars, missing=object(
 _NOT_LIBRARY = frozenset({"tests", "testing", "conftest", "setup", "f2py", "distutils", "mypy_plugin"})
 
 
+#: Beyond NumPy's and IPython's: the SciPy subpackages of the course's chapters, which a student's
+#: function plausibly imports inside itself (``from scipy.signal import correlate2d`` in corr2d: a
+#: twenty-ninth red team had it marked tampered). They bring some 400 modules, which every check
+#: compares: grading 600 notebooks takes about a third longer.
+_ALSO_IMPORTED = ("scipy.signal", "scipy.ndimage")
+
+
 def _import_libraries(numpy=numpy, ipython=IPython.core, import_module=importlib.import_module,
                       listing=pkgutil.iter_modules):
-    """Import every public module of NumPy's and of IPython's core (its magics load lazily) before
-    the record is taken (58 modules, 0.05 s).
+    """Import every public module of NumPy's and of IPython's core (its magics load lazily), and
+    `_ALSO_IMPORTED`, before the record is taken (0.5 s).
 
     A module imported for the first time while a test runs binds itself into its package's
     namespace, which no setup or test may change. Loaded here, NumPy's (``import numpy.lib.
     recfunctions`` inside the function a test calls) and IPython's (a magic called from code)
-    change nothing then. SciPy's are not: scipy.signal alone brings 400 modules, and every check
-    would compare them; one imported first inside a test is named for review. (Running a notebook
+    change nothing then. Other SciPy subpackages are not loaded (every check would compare their
+    modules); one imported first inside a test is named for review. (Running a notebook
     again with such modules loaded, as the grader did for a while, let its first run pass what it
     learnt of the hidden tests to the second: in the modules it imported, in their order, and in
     when it asked for the second run; the twenty-seventh and twenty-eighth red teams.)
@@ -430,6 +438,16 @@ def _import_libraries(numpy=numpy, ipython=IPython.core, import_module=importlib
         warnings.simplefilter("ignore")
         walk(numpy, 3)
         walk(ipython, 3)
+        for name in _ALSO_IMPORTED:
+            imported(name)
+        # The first read of a package's data imports importlib's readers (coursekit's
+        # example_storms() does it, and was marked tampered when a test called it first: a
+        # twenty-ninth red team).
+        try:
+            with resources.as_file(resources.files("coursekit").joinpath("__init__.py")):
+                pass
+        except BaseException:  # noqa: BLE001 - then a first read in a test will be named for review
+            pass
     sys.path[:] = path
     os.environ.clear()
     os.environ.update(environment)
