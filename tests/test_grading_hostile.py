@@ -1321,14 +1321,16 @@ def test_a_notebook_starved_past_its_own_time_limit_is_run_again_alone():
     they pass the notebook's limit. Over the cells it finished, it waited for a processor most of
     their time: it is run again, alone."""
     hog = ["import multiprocessing, os, time\n"
-           "def burn():\n    os.setsid()\n    while True:\n        pass\n"
+           "def burn():\n    os.setsid()\n    time.sleep(0.5)  # all started first\n    while True:\n        pass\n"
            "burners = [multiprocessing.Process(target=burn, daemon=True)\n"
            "           for _ in range(min(60, 20 * os.cpu_count()))]\n"
            "for process in burners:\n    process.start()",
-           *["import time\ntime.sleep(1.5)"] * 6]
-    # A twentieth of a second of the processor's time per cell, forty cells: two seconds alone.
-    honest = ["import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.05:\n    pass"] * 40
-    results = run_all([("hog", hog), ("honest", honest)], cell_timeout=3, notebook_timeout=8, workers=2,
+           *["import time\ntime.sleep(1.5)"] * 10]
+    # A twentieth of a second of the processor's time per cell, eighty cells: about six seconds alone,
+    # with room left under the limit for the hog's processes to end (in the full suite they did not
+    # always end at once), and far beyond it beside the hog.
+    honest = ["import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.05:\n    pass"] * 80
+    results = run_all([("hog", hog), ("honest", honest)], cell_timeout=3, notebook_timeout=12, workers=2,
                       sandbox="required")
     assert results["honest"].status is Status.OK, results["honest"]
     assert any("run again, alone" in note for note in results["honest"].notes), results["honest"].notes
