@@ -74,3 +74,40 @@ def test_a_layer_is_timed_in_blocks_and_the_note_keeps_the_single_call_ratio(clo
     assert calls["a"] == calls["b"] == 42 * timing.LAYER_CALLS + 42
     whole, note = timing.versus_torch(candidate, reference, layer=False)
     assert whole["calls"] == 1 and whole["pairs"] == 15 and "single" not in note
+
+
+@pytest.mark.parametrize(("value", "target", "verdict"), [
+    (1.0, "<= 1", True), (1.01, "<= 1", False), (0.22, "<= 1", True),
+    (3.31, ">= 3", True), (2.9, ">= 3", False), (0.97, ">= 0.97", True),
+    (-2.4, "-3.5 to -2.0", True), (-3.5, "-3.5 to -2.0", True), (-1.9, "-3.5 to -2.0", False),
+    (-3.6, "-3.5 to -2.0", False), (1.0, "info", None), (-2.8, "about -2.8", None),
+    (None, "<= 1", None),
+])
+def test_a_figure_is_judged_against_its_target(value, target, verdict):
+    from benchmarks.__main__ import meets
+
+    assert meets(value, target) is verdict
+
+
+def test_the_run_names_the_figures_that_miss_their_target(monkeypatch, tmp_path, capsys):
+    import json
+    import types
+
+    from benchmarks import __main__ as bench
+
+    fake = types.SimpleNamespace(run=lambda: [
+        {"name": "fast", "value": 0.5, "target": "<= 1", "unit": "x torch time", "note": "n"},
+        {"name": "slow", "value": 1.2, "target": "<= 1", "unit": "x torch time"},
+        {"name": "told", "value": 7.0, "target": "info", "unit": "s"},
+        {"name": "absent", "value": None, "target": "<= 2", "unit": "x", "note": "skipped"},
+    ])
+    monkeypatch.setattr(bench.pkgutil, "iter_modules", lambda path: [types.SimpleNamespace(name="bench_fake")])
+    monkeypatch.setattr(bench.importlib, "import_module", lambda name: fake)
+    monkeypatch.setattr(bench, "OUT", tmp_path / "bench.json")
+    assert bench.main() == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "meets" in lines[0] and "MISSES" in lines[1] and "MISSES" not in lines[2] + lines[3]
+    assert lines[4] == "1 of 2 judged figures meet their target; these miss: slow"
+    written = json.loads((tmp_path / "bench.json").read_text())
+    assert {name: figure["meets"] for name, figure in written.items()} == {
+        "fast": True, "slow": False, "told": None, "absent": None}
