@@ -763,6 +763,19 @@ def test_a_notebook_whose_cells_have_no_ids_is_read_without_a_warning():
     assert notebook.cells[0].source == "x = 1"
 
 
+def test_a_notebook_saved_with_a_byte_order_mark_is_read():
+    # Some Windows editors start a UTF-8 file with one; such a notebook was refused as not JSON
+    # (a thirtieth red team). Bytes that are not UTF-8 are still refused, naming the file.
+    from coursekit.grading.notebooks import NotebookError, parse_notebook
+
+    cell = {"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": [], "execution_count": None,
+            "id": "a"}
+    data = json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+    assert parse_notebook(b"\xef\xbb\xbf" + data, "ada/01_convolution.ipynb").cells[0].source == "x = 1"
+    with pytest.raises(NotebookError, match="ada/01_convolution.ipynb is not UTF-8 text"):
+        parse_notebook(b"\xff\xfe" + data, "ada/01_convolution.ipynb")
+
+
 def test_the_exercises_code_keeps_its_asserts_under_python_dash_o():
     # A notebook could switch the interpreter to -O (through CPython's test module), so that
     # tests compiled afterwards lost their asserts: the helper compiles them with asserts.

@@ -79,6 +79,37 @@ def test_a_test_cell_edited_without_metadata_still_runs_the_original_in_its_plac
     assert "conv_test_values' was not found" in " ".join(result.notes)
 
 
+def test_a_copy_of_a_test_pasted_above_its_answer_without_metadata_leaves_the_answer_its_own():
+    # A thirtieth red team: the copy was taken for the test, the answer after it ran after the
+    # test (6 points lost, "answer not found"). The copy now runs as the student's own code.
+    notebook = student_copy_of_test_cells(solved())
+    test = next(c for c in notebook.cells if nbgrader_meta(c).get("grade_id") == "conv_test_corr2d")
+    position = next(i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("grade_id") == "conv_corr2d")
+    notebook.cells.insert(position, nbformat.v4.new_code_cell(test.source))
+    result = plan(stripped(notebook))
+    assert result.review is None, result.review
+    order = [(c.kind, c.grade_id, c.visible) for c in result.cells]
+    answer_at = order.index(("student", "conv_corr2d", answer("conv_corr2d")))
+    test_at = [k for k, (kind, grade_id, _) in enumerate(order) if (kind, grade_id) == ("test", "conv_test_corr2d")]
+    assert test_at == [answer_at + 2], order  # after the answer, and the setup run again before it
+    assert order[answer_at - 1] == ("student", "conv_corr2d", test.source)
+    assert not any("not found" in note for note in result.notes), result.notes
+
+
+def test_a_copy_of_a_test_pasted_below_a_later_answer_leaves_each_answer_its_own():
+    # The other way round, the first copy is the test: after it, the later answer is the next one's.
+    notebook = student_copy_of_test_cells(solved())
+    test = next(c for c in notebook.cells if nbgrader_meta(c).get("grade_id") == "conv_test_shape")
+    position = next(i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("grade_id") == "conv_values")
+    notebook.cells.insert(position + 1, nbformat.v4.new_code_cell(test.source))
+    result = plan(stripped(notebook))
+    assert result.review is None, result.review
+    order = [(c.kind, c.grade_id) for c in result.cells]
+    assert order.index(("student", "conv_shape")) < order.index(("test", "conv_test_shape")) \
+        < order.index(("student", "conv_values")) < order.index(("test", "conv_test_values"))
+    assert not any("not found" in note for note in result.notes), result.notes
+
+
 def without(notebook, *grade_ids):
     notebook.cells = [c for c in notebook.cells if nbgrader_meta(c).get("grade_id") not in grade_ids]
     return notebook
@@ -357,6 +388,14 @@ HONEST_CODE = {
     # notebooks: all 16 points were withheld as tampering).
     "shows_every_value": "from IPython.core.interactiveshell import InteractiveShell\n"
                          "InteractiveShell.ast_node_interactivity = 'all'\nI.shape\nK1.shape",
+    # A thirtieth red team: the usual fix for old code after NumPy 1.24 removed np.float and its
+    # kin, a documented print setting of NumPy's kept on a class, and a library that adds a finder
+    # to sys.meta_path as it is imported each had an honest notebook marked tampered.
+    "old_numpy_aliases": ("np.float = float\nnp.int = int\nsetattr(np, 'object', object)\n"
+                          "print(np.zeros(2, dtype=np.float), np.int(2.5))"),
+    "polynomial_print_style": ("np.polynomial.set_default_printstyle('ascii')\n"
+                               "print(np.polynomial.Polynomial([1, 2]))"),
+    "imports_six": "import six\nassert six.PY3",
 }
 
 
@@ -439,3 +478,17 @@ def test_a_function_the_tests_call_may_import_warn_and_redirect_without_being_ta
     report = grade_folder(subs, tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME)
     rows = {row.student: (row.status.value, row.total, row.notes) for row in report.rows}
     assert rows == {student: ("ok", FULL, ()) for student in CALLED_BY_THE_TESTS}, rows
+
+
+def test_a_placeholder_left_above_an_answer_in_a_cell_of_its_own_is_not_called_unanswered(tmp_path):
+    # The released cell still raises NotImplementedError; the answer follows in a new cell, and
+    # its tests pass. The note said "not answered yet" all the same (a thirtieth red team).
+    placeholder = next(c.source for c in released().cells if nbgrader_meta(c).get("grade_id") == "conv_shape")
+    assert placeholder.endswith("raise NotImplementedError()")
+    notebook = solved(conv_shape=placeholder)
+    position = next(i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("grade_id") == "conv_shape")
+    notebook.cells.insert(position + 1, nbformat.v4.new_code_cell(answer("conv_shape")))
+    write(tmp_path / "subs" / "ada", notebook)
+    (row,) = grade_folder(tmp_path / "subs", tmp_path / "out", ROOT / "solutions", progress=False, exercise=NAME).rows
+    assert (row.status.value, row.total) == ("ok", FULL), row.notes
+    assert row.notes == ("a cell before the test `conv_test_shape` raised NotImplementedError",), row.notes

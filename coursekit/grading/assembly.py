@@ -213,6 +213,8 @@ def _align(refs, subs) -> list[tuple[int, int]]:
     pairs, i, j = [], 0, 0
     while i < n and j < m:
         if _matches(refs[i], subs[j]) and length[i][j] == length[i + 1][j + 1] + 1:
+            if refs[i].kind == "test":
+                j = _best_copy(refs, subs, length, pairs[-1] if pairs else (-1, -1), i, j)
             pairs.append((i, j))
             i, j = i + 1, j + 1
         elif length[i + 1][j] >= length[i][j + 1]:
@@ -220,6 +222,36 @@ def _align(refs, subs) -> list[tuple[int, int]]:
         else:
             j += 1
     return pairs
+
+
+def _best_copy(refs, subs, length, previous, i, j) -> int:
+    """Which of the student's copies of test `i` to match, from `j` on, among those that keep
+    the matching longest: the first after which the student's cells define every name the
+    answers before the test define, or failing that the one after the most of them.
+
+    A copy pasted above its answer would otherwise be taken for the test, and the answer
+    after it for the next question's (a thirtieth red team: 6 points lost, with "answer not
+    found", in a notebook without metadata).
+    """
+    wanted = set().union(*(_defined_names(r.solution) for r in refs[previous[0] + 1:i] if r.kind == "answer"))
+    if not wanted:
+        return j
+    best, best_found = j, -1
+    defined = set()
+    position = previous[1] + 1
+    for candidate in range(j, len(subs)):
+        if not (_matches(refs[i], subs[candidate]) and length[i + 1][candidate + 1] + 1 == length[i][j]):
+            continue
+        for sub in subs[position:candidate]:
+            if sub.cell_type == "code":
+                defined |= _defined_names(sub.source)
+        position = candidate
+        found = len(wanted & defined)
+        if found == len(wanted):
+            return candidate
+        if found > best_found:
+            best, best_found = candidate, found
+    return best
 
 
 def _add_anchor(ref: _Ref, sub: _Sub, cells, notes):

@@ -195,22 +195,31 @@ def _snapshot(label, namespace, skip=frozenset()):
 #: name changed (a seventh red team); the zygote hides the notebook's from the exercise's code.
 BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 
+#: What those names are bound to in the builtins, as this module is imported (before any
+#: notebook runs). One added to a module as itself changes nothing its functions do: that is
+#: ``np.float = float``, the usual fix for old code after NumPy 1.24 removed the alias, which
+#: had honest notebooks marked tampered (a thirtieth red team).
+_BUILTIN_VALUES = {name: getattr(builtins, name) for name in BUILTIN_NAMES}
+
 
 #: Modules whose functions NumPy's C code looks up once and keeps (see the zygote's
 #: _warm_numpy), and which never change themselves: any change of their namespace, even a
 #: name replaced and put back, is tampering.
 _SEALED = frozenset({"numpy._core._methods.", "numpy._core.arrayprint.", "numpy._core._internal."})
 
-def _changed(snapshot, t=_TOOLS, builtin_names=BUILTIN_NAMES, frozenset=frozenset):
+def _changed(snapshot, t=_TOOLS, builtin_names=BUILTIN_NAMES, builtin_values=_BUILTIN_VALUES,
+             frozenset=frozenset):
     """The recorded names of `snapshot` bound to other objects now, or gone; in a module's
-    namespace (not the builtins'), the names of builtins it has gained; and in a class's,
-    any name it has gained (a property set on importlib's ModuleSpec class answered every
-    import's test of a spec's _initializing: a seventeenth red team)."""
+    namespace (not the builtins'), the names of builtins it has gained, unless bound to that
+    very builtin (:data:`_BUILTIN_VALUES`); and in a class's, any name it has gained (a
+    property set on importlib's ModuleSpec class answered every import's test of a spec's
+    _initializing: a seventeenth red team)."""
     namespace = snapshot.namespace
     added = []
     if t.isinstance(namespace, t.dict) and snapshot.label != "builtins.":
         recorded = frozenset(snapshot.keys)
-        added = [name for name in builtin_names if name in namespace and name not in recorded]
+        added = [name for name in builtin_names if name in namespace and name not in recorded
+                 and namespace.get(name) is not builtin_values[name]]
     elif not t.isinstance(namespace, t.dict) and t.len(namespace) != t.len(snapshot.keys):
         recorded = frozenset(snapshot.keys)
         added = [name for name in t.tuple(namespace) if name not in recorded]
@@ -240,8 +249,8 @@ _PLAIN_IDS = frozenset(map(id, _PLAIN))
 
 def _shell_settings(shell, classes=()):
     """The settings a notebook may give a plain value, as ``{class label: names}``: the traits
-    of IPython's classes (the shell's own and every recorded one), and the counter that
-    ``importlib.invalidate_caches()`` moves.
+    of IPython's classes (the shell's own and every recorded one), the counter that
+    ``importlib.invalidate_caches()`` moves, and NumPy's print style for polynomials.
 
     ``InteractiveShell.ast_node_interactivity = "all"`` (show every expression's value,
     a common snippet) replaces a trait of the class with a plain value, which every
@@ -262,6 +271,9 @@ def _shell_settings(shell, classes=()):
         for cls in (*type(shell).__mro__, *classes) if cls.__module__.startswith("IPython.")
     }
     settings["_frozen_importlib_external._NamespacePath."] = frozenset({"_epoch"})
+    # np.polynomial.set_default_printstyle("ascii"), how polynomials print (a thirtieth red
+    # team: an honest notebook marked tampered).
+    settings["numpy.polynomial._polybase.ABCPolyBase."] = frozenset({"_use_unicode"})
     return {label: names for label, names in settings.items() if names}
 
 

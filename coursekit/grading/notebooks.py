@@ -60,7 +60,9 @@ def parse_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
     :class:`NotebookError` naming `name` when they are not one."""
     path = name
     try:
-        text = data.decode("utf-8")
+        # "utf-8-sig": a byte-order mark, which some Windows editors write, is dropped (a
+        # thirtieth red team: such a notebook was refused as not JSON).
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise NotebookError(f"{path} is not UTF-8 text: {error}") from error
     try:

@@ -399,7 +399,10 @@ _NOT_LIBRARY = frozenset({"tests", "testing", "conftest", "setup", "f2py", "dist
 #: function plausibly imports inside itself (``from scipy.signal import correlate2d`` in corr2d: a
 #: twenty-ninth red team had it marked tampered). They bring some 400 modules, which every check
 #: compares: grading 600 notebooks takes about a third longer.
-_ALSO_IMPORTED = ("scipy.signal", "scipy.ndimage")
+#: And ``six``, where it is installed: importing it adds a finder to ``sys.meta_path``, which no
+#: notebook may change, so that a notebook whose libraries import it was marked tampered (a
+#: thirtieth red team).
+_ALSO_IMPORTED = ("scipy.signal", "scipy.ndimage", "six")
 
 
 def _import_libraries(numpy=numpy, ipython=IPython.core, import_module=importlib.import_module,
