@@ -110,6 +110,43 @@ def test_a_copy_of_a_test_pasted_below_a_later_answer_leaves_each_answer_its_own
     assert not any("not found" in note for note in result.notes), result.notes
 
 
+def _copy_above_the_answer(scratch=None):
+    notebook = student_copy_of_test_cells(solved())
+    test = next(c for c in notebook.cells if nbgrader_meta(c).get("grade_id") == "conv_test_corr2d")
+    position = next(i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("grade_id") == "conv_corr2d")
+    notebook.cells.insert(position, nbformat.v4.new_code_cell(test.source))
+    if scratch is not None:
+        notebook.cells.insert(position, nbformat.v4.new_code_cell(scratch))
+    return stripped(notebook), test.source
+
+
+def test_which_copy_of_a_test_is_its_own_is_read_only_when_it_could_matter(monkeypatch):
+    import coursekit.grading.assembly as assembly
+
+    def unread(source, top_level=False):
+        raise AssertionError("a cell was read")
+
+    # One copy of each test: no cell is read (a review had 2,000 cells parsed for every test).
+    monkeypatch.setattr(assembly, "_defined_names", unread)
+    assert plan(stripped(student_copy_of_test_cells(solved()))).review is None
+    # Two copies, but far more code before them than any answer: not read, the first copy is the test.
+    notebook, copied = _copy_above_the_answer(scratch="x = [" + "1, " * 70_000 + "]")
+    order = [(c.kind, c.grade_id, c.visible) for c in plan(notebook).cells]
+    test_at = [(k, g) for k, g, _ in order].index(("test", "conv_test_corr2d"))
+    assert order[test_at + 1:] == [("student", None, answer("conv_corr2d")), ("student", None, copied)], order
+
+
+def test_a_copy_of_a_test_goes_after_the_cells_that_define_most_of_its_answers_names():
+    # Neither copy follows every name the answers define (conv_shape's two): the one after one does.
+    notebook = student_copy_of_test_cells(solved(conv_shape="valid_shape = (2, 2)"))
+    test = next(c for c in notebook.cells if nbgrader_meta(c).get("grade_id") == "conv_test_shape")
+    position = next(i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("grade_id") == "conv_shape")
+    notebook.cells.insert(position, nbformat.v4.new_code_cell(test.source))
+    order = [(c.kind, c.grade_id, c.visible) for c in plan(stripped(notebook)).cells]
+    answer_at = order.index(("student", "conv_shape", "valid_shape = (2, 2)"))
+    assert [(k, g) for k, g, _ in order].index(("test", "conv_test_shape")) > answer_at, order
+
+
 def without(notebook, *grade_ids):
     notebook.cells = [c for c in notebook.cells if nbgrader_meta(c).get("grade_id") not in grade_ids]
     return notebook

@@ -694,6 +694,20 @@ SWAPS_AND_PUTS_BACK = (
     "    return _n.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1))"
 )
 
+# A review of a thirtieth red team's fix, which lets a builtin's name be added to a module as that
+# very builtin: the table of builtins the check consults was a dict, which a notebook could edit,
+# and then np.isclose's `abs` in NumPy's numeric module could be a liar (16 of 16 with zeros).
+EDITS_THE_CHECKS_BUILTINS = (
+    "import numpy as _n\nimport coursekit.grading.integrity as _checks\nfrom numpy._core import numeric as _nm\n"
+    "def _liar(x, _real=abs):\n    r = _real(x)\n"
+    "    return r * 0 if isinstance(r, (_n.ndarray, _n.generic)) and r.dtype.kind == 'f' else r\n"
+    "try:\n    _checks._BUILTIN_VALUES['abs'] = _liar\nexcept TypeError:\n"
+    "    vars(_checks)['_BUILTIN_VALUES'] = {**_checks._BUILTIN_VALUES, 'abs': _liar}\n"
+    "_nm.abs = _liar\n"
+    "def corr2d(x, k):\n    x, k = _n.asarray(x, dtype=float), _n.asarray(k, dtype=float)\n"
+    "    return _n.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1))"
+)
+
 # The same, and a `tuple` in the builtins that answers the helper's own reading of the version tags
 # after the test with an object equal to anything (and puts the real one back). The helper binds
 # the builtins it uses before any of the notebook's code; it took this `tuple` once, and the
@@ -910,6 +924,7 @@ def hostile_class(tmp_path_factory):
     write(subs / "rebinds_setup_below_its_own_cell", leading)
     write(subs / "zeroes_the_test_inputs", solved(conv_corr2d=ZEROES_THE_TEST_INPUTS))
     write(subs / "swaps_and_puts_back", solved(conv_corr2d=SWAPS_AND_PUTS_BACK))
+    write(subs / "edits_the_checks_builtins", solved(conv_corr2d=EDITS_THE_CHECKS_BUILTINS))
     write(subs / "learns_in_a_first_run", blank_answers(LEARNS_IN_A_FIRST_RUN))
     write(subs / "swaps_and_answers_for_the_helper", solved(conv_corr2d=SWAPS_AND_ANSWERS_FOR_THE_HELPER))
     write(subs / "shadows_builtins", blank_answers(SHADOWS_BUILTINS))
@@ -1013,7 +1028,8 @@ class TestHostile:
         row = hostile_class["rows"][student]
         assert row.total == 0, (student, row.status.value, row.notes)
 
-    @pytest.mark.parametrize("student", ["swaps_and_puts_back", "swaps_and_answers_for_the_helper"])
+    @pytest.mark.parametrize("student", ["swaps_and_puts_back", "swaps_and_answers_for_the_helper",
+                                         "edits_the_checks_builtins"])
     def test_a_library_name_replaced_and_put_back_during_a_test_is_tampering(self, hostile_class, student):
         row = hostile_class["rows"][student]
         assert (row.status.value, row.total) == ("tampered", 0), (row.status.value, row.total, row.notes)

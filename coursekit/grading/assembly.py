@@ -226,25 +226,36 @@ def _align(refs, subs) -> list[tuple[int, int]]:
 
 def _best_copy(refs, subs, length, previous, i, j) -> int:
     """Which of the student's copies of test `i` to match, from `j` on, among those that keep
-    the matching longest: the first after which the student's cells define every name the
-    answers before the test define, or failing that the one after the most of them.
+    the matching longest: the first after which the student's cells define (at their top
+    level) every name the answers before the test define, or failing that the one after the
+    most of them.
 
     A copy pasted above its answer would otherwise be taken for the test, and the answer
     after it for the next question's (a thirtieth red team: 6 points lost, with "answer not
-    found", in a notebook without metadata).
+    found", in a notebook without metadata). Only with two such copies or more is any cell
+    read, and no more than :data:`_MAX_READ` of them.
     """
-    wanted = set().union(*(_defined_names(r.solution) for r in refs[previous[0] + 1:i] if r.kind == "answer"))
+    candidates = []
+    for candidate in range(j, len(subs)):
+        if length[i][candidate] < length[i][j]:
+            break  # from here on no match of test `i` keeps the matching longest
+        if _matches(refs[i], subs[candidate]) and length[i + 1][candidate + 1] + 1 == length[i][j]:
+            candidates.append(candidate)
+    if len(candidates) < 2:
+        return j
+    window = [sub.source for sub in subs[previous[1] + 1:candidates[-1]] if sub.cell_type == "code"]
+    if sum(map(len, window)) > _MAX_READ:
+        return j  # far more code than an exercise's answers: not read, the first copy is the test
+    wanted = set().union(*(_defined_names(r.solution, top_level=True) for r in refs[previous[0] + 1:i] if r.kind == "answer"))
     if not wanted:
         return j
     best, best_found = j, -1
     defined = set()
     position = previous[1] + 1
-    for candidate in range(j, len(subs)):
-        if not (_matches(refs[i], subs[candidate]) and length[i + 1][candidate + 1] + 1 == length[i][j]):
-            continue
+    for candidate in candidates:
         for sub in subs[position:candidate]:
             if sub.cell_type == "code":
-                defined |= _defined_names(sub.source)
+                defined |= _defined_names(sub.source, top_level=True)
         position = candidate
         found = len(wanted & defined)
         if found == len(wanted):
@@ -252,6 +263,12 @@ def _best_copy(refs, subs, length, previous, i, j) -> int:
         if found > best_found:
             best, best_found = candidate, found
     return best
+
+
+#: The most code :func:`_best_copy` reads before a test (characters): an exercise's answers
+#: take a few thousand. Parsing runs at about 3 MB a second: a review's notebook of 650 cells,
+#: 13 MB of copies, took 15 s to match without a bound.
+_MAX_READ = 200_000
 
 
 def _add_anchor(ref: _Ref, sub: _Sub, cells, notes):
@@ -326,15 +343,20 @@ def _split_by_names(answers, student):
     return segments
 
 
-def _defined_names(source) -> set[str]:
+def _defined_names(source, top_level=False) -> set[str]:
+    """The public names a cell defines (functions, classes, assigned names) anywhere in it, or
+    only at its `top_level`, where the names a test reads are defined."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set()
     names = set()
-    for node in ast.walk(tree):
+    for node in tree.body if top_level else ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
+        elif top_level and isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
     return {name for name in names if not name.startswith("_")}

@@ -199,7 +199,9 @@ BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith(
 #: notebook runs). One added to a module as itself changes nothing its functions do: that is
 #: ``np.float = float``, the usual fix for old code after NumPy 1.24 removed the alias, which
 #: had honest notebooks marked tampered (a thirtieth red team).
-_BUILTIN_VALUES = {name: getattr(builtins, name) for name in BUILTIN_NAMES}
+#: Read-only: a notebook that put a liar in this table, and the same liar in NumPy's numeric
+#: module as `abs`, had every np.isclose true (a review of this change, 16 of 16 with zeros).
+_BUILTIN_VALUES = types.MappingProxyType({name: getattr(builtins, name) for name in BUILTIN_NAMES})
 
 
 #: Modules whose functions NumPy's C code looks up once and keeps (see the zygote's

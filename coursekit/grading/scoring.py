@@ -134,7 +134,7 @@ def _cell_notes(job, visible) -> list[str]:
     that reads as a Python identifier, and for a timeout the grader's own words.
     """
     tests = {index: grade_id for grade_id, index in job.tests.items()}
-    failed = {cell.index for cell in visible.cells if cell.error}
+    passed = {cell.index for cell in visible.cells if not cell.error}
     notes = []
     for cell in visible.cells:
         if not cell.error or cell.index in tests or cell.error.get("ename") == TAMPERED_NAME:
@@ -145,9 +145,9 @@ def _cell_notes(job, visible) -> list[str]:
         name = str(cell.error.get("ename", ""))
         if name == TIMEOUT_NAME:
             notes.append(f"{where} was stopped at its time limit")
-        elif name == "NotImplementedError" and (following is None or following in failed):
-            # Only when the test then fails: a placeholder left above an answer written in a
-            # cell of its own raises too, and its test passes (a thirtieth red team).
+        elif name == "NotImplementedError" and following not in passed:
+            # Unless the test then passes: a placeholder left above an answer written in a
+            # cell of its own raises too (a thirtieth red team).
             notes.append(f"{where} is not answered yet (it raises NotImplementedError)")
         else:
             notes.append(f"{where} raised {name if _IDENTIFIER.fullmatch(name) else 'an exception'}")
