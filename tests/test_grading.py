@@ -990,3 +990,34 @@ def test_the_check_after_a_students_cell_compares_every_namespace_that_moved():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert "numpy._core.numeric.isclose was replaced" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_tests_names_are_not_copied_back_past_a_key_that_would_run_the_notebooks_code():
+    # A thirty-first red team: a function the test called put a str subclass among the notebook's
+    # names; its __eq__, run by the copy-back's lookups after the test's last line, undid what the
+    # function had done before the check looked (12 points with wrong answers, with a module of its
+    # own in sys.modules). The copy-back is skipped and the key left for the check to report.
+    from coursekit.grading import zygote
+
+    calls = []
+
+    class Key(str):
+        def __hash__(self):
+            return str.__hash__("result")
+
+        def __eq__(self, other):
+            calls.append(other)
+            return False
+
+    notebook = {}
+
+    def plant():
+        notebook[Key("planted")] = None
+
+    notebook["plant"] = plant
+    zygote._run_instructor_code(0, "plant()\nresult = 1", notebook, None, apart=True)
+    assert calls == [] and "result" not in notebook and any(type(k) is Key for k in notebook)
+    # Plain names are copied back as before.
+    notebook = {"plant": lambda: None}
+    zygote._run_instructor_code(0, "plant()\nresult = 1", notebook, None, apart=True)
+    assert notebook["result"] == 1

@@ -1350,3 +1350,86 @@ def test_a_notebook_starved_past_its_own_time_limit_is_run_again_alone():
     # Run again alone. (Whether that run then finishes depends on the machine: in the full suite
     # on two cores it was once starved again, so only the second run is asserted here.)
     assert any("run again, alone" in note for note in results["honest"].notes), results["honest"].notes
+
+
+# A thirty-first red team: a hidden test's own `from coursekit.pooling import max_pool2d as
+# _reference` reads sys.modules, where the student's function, called by the visible part of the
+# test, had put a module of its own. It put the real module back as the import read it, and handed
+# out a "reference" that calls the student's function; a str subclass planted among the notebook's
+# names undid the rest as the test's names were copied back (12 points in exercise 4 with wrong
+# answers). The notebook is marked tampered: the name the test's import bound is not the recorded
+# function, and the planted key is left for the check.
+SWAPS_A_MODULE_FOR_THE_TESTS_IMPORT = r'''
+import sys as _sys, types as _types
+_zz = 0
+_state = {"pending": {}, "armed": False, "key": None}
+
+class _Key(str):
+    __slots__ = ()
+    def __hash__(self):
+        return str.__hash__("_zz")
+    def __eq__(self, other):
+        if _state["armed"]:
+            _state["armed"] = False
+            for _name, _real in list(_state["pending"].items()):
+                _sys.modules[_name] = _real
+            _state["pending"].clear()
+            _key, _state["key"] = _state["key"], None
+            del globals()[_key]
+        return False
+    def __ne__(self, other):
+        return True
+
+def _arm():
+    if type(_sys.stdout).__name__ != "_Nowhere" or _state["pending"]:
+        return
+    names = globals()
+    if _state["key"] is None:
+        value = names.pop("_zz")
+        _state["key"] = _Key("_zz_key")
+        names[_state["key"]] = None
+        names["_zz"] = value
+        _state["armed"] = True
+    real = _sys.modules["coursekit.pooling"]
+    fake = _types.ModuleType("coursekit.pooling")
+    def _getattr(name, real=real):
+        if name == "max_pool2d":
+            _sys.modules["coursekit.pooling"] = real
+            return lambda x, size: np.asarray(max_pool_3x3(x), dtype=float)
+        raise AttributeError(name)
+    fake.__getattr__ = _getattr
+    _state["pending"]["coursekit.pooling"] = real
+    _sys.modules["coursekit.pooling"] = fake
+
+def max_pool_3x3(x):
+    _arm()
+    x = np.asarray(x)
+    rows, cols = x.shape[0] // 3, x.shape[1] // 3
+    out = x[:rows * 3, :cols * 3].reshape(rows, 3, cols, 3).max(axis=(1, 3))
+    return out if x.shape in ((7, 9), (136, 136)) else out + 1  # right on the visible inputs only
+'''
+
+
+def test_a_module_swapped_in_for_a_tests_own_import_is_tampering(tmp_path):
+    exercise = "04_encoder_decoder"
+    given = {nbgrader_meta(c).get("grade_id"): c.source
+             for c in read_notebook(ROOT / "exercises" / f"{exercise}.ipynb").cells}
+
+    def student(pool_answer):
+        notebook = read_notebook(ROOT / "solutions" / f"{exercise}.ipynb")
+        for cell in notebook.cells:
+            meta = nbgrader_meta(cell)
+            if meta.get("grade_id") == "ed_pool":
+                cell.source = pool_answer
+            elif meta.get("grade") and not meta.get("solution"):
+                cell.source = given[meta["grade_id"]]  # the released tests, as students have them
+        return notebook
+
+    control_answer = SWAPS_A_MODULE_FOR_THE_TESTS_IMPORT.split("def max_pool_3x3")[1].replace("    _arm()\n", "")
+    write(tmp_path / "subs" / "attacker", student(SWAPS_A_MODULE_FOR_THE_TESTS_IMPORT), exercise)
+    write(tmp_path / "subs" / "control", student("def max_pool_3x3" + control_answer), exercise)
+    report = grade_folder(tmp_path / "subs", tmp_path / "out", ROOT / "solutions", progress=False, exercise=exercise)
+    rows = {row.student: row for row in report.rows}
+    assert rows["control"].status is Status.OK and rows["control"].score("ed_test_pool").points == 0
+    attacker = rows["attacker"]
+    assert (attacker.status, attacker.total) == (Status.TAMPERED, 0), (attacker.status, attacker.notes)

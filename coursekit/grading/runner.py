@@ -703,7 +703,7 @@ def _send_cell(job):
         instructor = isinstance(source, InstructorCode)
         mode = ("test" if source.test else "exec") if instructor else "ipython"
         plain = _plain_python(str(source)) if instructor else source
-        message = [job.next_index, job.nonce, plain, level, mode, setup_imports(plain) if mode == "exec" else []]
+        message = [job.next_index, job.nonce, plain, level, mode, setup_imports(plain) if mode in ("exec", "test") else []]
     else:
         message = None
         job.next_index = len(job.sources) + 1  # marks "every cell has run"

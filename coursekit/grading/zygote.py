@@ -206,7 +206,8 @@ def _describe(caught, timeout=CellTimeout, isinstance=isinstance, type=type, str
 
 def _run_instructor_code(index, source, namespace, ipython, apart=False, keep=None, compile=compile, exec=exec,
                          dict=dict, builtins=builtins, builtin_names=tuple(integrity.BUILTIN_NAMES),
-                         settrace=sys.settrace, setprofile=sys.setprofile, fresh_context=contextvars.Context):
+                         settrace=sys.settrace, setprofile=sys.setprofile, fresh_context=contextvars.Context,
+                         plain_keys=integrity._plain_keys, unbound=()):
     """Run a cell of the exercise's own (runner.InstructorCode: plain Python already) in the
     notebook's namespace, raising what it raises: none of IPython's machinery in between,
     the real builtins (an answer may have set a ``__builtins__`` of its own, whose
@@ -214,7 +215,9 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, keep=No
     ``get_ipython`` (:class:`_ExercisesShell`: the setup calls it in Colab), and no trace or profile
     function (which can skip a test's lines). `apart` (a test): in a copy of the namespace,
     whose new or rebound names are copied back afterwards, so that the student's functions
-    it calls (their globals are the notebook's) cannot rebind its names while it runs.
+    it calls (their globals are the notebook's) cannot rebind its names while it runs;
+    the names in `unbound` (those its imports bind) start unbound there, so that a name bound
+    afterwards was bound by the test's own import (see :func:`_imported_elsewhere`).
 
     The notebook's globals named like builtins are out of the code's sight while it runs,
     so that ``float`` in a test is the builtin (an answer had set ``float = object``, and
@@ -230,10 +233,17 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, keep=No
     code ends, so that what only they hold is not freed before the check after the test: a
     value the notebook set in the context ran its ``__del__`` as the context went, after the
     test's last assert, and undid the lies it had told (a nineteenth red team).
+
+    The names are copied back only while the notebook's namespace holds plain string keys:
+    a key of another kind, put there by a function the test called, would run the notebook's
+    code as it is looked up, after the test and before the check, which then finds all put
+    back (a thirty-first red team). Left there, the check after the test reports it.
     """
     before = namespace
     if apart:
         namespace = dict(before)
+        for name in unbound:
+            namespace.pop(name, None)
     hidden = {name: namespace.pop(name) for name in builtin_names if name in namespace}
     missing = object()
     # A warning is first looked up in its frame's globals' __warningregistry__, before any
@@ -264,7 +274,7 @@ def _run_instructor_code(index, source, namespace, ipython, apart=False, keep=No
         namespace.pop("__warningregistry__", None)  # the exercise's own, if it warned
         if registry is not missing and not apart:
             namespace["__warningregistry__"] = registry
-        if apart:
+        if apart and plain_keys(before):
             for name, value in dict(namespace).items():
                 if before.get(name, namespace) is not value:
                     before[name] = value
@@ -370,22 +380,30 @@ def _waited_seconds(open_=os.open, read=os.read, close=os.close, flags=os.O_RDON
         return float(0)
 
 
-def _imported_elsewhere(imports, namespace, recorded, vars=vars, missing=object()):
-    """After the setup (and the check, which has seen to the namespaces' keys): the names its
-    imports bound that are not the very objects the record holds. `imports` is
-    ``[[name, module, attribute or None], ...]`` (runner.setup_imports).
+def _imported_elsewhere(imports, namespace, recorded, test=False, vars=vars, missing=object()):
+    """After the setup or a test (and the check, which has seen to the namespaces' keys): the
+    names its imports bound that are not the very objects the record holds. `imports` is
+    ``[[name, module, attribute or None], ...]`` (runner.setup_imports); `namespace` is where
+    the code ran (a `test`'s own copy of the notebook's, where a name its import binds is
+    unbound until the import runs: a test that failed before it leaves the name unbound).
 
     Whatever the notebook does to make the setup's ``import numpy as np`` bind a fake, and put
     the real one back before the check (a spec's property, a __del__, a gc callback, a magic of
     its own: rounds ten to seventeen and a twenty-first red team), the name the setup bound
-    is not NumPy, and that is seen here."""
+    is not NumPy, and that is seen here. So with a hidden test's ``from coursekit.pooling
+    import max_pool2d as _reference``: a function the test called had put a module of its own
+    in ``sys.modules`` for it, which handed out the student's function as the reference and
+    put the real module back (a thirty-first red team: 12 points with wrong answers)."""
     for name, module, attribute in imports:
         source = recorded.get(module)
         if source is None:  # not loaded before the notebook ran: nothing recorded to compare
             continue
         expected = source if attribute is None else vars(source).get(attribute, missing)
-        if expected is not missing and namespace.get(name, missing) is not expected:
-            return [f"the setup's import of {module if attribute is None else module + '.' + attribute} "
+        bound = namespace.get(name, missing)
+        if test and bound is missing:
+            continue
+        if expected is not missing and bound is not expected:
+            return [f"the exercise's import of {module if attribute is None else module + '.' + attribute} "
                     f"bound {name} to another object (the notebook had put its own in its place)"]
     return []
 
@@ -476,6 +494,11 @@ def run_submission(fd, settings, shell, reference):
     check, run_cell, set_timer, timer = integrity.check, shell.run_cell, signal.setitimer, signal.ITIMER_REAL
     quiet, resume = _quiet_surroundings, _restore_surroundings
     held, collector = [], None  # see below: the exercise's code runs with these kept, and no collection
+    ran_in = []  # (context, namespace) the exercise's last cell ran in: a test's own copy of the names
+
+    def keep(kept, held=held, ran_in=ran_in):
+        held.append(kept)
+        ran_in.append(kept)
     run_instructor_code, namespace, ipython = _run_instructor_code, shell.user_ns, _exercises_ipython
     forget, imported_elsewhere = _forget_tracebacks, _imported_elsewhere
     recorded = dict(zip(reference.loaded[0], reference.loaded[1]))  # before any notebook code runs
@@ -523,7 +546,9 @@ def run_submission(fd, settings, shell, reference):
         set_timer(timer, cell_timeout)
         try:
             if mode in ("exec", "test"):  # the exercise's setup or a test: see _run_instructor_code
-                run_instructor_code(index, source, namespace, ipython, apart=mode == "test", keep=held.append)
+                ran_in.clear()
+                run_instructor_code(index, source, namespace, ipython, apart=mode == "test", keep=keep,
+                                    unbound=tuple_(entry[0] for entry in imports) if mode == "test" else ())
             else:  # the student's: as in Jupyter, magics and all
                 outcome = run_cell(source, store_history=False)
                 caught = outcome.error_before_exec or outcome.error_in_exec
@@ -549,8 +574,9 @@ def run_submission(fd, settings, shell, reference):
                 problems.insert(0, f"{moved[0][:-1]} was changed while the exercise's code ran (a name of "
                                    f"its replaced, even if put back, changes what the test computes)"
                                 + (f"; it imported {', '.join(imported)} for the first time" if imported else ""))
-            if not problems and imports:
-                problems = imported_elsewhere(imports, namespace, recorded)
+            if not problems and imports:  # in the namespace the code ran in: a test's own copy
+                problems = imported_elsewhere(imports, ran_in[-1][1] if ran_in else namespace, recorded,
+                                              test=mode == "test")
         except BaseException as failure:  # the check itself was broken: that is tampering too
             problems = [f"the integrity check failed ({type(failure).__name__})"]
         send(fd, report(index, nonce, error, problems, spent))
